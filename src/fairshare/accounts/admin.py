@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.accounts.models import ApiToken, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "role", "subdistrict", "committee", "pharmacy", "is_active",
+                    "access_expires_at"]
+    list_filter = ["role", "is_active"]
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Role and scope"), {"fields": ("role", "district", "subdistrict", "committee",
+                                          "pharmacy", "access_expires_at")}),
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "label", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "token_hash", "created_at", "last_used_at"]

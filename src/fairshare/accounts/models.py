@@ -1,0 +1,81 @@
+"""Staff accounts, their scope in the hierarchy, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A staff user. Residents do not have accounts; they use ticket + phone."""
+
+    class Role(models.TextChoices):
+        DISTRICT = "district", _("district administrator")
+        SUBDISTRICT = "subdistrict", _("subdistrict administrator")
+        COMMITTEE = "committee", _("committee staff")
+        PHARMACY = "pharmacy", _("pharmacy staff")
+        NONE = "", _("no role")
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True, default="")
+    district = models.ForeignKey("community.District", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="staff", verbose_name=_("district"))
+    subdistrict = models.ForeignKey("community.Subdistrict", on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="staff",
+                                    verbose_name=_("subdistrict"))
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="staff", verbose_name=_("committee"))
+    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="staff", verbose_name=_("pharmacy"))
+    access_expires_at = models.DateTimeField(
+        _("access expires"), null=True, blank=True,
+        help_text=_("For helpers sent down from the subdistrict (下沉干部)."),
+    )
+
+    class Meta:
+        verbose_name = _("staff user")
+        verbose_name_plural = _("staff users")
+        constraints = [
+            models.CheckConstraint(
+                name="user_role_scope_consistent",
+                condition=(
+                    Q(role="")
+                    | Q(role="district", district__isnull=False)
+                    | Q(role="subdistrict", subdistrict__isnull=False)
+                    | Q(role="committee", committee__isnull=False)
+                    | Q(role="pharmacy", pharmacy__isnull=False)
+                ),
+            )
+        ]
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only its hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    @classmethod
+    def hash(cls, raw: str) -> str:
+        return _hash_token(raw)
+
+    @staticmethod
+    def new_raw() -> str:
+        return secrets.token_urlsafe(32)

@@ -1,0 +1,132 @@
+"""Supply declarations (药店次日供应量), the supply of a pharmacy-day, and vouchers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class SupplyDay(models.Model):
+    """The confirmed supply of one pharmacy on one day.
+
+    ``packs`` is the sum of the current (non-superseded) declarations of that day,
+    written in the same transaction as each declaration. Allocation locks this row
+    (it is what allocation uses up), so two runs for the same pharmacy and day are
+    serialized and never issue more vouchers than ``packs``.
+    """
+
+    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT,
+                                 related_name="supply_days", verbose_name=_("pharmacy"))
+    date = models.DateField(_("date"))
+    packs = models.PositiveIntegerField(_("packs confirmed"), default=0)
+
+    class Meta:
+        verbose_name = _("supply day")
+        verbose_name_plural = _("supply days")
+        ordering = ["-date", "pharmacy"]
+        constraints = [
+            models.UniqueConstraint(fields=["pharmacy", "date"], name="supply_day_unique")
+        ]
+
+
+class SupplyDeclaration(models.Model):
+    """A batch the pharmacy declares for a day. Corrections supersede, never edit."""
+
+    supply_day = models.ForeignKey(SupplyDay, on_delete=models.PROTECT,
+                                   related_name="declarations", verbose_name=_("supply day"))
+    packs = models.PositiveIntegerField(_("packs"))
+    manufacturer = models.CharField(_("manufacturer"), max_length=100)
+    style = models.CharField(_("style"), max_length=100)
+    unit_price = models.DecimalField(_("price per pack (yuan)"), max_digits=8, decimal_places=2)
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+", verbose_name=_("declared by"))
+    declared_at = models.DateTimeField(_("declared at"), default=timezone.now)
+    superseded_by = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="supersedes")
+
+    class Meta:
+        verbose_name = _("supply declaration")
+        verbose_name_plural = _("supply declarations")
+        ordering = ["-declared_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(packs__lte=100000), name="supply_packs_sane"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="supply_price_nonneg"),
+        ]
+
+
+class Voucher(models.Model):
+    """A purchase voucher (购买凭证) for one household, one pharmacy and one day."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("issued")
+        REDEEMED = "redeemed", _("bought")
+        EXPIRED = "expired", _("expired")
+        CANCELLED = "cancelled", _("cancelled")
+
+    class Fulfilment(models.TextChoices):
+        PICKUP = "pickup", _("pharmacy pickup")
+        PROXY = "proxy", _("committee buys on behalf (代购)")
+        DELIVERY = "delivery", _("home delivery")
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="vouchers")
+    registration = models.ForeignKey("registration.Registration", on_delete=models.PROTECT,
+                                     related_name="vouchers")
+    household = models.ForeignKey("community.Household", on_delete=models.PROTECT,
+                                  related_name="vouchers")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT,
+                                  related_name="vouchers")
+    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT,
+                                 related_name="vouchers")
+    supply_day = models.ForeignKey(SupplyDay, on_delete=models.PROTECT, related_name="vouchers")
+    declaration = models.ForeignKey(SupplyDeclaration, on_delete=models.PROTECT,
+                                    related_name="vouchers", verbose_name=_("batch"))
+    date = models.DateField(_("date"))
+    slot_start = models.TimeField(_("pickup from"), null=True, blank=True)
+    slot_end = models.TimeField(_("pickup until"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"))
+    code = models.CharField(_("voucher code"), max_length=16, unique=True)
+    packs = models.PositiveSmallIntegerField(_("packs"), default=1)
+    fulfilment = models.CharField(_("fulfilment"), max_length=8, choices=Fulfilment.choices,
+                                  default=Fulfilment.PICKUP)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices,
+                              default=Status.ISSUED)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    redeemed_at = models.DateTimeField(_("bought at"), null=True, blank=True)
+    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+")
+    expired_at = models.DateTimeField(null=True, blank=True)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    handed_over_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                       null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        ordering = ["date", "slot_start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "household"], condition=Q(status__in=["issued", "redeemed"]),
+                name="voucher_one_live_per_household",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["issued", "redeemed", "expired", "cancelled"]),
+                name="voucher_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="redeemed", redeemed_at__isnull=False)
+                           | (~Q(status="redeemed") & Q(redeemed_at__isnull=True))),
+                name="voucher_redeemed_iff_time",
+            ),
+            models.CheckConstraint(condition=Q(packs__gte=1), name="voucher_packs_positive"),
+            models.CheckConstraint(
+                condition=Q(fulfilment__in=["pickup", "proxy", "delivery"]),
+                name="voucher_fulfilment_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["supply_day", "status"], name="voucher_supply_status_idx"),
+            models.Index(fields=["round", "committee", "status"], name="voucher_committee_idx"),
+        ]

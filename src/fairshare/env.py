@@ -1,0 +1,126 @@
+"""Strict parsing of environment variables.
+
+Every setting the service reads from the environment goes through one of these
+helpers, so a bad value stops start-up with one line that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class EnvError(ImproperlyConfigured):
+    """A variable is set to a value the service cannot use."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+def env_str(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    return environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
+    raw = env_str(name, "", environ)
+    if raw == "":
+        return default
+    value = raw.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise EnvError(name, f"expected one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def env_int(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    raw = env_str(name, "", environ)
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise EnvError(name, f"expected a whole number; got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise EnvError(name, f"must be at least {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise EnvError(name, f"must be at most {maximum}; got {value}")
+    return value
+
+
+def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None) -> Path:
+    raw = env_str(name, "", environ)
+    return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+
+def parse_database_url(url: str, *, data_dir: Path) -> dict:
+    """Turn ``DATABASE_URL`` into a Django DATABASES entry.
+
+    Empty means the embedded default: SQLite in the data folder, in WAL mode,
+    with immediate transactions (so a write transaction takes the write lock at
+    BEGIN, which is what makes our counters safe without row locks) and a busy
+    timeout.
+    """
+    import dj_database_url
+
+    if not url:
+        return sqlite_config(data_dir / "fairshare.sqlite3")
+    if url.startswith("sqlite"):
+        try:
+            parsed = dj_database_url.parse(url)
+        except Exception as exc:  # the library raises several types
+            raise EnvError("DATABASE_URL", f"cannot parse {url!r}: {exc}") from None
+        name = parsed.get("NAME") or ""
+        if not name or name == ":memory:":
+            raise EnvError("DATABASE_URL", "SQLite needs a file path, e.g. sqlite:////abs/path.db")
+        return sqlite_config(Path(name))
+    scheme = url.split(":", 1)[0]
+    if scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise EnvError(
+            "DATABASE_URL",
+            f"unsupported scheme {scheme!r}; use postgres://user@host:port/db or sqlite:////path",
+        )
+    try:
+        parsed = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except Exception as exc:
+        raise EnvError("DATABASE_URL", f"cannot parse {url!r}: {exc}") from None
+    if not parsed.get("NAME"):
+        raise EnvError("DATABASE_URL", "the URL names no database (…/dbname)")
+    parsed.setdefault("OPTIONS", {})
+    # Statement and lock timeouts are set per transaction by fairshare.core.locking.
+    parsed["OPTIONS"].setdefault("connect_timeout", 5)
+    parsed["ENGINE"] = "django.db.backends.postgresql"
+    return parsed
+
+
+def sqlite_config(path: Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=FULL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA busy_timeout=20000;"
+            ),
+        },
+        "TEST": {"NAME": str(path.with_name(path.stem + "-test.sqlite3"))},
+    }

@@ -1,0 +1,130 @@
+"""Registrations (预约登记), their per-committee queue and the public hash chain."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("online")
+    DESK = "desk", _("committee desk")
+    PHONE = "phone", _("by phone")
+    PHOTO = "photo", _("one photo")
+    SHEET = "sheet", _("building sheet")
+
+
+OFFLINE_CHANNELS = (Channel.DESK, Channel.PHONE, Channel.PHOTO, Channel.SHEET)
+
+
+class Registration(models.Model):
+    class Status(models.TextChoices):
+        PENDING_REVIEW = "pending_review", _("pending review")
+        VERIFIED = "verified", _("verified")
+        VOID = "void", _("void")
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT,
+                              related_name="registrations", verbose_name=_("round"))
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT,
+                                  related_name="registrations", verbose_name=_("committee"))
+    household = models.ForeignKey("community.Household", on_delete=models.PROTECT,
+                                  related_name="registrations", verbose_name=_("household"))
+    queue_number = models.PositiveIntegerField(_("queue number"))
+    ticket = models.CharField(_("ticket"), max_length=16, unique=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    name = models.CharField(_("representative name"), max_length=64)
+    phone = models.CharField(_("mobile phone"), max_length=20)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), default=timezone.now)
+    returned_recently = models.BooleanField(
+        _("returned from outside the city in the last 14 days"), default=False
+    )
+    returned_from = models.CharField(_("returned from"), max_length=64, blank=True)
+    returned_on = models.DateField(_("returned on"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+", verbose_name=_("entered by"))
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+", verbose_name=_("reviewed by"))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
+    personal_data_purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        ordering = ["round", "committee", "queue_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "household"], condition=~Q(status="void"),
+                name="registration_one_live_per_household",
+            ),
+            models.UniqueConstraint(fields=["round", "committee", "queue_number"],
+                                    name="registration_queue_number_unique"),
+            models.CheckConstraint(condition=Q(queue_number__gte=1),
+                                   name="registration_queue_number_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending_review", "verified", "void"]),
+                name="registration_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["online", "desk", "phone", "photo", "sheet"]),
+                name="registration_channel_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["round", "status"], name="registration_round_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.committee.code}#{self.queue_number}"
+
+
+class QueueCounter(models.Model):
+    """The queue of one (round, committee): last number handed out and the ledger head.
+
+    This row is what registration locks (see fairshare.core.locking): numbers are
+    taken from it inside the transaction that stores the registration, so they are
+    unique and gapless, and the hash chain is extended in the same step.
+    """
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+    ledger_seq = models.PositiveIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "committee"], name="queue_counter_unique")
+        ]
+
+
+class LedgerEntry(models.Model):
+    """One link of the public hash chain of a (round, committee).
+
+    ``payload`` is the canonical JSON text of the public fields exactly as hashed;
+    ``hash = sha256(prev_hash + "\\n" + payload)``. Entries are only appended.
+    """
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("registered")
+        VOIDED = "voided", _("voided")
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, null=True,
+                                     related_name="ledger_entries")
+    payload = models.TextField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["round", "committee", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "committee", "seq"], name="ledger_seq_unique"),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="ledger_seq_positive"),
+        ]
