@@ -37,7 +37,9 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 
 @api.exception_handler(Busy)
 def _busy(request: HttpRequest, exc: Busy) -> HttpResponse:
-    response = api.create_response(request, {"detail": str(exc), "code": "busy"}, status=503)
+    response = api.create_response(
+        request, {"detail": bilingual(exc.message), "code": "busy"}, status=503
+    )
     response["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -46,8 +48,11 @@ def _busy(request: HttpRequest, exc: Busy) -> HttpResponse:
 def _idem(request: HttpRequest, exc: IdempotencyMismatch) -> HttpResponse:
     return api.create_response(
         request,
-        {"detail": "Idempotency-Key was already used for a different request. "
-                   "该幂等键已用于另一个请求。", "code": "idempotency_mismatch"},
+        {
+            "detail": "Idempotency-Key was already used for a different request. "
+            "该幂等键已用于另一个请求。",
+            "code": "idempotency_mismatch",
+        },
         status=422,
     )
 
@@ -55,7 +60,8 @@ def _idem(request: HttpRequest, exc: IdempotencyMismatch) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def _unauth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
-        request, {"detail": "Authentication required. 需要登录。", "code": "unauthenticated"},
+        request,
+        {"detail": "Authentication required. 需要登录。", "code": "unauthenticated"},
         status=401,
     )
 

@@ -7,13 +7,31 @@ from fairshare.accounts.models import ApiToken, User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "role", "subdistrict", "committee", "pharmacy", "is_active",
-                    "access_expires_at"]
+    list_display = [
+        "username",
+        "role",
+        "subdistrict",
+        "committee",
+        "pharmacy",
+        "is_active",
+        "access_expires_at",
+    ]
     list_filter = ["role", "is_active"]
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        (_("Role and scope"), {"fields": ("role", "district", "subdistrict", "committee",
-                                          "pharmacy", "access_expires_at")}),
+        (
+            _("Role and scope"),
+            {
+                "fields": (
+                    "role",
+                    "district",
+                    "subdistrict",
+                    "committee",
+                    "pharmacy",
+                    "access_expires_at",
+                )
+            },
+        ),
     )
 
 

@@ -1,5 +1,5 @@
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
@@ -24,11 +24,12 @@ class Message(Schema):
 
 @router.post("/token", response={200: TokenOut, 401: Message, 429: Message}, auth=None)
 def create_token(request: HttpRequest, payload: TokenIn):
-    return {"token": token_issue(request=request, username=payload.username,
-                                 password=payload.password)}
+    return {
+        "token": token_issue(request=request, username=payload.username, password=payload.password)
+    }
 
 
 @router.delete("/token", response={204: None}, auth=bearer)
 def revoke_token(request: HttpRequest):
     token_revoke(token=request.api_token, actor=request.user)
-    return 204, None
+    return Status(204, None)

@@ -23,17 +23,42 @@ class User(AbstractUser):
         NONE = "", _("no role")
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True, default="")
-    district = models.ForeignKey("community.District", on_delete=models.PROTECT, null=True,
-                                 blank=True, related_name="staff", verbose_name=_("district"))
-    subdistrict = models.ForeignKey("community.Subdistrict", on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="staff",
-                                    verbose_name=_("subdistrict"))
-    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, null=True,
-                                  blank=True, related_name="staff", verbose_name=_("committee"))
-    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT, null=True,
-                                 blank=True, related_name="staff", verbose_name=_("pharmacy"))
+    district = models.ForeignKey(
+        "community.District",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("district"),
+    )
+    subdistrict = models.ForeignKey(
+        "community.Subdistrict",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("subdistrict"),
+    )
+    committee = models.ForeignKey(
+        "community.Committee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("committee"),
+    )
+    pharmacy = models.ForeignKey(
+        "community.Pharmacy",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("pharmacy"),
+    )
     access_expires_at = models.DateTimeField(
-        _("access expires"), null=True, blank=True,
+        _("access expires"),
+        null=True,
+        blank=True,
         help_text=_("For helpers sent down from the subdistrict (下沉干部)."),
     )
 
@@ -71,6 +96,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.label}".strip()
 
     @classmethod
     def hash(cls, raw: str) -> str:

@@ -42,15 +42,22 @@ def scope_q(user: Any, committee_path: str = "committee", *, pharmacy_path: str 
     if role == "subdistrict":
         return Q(**{f"{prefix}subdistrict_id": user.subdistrict_id})
     if role == "committee":
-        return Q(**{f"{prefix}id" if not committee_path else f"{committee_path}_id": user.committee_id})
+        return Q(
+            **{f"{prefix}id" if not committee_path else f"{committee_path}_id": user.committee_id}
+        )
     if role == "pharmacy" and pharmacy_path is not None:
         key = f"{pharmacy_path}_id" if pharmacy_path else "id"
         return Q(**{key: user.pharmacy_id})
     return NOTHING
 
 
-def scoped(queryset: QuerySet, user: Any, committee_path: str = "committee",
-           *, pharmacy_path: str | None = None) -> QuerySet:
+def scoped(
+    queryset: QuerySet,
+    user: Any,
+    committee_path: str = "committee",
+    *,
+    pharmacy_path: str | None = None,
+) -> QuerySet:
     return queryset.filter(scope_q(user, committee_path, pharmacy_path=pharmacy_path))
 
 

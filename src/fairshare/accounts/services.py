@@ -25,8 +25,9 @@ class LockedOut(ServiceError):
     code = "locked_out"
 
 
-def user_create(*, username: str, password: str, role: str, is_staff: bool = True,
-                **scope: Any) -> User:
+def user_create(
+    *, username: str, password: str, role: str, is_staff: bool = True, **scope: Any
+) -> User:
     user = User(username=username, role=role, is_staff=is_staff, **scope)
     user.set_password(password)
     user.full_clean(exclude=["password"])
@@ -50,5 +51,7 @@ def token_issue(*, request: HttpRequest, username: str, password: str, label: st
 
 def token_revoke(*, token: ApiToken, actor: User) -> None:
     with transaction.atomic():
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
         audit_record(actor=actor, action="token.revoke", obj=token)

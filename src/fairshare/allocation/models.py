@@ -18,8 +18,12 @@ class SupplyDay(models.Model):
     serialized and never issue more vouchers than ``packs``.
     """
 
-    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT,
-                                 related_name="supply_days", verbose_name=_("pharmacy"))
+    pharmacy = models.ForeignKey(
+        "community.Pharmacy",
+        on_delete=models.PROTECT,
+        related_name="supply_days",
+        verbose_name=_("pharmacy"),
+    )
     date = models.DateField(_("date"))
     packs = models.PositiveIntegerField(_("packs confirmed"), default=0)
 
@@ -31,21 +35,35 @@ class SupplyDay(models.Model):
             models.UniqueConstraint(fields=["pharmacy", "date"], name="supply_day_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.pharmacy} {self.date} ({self.packs})"
+
 
 class SupplyDeclaration(models.Model):
     """A batch the pharmacy declares for a day. Corrections supersede, never edit."""
 
-    supply_day = models.ForeignKey(SupplyDay, on_delete=models.PROTECT,
-                                   related_name="declarations", verbose_name=_("supply day"))
+    supply_day = models.ForeignKey(
+        SupplyDay,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        verbose_name=_("supply day"),
+    )
     packs = models.PositiveIntegerField(_("packs"))
     manufacturer = models.CharField(_("manufacturer"), max_length=100)
     style = models.CharField(_("style"), max_length=100)
     unit_price = models.DecimalField(_("price per pack (yuan)"), max_digits=8, decimal_places=2)
-    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="+", verbose_name=_("declared by"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("declared by"),
+    )
     declared_at = models.DateTimeField(_("declared at"), default=timezone.now)
-    superseded_by = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
-                                         related_name="supersedes")
+    superseded_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes"
+    )
 
     class Meta:
         verbose_name = _("supply declaration")
@@ -55,6 +73,9 @@ class SupplyDeclaration(models.Model):
             models.CheckConstraint(condition=Q(packs__lte=100000), name="supply_packs_sane"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="supply_price_nonneg"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.manufacturer} {self.style} ×{self.packs}"
 
 
 class Voucher(models.Model):
@@ -72,35 +93,47 @@ class Voucher(models.Model):
         DELIVERY = "delivery", _("home delivery")
 
     round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="vouchers")
-    registration = models.ForeignKey("registration.Registration", on_delete=models.PROTECT,
-                                     related_name="vouchers")
-    household = models.ForeignKey("community.Household", on_delete=models.PROTECT,
-                                  related_name="vouchers")
-    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT,
-                                  related_name="vouchers")
-    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT,
-                                 related_name="vouchers")
+    registration = models.ForeignKey(
+        "registration.Registration", on_delete=models.PROTECT, related_name="vouchers"
+    )
+    household = models.ForeignKey(
+        "community.Household", on_delete=models.PROTECT, related_name="vouchers"
+    )
+    committee = models.ForeignKey(
+        "community.Committee", on_delete=models.PROTECT, related_name="vouchers"
+    )
+    pharmacy = models.ForeignKey(
+        "community.Pharmacy", on_delete=models.PROTECT, related_name="vouchers"
+    )
     supply_day = models.ForeignKey(SupplyDay, on_delete=models.PROTECT, related_name="vouchers")
-    declaration = models.ForeignKey(SupplyDeclaration, on_delete=models.PROTECT,
-                                    related_name="vouchers", verbose_name=_("batch"))
+    declaration = models.ForeignKey(
+        SupplyDeclaration,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+        verbose_name=_("batch"),
+    )
     date = models.DateField(_("date"))
     slot_start = models.TimeField(_("pickup from"), null=True, blank=True)
     slot_end = models.TimeField(_("pickup until"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"))
     code = models.CharField(_("voucher code"), max_length=16, unique=True)
     packs = models.PositiveSmallIntegerField(_("packs"), default=1)
-    fulfilment = models.CharField(_("fulfilment"), max_length=8, choices=Fulfilment.choices,
-                                  default=Fulfilment.PICKUP)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices,
-                              default=Status.ISSUED)
+    fulfilment = models.CharField(
+        _("fulfilment"), max_length=8, choices=Fulfilment.choices, default=Fulfilment.PICKUP
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.ISSUED
+    )
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
     redeemed_at = models.DateTimeField(_("bought at"), null=True, blank=True)
-    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="+")
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     expired_at = models.DateTimeField(null=True, blank=True)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
-    handed_over_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                       null=True, blank=True, related_name="+")
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("voucher")
@@ -108,7 +141,8 @@ class Voucher(models.Model):
         ordering = ["date", "slot_start", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["round", "household"], condition=Q(status__in=["issued", "redeemed"]),
+                fields=["round", "household"],
+                condition=Q(status__in=["issued", "redeemed"]),
                 name="voucher_one_live_per_household",
             ),
             models.CheckConstraint(
@@ -116,8 +150,10 @@ class Voucher(models.Model):
                 name="voucher_status_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(status="redeemed", redeemed_at__isnull=False)
-                           | (~Q(status="redeemed") & Q(redeemed_at__isnull=True))),
+                condition=(
+                    Q(status="redeemed", redeemed_at__isnull=False)
+                    | (~Q(status="redeemed") & Q(redeemed_at__isnull=True))
+                ),
                 name="voucher_redeemed_iff_time",
             ),
             models.CheckConstraint(condition=Q(packs__gte=1), name="voucher_packs_positive"),
@@ -130,3 +166,6 @@ class Voucher(models.Model):
             models.Index(fields=["supply_day", "status"], name="voucher_supply_status_idx"),
             models.Index(fields=["round", "committee", "status"], name="voucher_committee_idx"),
         ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -21,7 +21,9 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        return qs.filter(scope_q(request.user, self.committee_path, pharmacy_path=self.pharmacy_path))
+        return qs.filter(
+            scope_q(request.user, self.committee_path, pharmacy_path=self.pharmacy_path)
+        )
 
     def has_module_permission(self, request) -> bool:
         return self._role_ok(request, self.viewable_by)

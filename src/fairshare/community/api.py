@@ -24,8 +24,14 @@ class HouseholdOut(Schema):
 @router.get("/committees", response=list[CommitteeOut], auth=None)
 def list_committees(request: HttpRequest):
     return [
-        {"code": c.code, "name": c.name, "subdistrict": c.subdistrict.code,
-         "pharmacy": c.pharmacy.code, "pharmacy_name": c.pharmacy.name, "address": c.address}
+        {
+            "code": c.code,
+            "name": c.name,
+            "subdistrict": c.subdistrict.code,
+            "pharmacy": c.pharmacy.code,
+            "pharmacy_name": c.pharmacy.name,
+            "address": c.address,
+        }
         for c in committee_list()
     ]
 

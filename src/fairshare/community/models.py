@@ -24,8 +24,9 @@ class District(models.Model):
 
 
 class Subdistrict(models.Model):
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="subdistricts",
-                                 verbose_name=_("district"))
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="subdistricts", verbose_name=_("district")
+    )
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64)
 
@@ -41,8 +42,12 @@ class Subdistrict(models.Model):
 class Pharmacy(models.Model):
     """A designated pharmacy (指定药店); serves one or more committees of its subdistrict."""
 
-    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.PROTECT, related_name="pharmacies",
-                                    verbose_name=_("subdistrict"))
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        related_name="pharmacies",
+        verbose_name=_("subdistrict"),
+    )
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64)
     address = models.CharField(_("address"), max_length=200)
@@ -57,12 +62,16 @@ class Pharmacy(models.Model):
         verbose_name_plural = _("designated pharmacies")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")),
-                                   name="pharmacy_hours_ordered"),
-            models.CheckConstraint(condition=Q(slot_minutes__gte=1, slot_minutes__lte=240),
-                                   name="pharmacy_slot_minutes_range"),
-            models.CheckConstraint(condition=Q(customers_per_slot__gte=1),
-                                   name="pharmacy_customers_per_slot_positive"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="pharmacy_hours_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=1, slot_minutes__lte=240),
+                name="pharmacy_slot_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(customers_per_slot__gte=1), name="pharmacy_customers_per_slot_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -72,13 +81,21 @@ class Pharmacy(models.Model):
 class Committee(models.Model):
     """A residents' committee (居委会), served by exactly one designated pharmacy (对口药店)."""
 
-    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.PROTECT, related_name="committees",
-                                    verbose_name=_("subdistrict"))
+    subdistrict = models.ForeignKey(
+        Subdistrict,
+        on_delete=models.PROTECT,
+        related_name="committees",
+        verbose_name=_("subdistrict"),
+    )
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64)
     address = models.CharField(_("desk address"), max_length=200, blank=True)
-    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="committees",
-                                 verbose_name=_("serving pharmacy"))
+    pharmacy = models.ForeignKey(
+        Pharmacy,
+        on_delete=models.PROTECT,
+        related_name="committees",
+        verbose_name=_("serving pharmacy"),
+    )
 
     class Meta:
         verbose_name = _("residents' committee")
@@ -89,7 +106,11 @@ class Committee(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.pharmacy_id and self.subdistrict_id and self.pharmacy.subdistrict_id != self.subdistrict_id:
+        if (
+            self.pharmacy_id
+            and self.subdistrict_id
+            and self.pharmacy.subdistrict_id != self.subdistrict_id
+        ):
             raise ValidationError(
                 {"pharmacy": _("The serving pharmacy must be in the committee's subdistrict.")}
             )
@@ -98,10 +119,12 @@ class Committee(models.Model):
 class Building(models.Model):
     """A building (号/栋) of a compound (弄/小区) in a committee's area."""
 
-    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="buildings",
-                                  verbose_name=_("committee"))
-    compound = models.CharField(_("compound / lane"), max_length=64, blank=True,
-                                help_text=_("e.g. 控江路1200弄"))
+    committee = models.ForeignKey(
+        Committee, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("committee")
+    )
+    compound = models.CharField(
+        _("compound / lane"), max_length=64, blank=True, help_text=_("e.g. 控江路1200弄")
+    )
     label = models.CharField(_("building"), max_length=32, help_text=_("e.g. 12号"))
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     floors = models.PositiveSmallIntegerField(_("floors"), default=6)
@@ -121,10 +144,12 @@ class Building(models.Model):
 class Household(models.Model):
     """A household (户) at one address; one registration per household per round."""
 
-    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="households",
-                                  verbose_name=_("committee"))
-    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="households",
-                                 verbose_name=_("building"))
+    committee = models.ForeignKey(
+        Committee, on_delete=models.PROTECT, related_name="households", verbose_name=_("committee")
+    )
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
+    )
     room = models.CharField(_("room"), max_length=16, help_text=_("e.g. 301室 is entered as 301"))
 
     class Meta:
@@ -140,18 +165,27 @@ class Household(models.Model):
         return f"{self.building} {self.room}室"
 
     def clean(self) -> None:
-        if self.building_id and self.committee_id and self.building.committee_id != self.committee_id:
+        if (
+            self.building_id
+            and self.committee_id
+            and self.building.committee_id != self.committee_id
+        ):
             raise ValidationError({"building": _("The building belongs to another committee.")})
 
 
 class Member(models.Model):
     """A roster member (实有人口) of a household. ID numbers are never stored in clear."""
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members",
-                                  verbose_name=_("household"))
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="members", verbose_name=_("household")
+    )
     name = models.CharField(_("name"), max_length=64)
-    id_hash = models.CharField(_("ID number (keyed hash)"), max_length=64, blank=True,
-                               help_text=_("HMAC of the ID number, for duplicate checks only"))
+    id_hash = models.CharField(
+        _("ID number (keyed hash)"),
+        max_length=64,
+        blank=True,
+        help_text=_("HMAC of the ID number, for duplicate checks only"),
+    )
     lives_alone = models.BooleanField(_("lives alone"), default=False)
     mobility_impaired = models.BooleanField(_("mobility impaired"), default=False)
     elderly = models.BooleanField(_("aged 70 or over"), default=False)

@@ -30,7 +30,11 @@ def validation_error_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
     """Convert pydantic errors from ninja into our per-field shape."""
     fields: dict[str, list[str]] = {}
     for error in errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "payload", "query", "path")]
+        loc = [
+            str(part)
+            for part in error.get("loc", [])
+            if part not in ("body", "payload", "query", "path")
+        ]
         field = ".".join(loc) or "__all__"
         message = error.get("msg", "invalid")
         if error.get("type") == "missing":

@@ -39,7 +39,7 @@ class Busy(Exception):
     """A lock could not be had in time; the caller should retry shortly."""
 
     retry_after = 1
-    message = _("The system is busy, please retry in a moment. 系统繁忙，请稍后重试。")
+    message = _("The system is busy, please retry in a moment.")
 
     def __str__(self) -> str:
         return str(self.message)
@@ -47,7 +47,9 @@ class Busy(Exception):
 
 def is_lock_error(exc: BaseException) -> bool:
     cause = exc.__cause__ or exc
-    state = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+    state = getattr(cause, "sqlstate", None) or getattr(
+        getattr(cause, "diag", None), "sqlstate", None
+    )
     if state in _PG_LOCK_STATES:
         return True
     text = str(exc).lower()
@@ -55,7 +57,9 @@ def is_lock_error(exc: BaseException) -> bool:
 
 
 @contextmanager
-def write_transaction(*, using: str = "default", lock_timeout_ms: int | None = None) -> Iterator[None]:
+def write_transaction(
+    *, using: str = "default", lock_timeout_ms: int | None = None
+) -> Iterator[None]:
     """Run one business operation in one transaction with bounded lock waits."""
     conn = connections[using]
     try:

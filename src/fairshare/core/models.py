@@ -17,8 +17,12 @@ class AuditLog(models.Model):
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("actor"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     actor_username = models.CharField(_("username"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
@@ -62,6 +66,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
 
 class OutboxMessage(models.Model):
     """A slow side effect (SMS, PDF) recorded in the business transaction.
@@ -87,7 +94,10 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Optional link for "notification log per household" style queries.
     household = models.ForeignKey(
-        "community.Household", on_delete=models.SET_NULL, null=True, blank=True,
+        "community.Household",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="outbox_messages",
     )
 
@@ -99,3 +109,6 @@ class OutboxMessage(models.Model):
                 name="outbox_status_valid",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.status}"

@@ -39,7 +39,9 @@ def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def outbox_enqueue(*, kind: str, payload: dict[str, Any], household_id: int | None = None) -> OutboxMessage:
+def outbox_enqueue(
+    *, kind: str, payload: dict[str, Any], household_id: int | None = None
+) -> OutboxMessage:
     return OutboxMessage.objects.create(kind=kind, payload=payload, household_id=household_id)
 
 
@@ -49,9 +51,9 @@ def _claim(now, limit: int) -> list[OutboxMessage]:
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     )
     candidate_ids = list(
-        OutboxMessage.objects.filter(due).order_by("available_at", "id").values_list("id", flat=True)[
-            : limit * 2
-        ]
+        OutboxMessage.objects.filter(due)
+        .order_by("available_at", "id")
+        .values_list("id", flat=True)[: limit * 2]
     )
     claimed: list[int] = []
     for message_id in candidate_ids:

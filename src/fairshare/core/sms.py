@@ -39,8 +39,9 @@ class ConsoleBackend:
 
 class FileBackend:
     def send(self, *, phone: str, text: str) -> None:
-        line = json.dumps({"at": timezone.now().isoformat(), "phone": phone, "text": text},
-                          ensure_ascii=False)
+        line = json.dumps(
+            {"at": timezone.now().isoformat(), "phone": phone, "text": text}, ensure_ascii=False
+        )
         with _file_lock, open(settings.SMS_FILE_PATH, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 

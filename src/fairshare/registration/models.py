@@ -26,12 +26,24 @@ class Registration(models.Model):
         VERIFIED = "verified", _("verified")
         VOID = "void", _("void")
 
-    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT,
-                              related_name="registrations", verbose_name=_("round"))
-    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT,
-                                  related_name="registrations", verbose_name=_("committee"))
-    household = models.ForeignKey("community.Household", on_delete=models.PROTECT,
-                                  related_name="registrations", verbose_name=_("household"))
+    round = models.ForeignKey(
+        "rounds.Round",
+        on_delete=models.PROTECT,
+        related_name="registrations",
+        verbose_name=_("round"),
+    )
+    committee = models.ForeignKey(
+        "community.Committee",
+        on_delete=models.PROTECT,
+        related_name="registrations",
+        verbose_name=_("committee"),
+    )
+    household = models.ForeignKey(
+        "community.Household",
+        on_delete=models.PROTECT,
+        related_name="registrations",
+        verbose_name=_("household"),
+    )
     queue_number = models.PositiveIntegerField(_("queue number"))
     ticket = models.CharField(_("ticket"), max_length=16, unique=True)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
@@ -44,10 +56,22 @@ class Registration(models.Model):
     )
     returned_from = models.CharField(_("returned from"), max_length=64, blank=True)
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+", verbose_name=_("entered by"))
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="+", verbose_name=_("reviewed by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
@@ -58,13 +82,17 @@ class Registration(models.Model):
         ordering = ["round", "committee", "queue_number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["round", "household"], condition=~Q(status="void"),
+                fields=["round", "household"],
+                condition=~Q(status="void"),
                 name="registration_one_live_per_household",
             ),
-            models.UniqueConstraint(fields=["round", "committee", "queue_number"],
-                                    name="registration_queue_number_unique"),
-            models.CheckConstraint(condition=Q(queue_number__gte=1),
-                                   name="registration_queue_number_positive"),
+            models.UniqueConstraint(
+                fields=["round", "committee", "queue_number"],
+                name="registration_queue_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(queue_number__gte=1), name="registration_queue_number_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["pending_review", "verified", "void"]),
                 name="registration_status_valid",
@@ -99,6 +127,9 @@ class QueueCounter(models.Model):
             models.UniqueConstraint(fields=["round", "committee"], name="queue_counter_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.committee_id}: {self.last_number}"
+
 
 class LedgerEntry(models.Model):
     """One link of the public hash chain of a (round, committee).
@@ -115,8 +146,9 @@ class LedgerEntry(models.Model):
     committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, null=True,
-                                     related_name="ledger_entries")
+    registration = models.ForeignKey(
+        Registration, on_delete=models.PROTECT, null=True, related_name="ledger_entries"
+    )
     payload = models.TextField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
@@ -128,3 +160,6 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(fields=["round", "committee", "seq"], name="ledger_seq_unique"),
             models.CheckConstraint(condition=Q(seq__gte=1), name="ledger_seq_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.committee_id}#{self.seq} {self.hash[:12]}"

@@ -5,8 +5,16 @@ from fairshare.rounds.models import Round
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ["name", "district", "status", "policy", "registration_opens_at",
-                    "registration_closes_at", "valid_from", "valid_until"]
+    list_display = [
+        "name",
+        "district",
+        "status",
+        "policy",
+        "registration_opens_at",
+        "registration_closes_at",
+        "valid_from",
+        "valid_until",
+    ]
     list_filter = ["status", "policy"]
 
     def has_module_permission(self, request) -> bool:

@@ -26,7 +26,9 @@ class RoundOut(Schema):
 @router.get("/rounds", response=list[RoundOut], auth=None)
 def list_rounds(request: HttpRequest):
     return [
-        {**{f: getattr(r, f) for f in RoundOut.model_fields if f != "district"},
-         "district": r.district.code}
+        {
+            **{f: getattr(r, f) for f in RoundOut.model_fields if f != "district"},
+            "district": r.district.code,
+        }
         for r in Round.objects.select_related("district").order_by("-registration_opens_at", "id")
     ]

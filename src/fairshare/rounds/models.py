@@ -20,8 +20,12 @@ class Round(models.Model):
         CLOSED = "closed", _("closed")
         ARCHIVED = "archived", _("archived")
 
-    district = models.ForeignKey("community.District", on_delete=models.PROTECT,
-                                 related_name="rounds", verbose_name=_("district"))
+    district = models.ForeignKey(
+        "community.District",
+        on_delete=models.PROTECT,
+        related_name="rounds",
+        verbose_name=_("district"),
+    )
     name = models.CharField(_("name"), max_length=100)
     registration_opens_at = models.DateTimeField(_("registration opens"))
     registration_closes_at = models.DateTimeField(_("registration closes"))
@@ -29,11 +33,15 @@ class Round(models.Model):
     valid_until = models.DateField(_("purchases until"))
     pack_description = models.CharField(_("pack"), max_length=64, default="1包(5只)")
     packs_per_household = models.PositiveSmallIntegerField(_("packs per household"), default=1)
-    policy = models.CharField(_("allocation policy"), max_length=16, choices=Policy.choices,
-                              default=Policy.FCFS)
+    policy = models.CharField(
+        _("allocation policy"), max_length=16, choices=Policy.choices, default=Policy.FCFS
+    )
     offline_reserve_pct = models.PositiveSmallIntegerField(
-        _("offline reserve (%)"), default=0,
-        help_text=_("Share of each committee's portion kept for the earliest offline registrations."),
+        _("offline reserve (%)"),
+        default=0,
+        help_text=_(
+            "Share of each committee's portion kept for the earliest offline registrations."
+        ),
     )
     phone_verification = models.BooleanField(_("verify phone by SMS code"), default=False)
     voucher_valid_days = models.PositiveSmallIntegerField(_("voucher valid for (days)"), default=1)
@@ -41,14 +49,20 @@ class Round(models.Model):
         _("expired voucher returns household to the head of the queue once"), default=True
     )
     carry_over_from = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="carried_into",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_into",
         verbose_name=_("carry unserved households over from"),
     )
-    lottery_commitment = models.CharField(_("lottery seed commitment (SHA-256)"), max_length=64,
-                                          blank=True)
+    lottery_commitment = models.CharField(
+        _("lottery seed commitment (SHA-256)"), max_length=64, blank=True
+    )
     lottery_seed = models.CharField(_("revealed lottery seed"), max_length=128, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -60,16 +74,22 @@ class Round(models.Model):
                 condition=Q(registration_closes_at__gt=F("registration_opens_at")),
                 name="round_registration_window_ordered",
             ),
-            models.CheckConstraint(condition=Q(valid_until__gte=F("valid_from")),
-                                   name="round_validity_ordered"),
-            models.CheckConstraint(condition=Q(offline_reserve_pct__lte=100),
-                                   name="round_offline_reserve_pct_range"),
-            models.CheckConstraint(condition=Q(packs_per_household__gte=1),
-                                   name="round_packs_positive"),
-            models.CheckConstraint(condition=Q(voucher_valid_days__gte=1),
-                                   name="round_voucher_valid_days_positive"),
-            models.CheckConstraint(condition=Q(policy__in=["fcfs", "per_building", "lottery"]),
-                                   name="round_policy_valid"),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=F("valid_from")), name="round_validity_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(offline_reserve_pct__lte=100), name="round_offline_reserve_pct_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(packs_per_household__gte=1), name="round_packs_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(voucher_valid_days__gte=1), name="round_voucher_valid_days_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(policy__in=["fcfs", "per_building", "lottery"]),
+                name="round_policy_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "open", "closed", "archived"]),
                 name="round_status_valid",

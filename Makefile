@@ -1,0 +1,51 @@
+# Fairshare — developer commands. `make demo` and `make test` are the Quick start.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed-stamp
+# PostgreSQL used by the second pass of `make test` (its test database is test_<name>).
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/fairshare
+export FAIRSHARE_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: install demo serve test test-sqlite test-postgres lint format bench bench-smoke faults clean
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	@$(BIN)/fairshare compile_translations -v0
+
+demo: install
+	$(BIN)/fairshare demo --port $(PORT)
+
+# Whole suite: SQLite pass, then PostgreSQL pass (row-lock concurrency tests run there).
+# A missing PostgreSQL fails the run; set FAIRSHARE_SKIP_POSTGRES=1 to opt out explicitly.
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install
+	FAIRSHARE_DATA_DIR=$(CURDIR)/var/test DATABASE_URL= $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	@if [ "$${FAIRSHARE_SKIP_POSTGRES:-}" = "1" ] && [ "$${CI:-}" != "true" ]; then \
+	  echo "!! FAIRSHARE_SKIP_POSTGRES=1: the PostgreSQL pass was NOT run"; exit 0; fi; \
+	$(BIN)/python scripts/wait_for_postgres.py "$(PG_TEST_URL)" && \
+	FAIRSHARE_DATA_DIR=$(CURDIR)/var/test-pg DATABASE_URL=$(PG_TEST_URL) FAIRSHARE_REQUIRE_POSTGRES=1 \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+format: install
+	$(BIN)/ruff check --fix src tests scripts
+	$(BIN)/ruff format src tests scripts
+
+clean:
+	rm -rf var build *.egg-info src/*.egg-info

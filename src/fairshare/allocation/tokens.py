@@ -1,0 +1,122 @@
+"""Voucher codes and signed voucher tokens (what the QR code carries).
+
+* The **code** is for typing at the counter: 10 characters from an unambiguous
+  alphabet (no 0/O, 1/I/L, 2/Z, 5/S, 8/B) plus a check character, shown in groups
+  as ``XXXX-XXXXX-C``; ``code_normalize`` accepts lower case, spaces and dashes.
+* The **token** is ``FS1.<payload>.<signature>`` (base64url without padding): the
+  payload is canonical JSON of the voucher's claims, signed with Ed25519. The
+  pharmacy terminal holds only the public key (``GET /api/v1/public/voucher-key``),
+  so it can check a voucher while offline; nothing secret is on the terminal.
+
+The private key comes from ``FAIRSHARE_VOUCHER_KEY`` (base64url of the 32-byte
+raw Ed25519 private key) or is generated once into the data folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+
+from fairshare.env import EnvError, env_str
+
+ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"  # 25 symbols, none easily confused
+CODE_LENGTH = 10
+TOKEN_PREFIX = "FS1"
+
+
+def _check_char(body: str) -> str:
+    # Weighted sum modulo the alphabet size (catches single errors and most swaps).
+    total = sum((i + 1) * ALPHABET.index(ch) for i, ch in enumerate(body))
+    return ALPHABET[total % len(ALPHABET)]
+
+
+def code_new() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return body + _check_char(body)
+
+
+def code_normalize(raw: str) -> str | None:
+    """Return the canonical code, or None when it is malformed or its check fails."""
+    text = "".join(ch for ch in (raw or "").upper() if ch not in " -_\t")
+    if len(text) != CODE_LENGTH + 1 or any(ch not in ALPHABET for ch in text):
+        return None
+    return text if _check_char(text[:-1]) == text[-1] else None
+
+
+def code_display(code: str) -> str:
+    return f"{code[:4]}-{code[4:9]}-{code[9:]}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@lru_cache(maxsize=1)
+def _private_key() -> Ed25519PrivateKey:
+    raw = env_str("FAIRSHARE_VOUCHER_KEY")
+    if raw:
+        try:
+            return Ed25519PrivateKey.from_private_bytes(_unb64(raw))
+        except ValueError:
+            raise EnvError("FAIRSHARE_VOUCHER_KEY", "expected base64url of 32 raw bytes") from None
+    path = settings.DATA_DIR / "voucher_signing_key"
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(_b64(key.private_bytes_raw()))
+    return Ed25519PrivateKey.from_private_bytes(_unb64(path.read_text().strip()))
+
+
+def public_key() -> Ed25519PublicKey:
+    return _private_key().public_key()
+
+
+def public_key_b64() -> str:
+    return _b64(public_key().public_bytes(serialization.Encoding.Raw,
+                                          serialization.PublicFormat.Raw))
+
+
+def token_sign(claims: dict[str, Any]) -> str:
+    payload = json.dumps(claims, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = _b64(payload.encode("utf-8"))
+    signature = _private_key().sign(f"{TOKEN_PREFIX}.{body}".encode("ascii"))
+    return f"{TOKEN_PREFIX}.{body}.{_b64(signature)}"
+
+
+def token_verify(token: str, key: Ed25519PublicKey | None = None) -> dict[str, Any] | None:
+    """The claims of a genuine token, or None for anything forged, tampered or malformed."""
+    parts = (token or "").strip().split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(token) > 2000:
+        return None
+    try:
+        (key or public_key()).verify(_unb64(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"))
+        claims = json.loads(_unb64(parts[1]))
+    except (InvalidSignature, ValueError, UnicodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def voucher_claims(voucher: Any) -> dict[str, Any]:
+    """What a voucher's QR token asserts (no personal data beyond the masked name)."""
+    return {
+        "c": voucher.code,
+        "r": voucher.round_id,
+        "p": voucher.pharmacy.code,
+        "d": voucher.date.isoformat(),
+        "u": voucher.valid_until.isoformat(),
+        "k": voucher.packs,
+    }

@@ -1,0 +1,54 @@
+"""Serve the service as in production: gunicorn workers plus one outbox worker."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from django.core.management.base import BaseCommand
+
+
+def _outbox_loop() -> None:
+    from django.core.management import call_command
+
+    call_command("outbox_worker")
+
+
+class Command(BaseCommand):
+    help = "Run the web service (gunicorn) and an outbox worker on 127.0.0.1:PORT."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3"))
+        )
+        parser.add_argument(
+            "--no-outbox", action="store_true", help="do not start the outbox worker"
+        )
+
+    def handle(self, *args, host: str, port: int, workers: int, no_outbox: bool, **options):
+        from gunicorn.app.base import BaseApplication
+
+        from fairshare.wsgi import application
+
+        class App(BaseApplication):
+            def load_config(self):
+                self.cfg.set("bind", f"{host}:{port}")
+                self.cfg.set("workers", workers)
+                self.cfg.set("timeout", 60)
+                self.cfg.set("graceful_timeout", 10)
+                self.cfg.set("accesslog", None)
+
+            def load(self):
+                return application
+
+        worker = None
+        if not no_outbox:
+            worker = multiprocessing.get_context("fork").Process(target=_outbox_loop, daemon=True)
+            worker.start()
+        try:
+            App().run()
+        finally:
+            if worker is not None:
+                worker.terminate()
