@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import factory
+from django.db import models
 from django.utils import timezone
 
 from fairshare.accounts.models import User
+from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.tokens import code_new
 from fairshare.community.models import (
     Building,
     Committee,
@@ -17,6 +21,7 @@ from fairshare.community.models import (
     Pharmacy,
     Subdistrict,
 )
+from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
 
@@ -113,3 +118,81 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+# --- Registrations, supply and vouchers -------------------------------------------
+# These build rows directly (no service), for tests of code downstream of
+# registration. Tests of the registration service itself must use the service.
+
+
+def _next_queue_number(obj) -> int:
+    last = (
+        Registration.objects.filter(round=obj.round, committee=obj.committee)
+        .order_by("-queue_number")
+        .values_list("queue_number", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Registration
+
+    household = factory.SubFactory(HouseholdFactory)
+    committee = factory.SelfAttribute("household.committee")
+    round = factory.SubFactory(
+        RoundFactory, district=factory.SelfAttribute("..committee.subdistrict.district")
+    )
+    queue_number = factory.LazyAttribute(_next_queue_number)
+    ticket = factory.Sequence(lambda n: f"T{n:08d}")
+    channel = "online"
+    status = Registration.Status.VERIFIED
+    name = factory.Faker("name", locale="zh_CN")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+
+
+class SupplyDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplyDay
+
+    pharmacy = factory.SubFactory(PharmacyFactory)
+    date = factory.LazyFunction(timezone.localdate)
+    packs = 0
+
+
+class SupplyDeclarationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplyDeclaration
+
+    supply_day = factory.SubFactory(SupplyDayFactory)
+    packs = 100
+    manufacturer = "上海某医疗用品有限公司"
+    style = "一次性医用口罩"
+    unit_price = Decimal("12.50")
+
+    @factory.post_generation
+    def _sync_day(obj, create, extracted, **kwargs):
+        if create:
+            obj.supply_day.packs = obj.supply_day.declarations.filter(
+                superseded_by__isnull=True
+            ).aggregate(total=models.Sum("packs"))["total"]
+            obj.supply_day.save(update_fields=["packs"])
+
+
+class VoucherFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Voucher
+
+    registration = factory.SubFactory(RegistrationFactory)
+    round = factory.SelfAttribute("registration.round")
+    household = factory.SelfAttribute("registration.household")
+    committee = factory.SelfAttribute("registration.committee")
+    pharmacy = factory.SelfAttribute("committee.pharmacy")
+    declaration = factory.SubFactory(
+        SupplyDeclarationFactory, supply_day__pharmacy=factory.SelfAttribute("...pharmacy")
+    )
+    supply_day = factory.SelfAttribute("declaration.supply_day")
+    date = factory.SelfAttribute("supply_day.date")
+    valid_until = factory.SelfAttribute("date")
+    code = factory.LazyFunction(code_new)
