@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
+    path("ping", core_views.ping, name="ping"),
     path("accounts/", include("fairshare.accounts.urls")),
     path("r/", include("fairshare.registration.urls")),
     path("vouchers/", include("fairshare.allocation.urls")),
