@@ -164,6 +164,7 @@ class SupplyDayFactory(factory.django.DjangoModelFactory):
 class SupplyDeclarationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SupplyDeclaration
+        skip_postgeneration_save = True
 
     supply_day = factory.SubFactory(SupplyDayFactory)
     packs = 100

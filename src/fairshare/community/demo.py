@@ -9,9 +9,9 @@ written with explicitly assigned primary keys by ``executemany`` (SQLite) or ``C
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
-from itertools import accumulate
+from itertools import accumulate, count
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -40,8 +40,11 @@ DEMO_PASSWORD = "demo"
 FLOORS = 6
 ROOMS_PER_FLOOR = (2, 2, 3, 3, 4)
 FLUSH_ROWS = 20_000  # households buffered before a write
-
-# 控江路街道: name, street, lane, households at the default size (sums to 44,270).
+# fmt: off
+# Pharmacy hours: 15 people per 30-minute slot, about 2 minutes each.
+HOURS = {"opens_at": time(8, 30), "closes_at": time(20, 0), "slot_minutes": 30,
+         "customers_per_slot": 15}
+# 控江路街道: committee, street, lane, households at the default size (sum: 44,270).
 KJ_COMMITTEES: tuple[tuple[str, str, int, int], ...] = (
     ("图们居委会", "图们路", 61, 2430), ("凤联居委会", "凤城路", 181, 1985),
     ("1200弄居委会", "控江路", 1200, 1620), ("凤城一村居委会", "凤城路", 30, 2110),
@@ -62,7 +65,7 @@ KJ_PHARMACIES: tuple[tuple[str, str], ...] = (
     ("雷允上药房图们店", "杨浦区图们路86号"), ("国大药房靖宇店", "杨浦区靖宇东路301号"),
     ("余天成堂药号双阳店", "杨浦区双阳路452号"),
 )
-# Scaled-up district: code, name, committees, streets (KJ stays first and unchanged).
+# The scaled-up district: code, name, committees, streets (KJ stays first and unchanged).
 SUBDISTRICTS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
     ("KJ", "控江路街道", 25, ()),
     ("SP", "四平路街道", 24, ("四平路", "鞍山路", "阜新路", "抚顺路", "铁岭路")),
@@ -79,6 +82,21 @@ SUBDISTRICTS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
 )
 NAME_SUFFIXES = ("一村", "二村", "三村", "新村", "东", "西", "南", "北", "中", "苑", "花园")
 PHARMACY_BRANDS = ("华氏大药房", "第一医药", "雷允上药房", "国大药房", "益丰大药房", "余天成堂")
+# Columns written by the bulk writer, in row-tuple order.
+COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
+    Building: ("id", "committee", "compound", "label", "sort_order", "floors"),
+    Household: ("id", "committee", "building", "room"),
+    Member: ("id", "household", "name", "id_hash", "lives_alone", "mobility_impaired",
+             "elderly"),
+}
+# Wipe order (--force): rows pointing at households, rounds and places go first.
+WIPE_ORDER = (
+    "allocation.Voucher", "allocation.SupplyDeclaration", "allocation.SupplyDay",
+    "registration.LedgerEntry", "registration.QueueCounter", "registration.Registration",
+    "community.Member", "community.Household", "community.Building", "rounds.Round",
+    "community.Committee", "community.Pharmacy", "community.Subdistrict", "community.District",
+)
+# fmt: on
 
 # Name parts from Faker's zh_CN person provider, drawn with our own seeded Random (fast).
 _SURNAMES = tuple(ZhPerson.last_names)
@@ -107,7 +125,6 @@ class CommitteePlan:
 class PharmacyPlan:
     code: str
     name: str
-    subdistrict: str
     address: str
     phone: str
 
@@ -127,13 +144,14 @@ def _street_stem(street: str) -> str:
     return stem[:-1] if len(stem) > 2 and stem[-1] in "东西南北中" else stem
 
 
-def plan_places(*, households: int, rng: random.Random) -> tuple[
-    list[tuple[str, str]], list[PharmacyPlan], list[CommitteePlan]
-]:
+def plan_places(
+    *, households: int, rng: random.Random
+) -> tuple[list[tuple[str, str]], list[tuple[str, PharmacyPlan]], list[CommitteePlan]]:
     """Subdistricts, pharmacies and committees with their household counts (sum: ``households``)."""
     big = households > DEFAULT_HOUSEHOLDS
     subdistricts = SUBDISTRICTS if big else SUBDISTRICTS[:1]
     pharmacies: list[PharmacyPlan] = []
+    pharmacy_subs: list[str] = []  # subdistrict code of each pharmacy
     committees: list[tuple[str, str, str, str, str]] = []  # code, name, sub, pharmacy, compound
     weights: list[int] = []
     for sub_code, _sub_name, n_committees, streets in subdistricts:
@@ -146,10 +164,9 @@ def plan_places(*, households: int, rng: random.Random) -> tuple[
                 street = rng.choice(streets)
                 name = f"{rng.choice(PHARMACY_BRANDS)}{_street_stem(street)}店"
                 address = f"杨浦区{street}{rng.randint(10, 1800)}号"
-            pharmacies.append(PharmacyPlan(
-                code=f"P{len(pharmacies) + 1:02d}", name=name, subdistrict=sub_code,
-                address=address, phone=f"021-{rng.randint(55000000, 65999999)}",
-            ))
+            phone = f"021-{rng.randint(55000000, 65999999)}"
+            pharmacies.append(PharmacyPlan(f"P{len(pharmacies) + 1:02d}", name, address, phone))
+            pharmacy_subs.append(sub_code)
         used: set[str] = set()
         for k in range(n_committees):
             pharmacy = pharmacies[first + k * n_pharmacies // n_committees].code
@@ -158,49 +175,39 @@ def plan_places(*, households: int, rng: random.Random) -> tuple[
             else:
                 while True:
                     street, lane = rng.choice(streets), rng.randint(2, 1600)
-                    stem = _street_stem(street)
-                    name = (f"{lane}弄居委会" if rng.random() < 0.25
-                            else f"{stem}{rng.choice(NAME_SUFFIXES)}居委会")
+                    name = f"{lane}弄居委会"  # a quarter are named after their lane
+                    if rng.random() >= 0.25:
+                        name = f"{_street_stem(street)}{rng.choice(NAME_SUFFIXES)}居委会"
                     if name not in used:
                         break
                 weight = rng.randint(1100, 2600)
             used.add(name)
-            committees.append((f"{sub_code}{k + 1:02d}", name, sub_code, pharmacy,
-                               f"{street}{lane}弄"))
+            code, compound = f"{sub_code}{k + 1:02d}", f"{street}{lane}弄"
+            committees.append((code, name, sub_code, pharmacy, compound))
             weights.append(weight)
     sizes = split_exactly(households, weights)
     plans = [CommitteePlan(*row, households=n) for row, n in zip(committees, sizes, strict=True)]
-    return [(code, name) for code, name, *_ in subdistricts], pharmacies, plans
+    subs = [(code, name) for code, name, *_ in subdistricts]
+    return subs, list(zip(pharmacy_subs, pharmacies, strict=True)), plans
 
 
 class _BulkWriter:
     """Buffers rows of the big tables and writes them with explicit primary keys."""
 
-    TABLES: dict[type[models.Model], tuple[str, ...]] = {
-        Building: ("id", "committee", "compound", "label", "sort_order", "floors"),
-        Household: ("id", "committee", "building", "room"),
-        Member: ("id", "household", "name", "id_hash", "lives_alone", "mobility_impaired",
-                 "elderly"),
-    }
-
     def __init__(self, *, using: str) -> None:
         self.connection = connections[using]
-        self.rows: dict[type[models.Model], list[tuple]] = {model: [] for model in self.TABLES}
-        self.next_id = {
-            model: (model.objects.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1
-            for model in self.TABLES
+        self.rows: dict[type[models.Model], list[tuple]] = {model: [] for model in COLUMNS}
+        # Primary keys are assigned here (the tables are empty, but be safe) ...
+        self.ids = {
+            model: count((model.objects.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1)
+            for model in COLUMNS
         }
-        self.counts = dict.fromkeys(self.TABLES, 0)
-
-    def take_id(self, model: type[models.Model]) -> int:
-        pk = self.next_id[model]
-        self.next_id[model] = pk + 1
-        return pk
+        self.counts = dict.fromkeys(COLUMNS, 0)
 
     def flush(self) -> None:
         qn = self.connection.ops.quote_name
         with self.connection.cursor() as cursor:
-            for model, fields in self.TABLES.items():  # parents before children
+            for model, fields in COLUMNS.items():  # parents before children
                 rows = self.rows[model]
                 if not rows:
                     continue
@@ -212,23 +219,29 @@ class _BulkWriter:
                             copy.write_row(row)
                 else:
                     marks = ", ".join(["%s"] * len(fields))
-                    cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+                    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
+                    cursor.executemany(sql, rows)
                 self.counts[model] += len(rows)
                 rows.clear()
 
     def finish(self) -> None:
-        self.flush()
+        self.flush()  # ... so PostgreSQL's sequences must be moved past them
         if self.connection.vendor == "postgresql":
-            sql_list = self.connection.ops.sequence_reset_sql(no_style(), list(self.TABLES))
+            sql_list = self.connection.ops.sequence_reset_sql(no_style(), list(COLUMNS))
             with self.connection.cursor() as cursor:
                 for sql in sql_list:
                     cursor.execute(sql)
 
 
-def _add_committee_rows(writer: _BulkWriter, rng: random.Random, *, committee_id: int,
-                        compound: str, households: int) -> None:
-    """Buildings of 6 floors × 2–4 rooms; a remainder (< 6 households) is a small low house."""
-    full, rest = divmod(households, FLOORS)
+def _add_committee_rows(
+    writer: _BulkWriter, rng: random.Random, *, committee_id: int, plan: CommitteePlan
+) -> None:
+    """One compound (弄) of buildings "1号".."N号" with 6 floors × 2–4 rooms per floor.
+
+    Buildings are full (floors × rooms households); a remainder of fewer than 6 households
+    becomes a small low house with one room per floor.
+    """
+    full, rest = divmod(plan.households, FLOORS)
     shapes: list[tuple[int, int]] = []  # (floors, rooms per floor)
     while full > 0:
         rooms = min(full, rng.choice(ROOMS_PER_FLOOR))
@@ -240,13 +253,13 @@ def _add_committee_rows(writer: _BulkWriter, rng: random.Random, *, committee_id
         shapes.append((rest, 1))
     household_ids: list[int] = []
     for number, (floors, rooms) in enumerate(shapes, start=1):
-        building_id = writer.take_id(Building)
+        building_id = next(writer.ids[Building])
         writer.rows[Building].append(
-            (building_id, committee_id, compound, f"{number}号", number, floors)
+            (building_id, committee_id, plan.compound, f"{number}号", number, floors)
         )
         for floor in range(1, floors + 1):
             for room in range(1, rooms + 1):
-                household_id = writer.take_id(Household)
+                household_id = next(writer.ids[Household])
                 household_ids.append(household_id)
                 writer.rows[Household].append(
                     (household_id, committee_id, building_id, f"{floor}{room:02d}")
@@ -260,8 +273,7 @@ def _add_members(writer: _BulkWriter, rng: random.Random, household_ids: list[in
     total = sum(sizes)
     surnames = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM, k=total)
     male, female = rng.choices(_GIVEN[0], k=total), rng.choices(_GIVEN[1], k=total)
-    rows = writer.rows[Member]
-    pick = rng.random
+    rows, ids, pick = writer.rows[Member], writer.ids[Member], rng.random
     i = 0
     for household_id, size in zip(household_ids, sizes, strict=True):
         for k in range(size):
@@ -272,14 +284,17 @@ def _add_members(writer: _BulkWriter, rng: random.Random, household_ids: list[in
             alone = size == 1 and pick() < 0.41
             elderly = pick() < (0.6 if alone else 0.18)
             impaired = pick() < (0.07 if elderly else 0.0075)
-            rows.append((writer.take_id(Member), household_id, surname + given, "", alone,
-                         impaired, elderly))
+            rows.append((next(ids), household_id, surname + given, "", alone, impaired, elderly))
             i += 1
 
 
-def seed_demo(*, households: int = DEFAULT_HOUSEHOLDS, seed: int = DEFAULT_SEED,
-              using: str = "default") -> dict[str, int]:
-    """Create the demo district, round and logins; returns row counts. Caller owns the transaction."""
+def seed_demo(
+    *, households: int = DEFAULT_HOUSEHOLDS, seed: int = DEFAULT_SEED, using: str = "default"
+) -> dict[str, int]:
+    """Create the demo district, round and logins; return row counts.
+
+    The caller owns the transaction (and checks that the database is empty).
+    """
     if households < 1:
         raise ValueError("households must be at least 1")
     rng = random.Random(seed)
@@ -291,23 +306,24 @@ def seed_demo(*, households: int = DEFAULT_HOUSEHOLDS, seed: int = DEFAULT_SEED,
     )
     subs = {s.code: s for s in Subdistrict.objects.using(using).all()}
     Pharmacy.objects.using(using).bulk_create(
-        Pharmacy(subdistrict=subs[p.subdistrict], code=p.code, name=p.name, address=p.address,
-                 phone=p.phone, opens_at=time(8, 30), closes_at=time(20, 0), slot_minutes=30,
-                 customers_per_slot=15)
-        for p in pharmacy_plans
+        Pharmacy(subdistrict=subs[sub], **asdict(plan), **HOURS) for sub, plan in pharmacy_plans
     )
     pharmacies = {p.code: p for p in Pharmacy.objects.using(using).all()}
     Committee.objects.using(using).bulk_create(
-        Committee(subdistrict=subs[c.subdistrict], code=c.code, name=c.name,
-                  address=f"{c.compound}1号底楼", pharmacy=pharmacies[c.pharmacy])
+        Committee(
+            subdistrict=subs[c.subdistrict],
+            code=c.code,
+            name=c.name,
+            address=f"{c.compound}1号底楼",
+            pharmacy=pharmacies[c.pharmacy],
+        )
         for c in committee_plans
     )
     committee_ids = dict(Committee.objects.using(using).values_list("code", "id"))
 
     writer = _BulkWriter(using=using)
     for plan in committee_plans:
-        _add_committee_rows(writer, rng, committee_id=committee_ids[plan.code],
-                            compound=plan.compound, households=plan.households)
+        _add_committee_rows(writer, rng, committee_id=committee_ids[plan.code], plan=plan)
         if len(writer.rows[Household]) >= FLUSH_ROWS:
             writer.flush()
     writer.finish()
@@ -315,55 +331,72 @@ def seed_demo(*, households: int = DEFAULT_HOUSEHOLDS, seed: int = DEFAULT_SEED,
     today = timezone.localdate()
     opens = timezone.make_aware(datetime.combine(today, time.min))
     Round.objects.using(using).create(
-        district=district, name="第一轮口罩预约", policy=Round.Policy.FCFS,
-        offline_reserve_pct=20, phone_verification=False, packs_per_household=1,
-        pack_description="1包(5只)", status=Round.Status.OPEN, registration_opens_at=opens,
-        registration_closes_at=opens + timedelta(days=10), valid_from=today,
+        district=district,
+        name="第一轮口罩预约",
+        policy=Round.Policy.FCFS,
+        offline_reserve_pct=20,
+        phone_verification=False,
+        packs_per_household=1,
+        pack_description="1包(5只)",
+        status=Round.Status.OPEN,
+        registration_opens_at=opens,
+        registration_closes_at=opens + timedelta(days=10),
+        valid_from=today,
         valid_until=today + timedelta(days=11),
     )
-    _create_demo_users(using=using, district=district, subdistrict=subs["KJ"])
-    return {
-        "subdistricts": len(sub_plans), "committees": len(committee_plans),
-        "pharmacies": len(pharmacy_plans), "buildings": writer.counts[Building],
-        "households": writer.counts[Household], "members": writer.counts[Member], "users": 31,
+    users = _create_demo_users(using=using, district=district, subdistrict=subs["KJ"])
+    counts = {
+        "subdistricts": len(sub_plans),
+        "committees": len(committee_plans),
+        "pharmacies": len(pharmacy_plans),
+        "users": users,
     }
+    return counts | {f"{model._meta.model_name}s": n for model, n in writer.counts.items()}
+
+
+KJ_CODES = [f"KJ{i:02d}" for i in range(1, 26)]
+KJ_PHARMACY_CODES = [f"P{i:02d}" for i in range(1, 6)]
 
 
 def demo_usernames() -> list[str]:
-    return ["district", "subdistrict", *(f"committee{i:02d}" for i in range(1, 26)),
-            *(f"pharmacy{i:02d}" for i in range(1, 6))]
+    return [
+        "district",
+        "subdistrict",
+        *(f"committee{code[2:]}" for code in KJ_CODES),
+        *(f"pharmacy{code[1:]}" for code in KJ_PHARMACY_CODES),
+    ]
 
 
-def _create_demo_users(*, using: str, district: District, subdistrict: Subdistrict) -> None:
+def _create_demo_users(*, using: str, district: District, subdistrict: Subdistrict) -> int:
     """All demo logins share one password hash, computed once (Argon2 is slow on purpose)."""
     password = make_password(DEMO_PASSWORD)
-    committees = Committee.objects.using(using).filter(code__in=[f"KJ{i:02d}" for i in range(1, 26)])
-    pharmacies = Pharmacy.objects.using(using).filter(code__in=[f"P{i:02d}" for i in range(1, 6)])
-    staff = dict(password=password, is_staff=True, is_superuser=False)
+    committees = Committee.objects.using(using).filter(code__in=KJ_CODES).order_by("code")
+    pharmacies = Pharmacy.objects.using(using).filter(code__in=KJ_PHARMACY_CODES).order_by("code")
+    scopes: list[tuple[str, str, models.Model]] = [
+        ("district", "district", district),
+        ("subdistrict", "subdistrict", subdistrict),
+        *((f"committee{c.code[2:]}", "committee", c) for c in committees),
+        *((f"pharmacy{p.code[1:]}", "pharmacy", p) for p in pharmacies),
+    ]
+    # The role names the scope field: role "committee" is scoped by User.committee, etc.
     users = [
-        User(username="district", role=User.Role.DISTRICT, district=district,
-             first_name=district.name, **staff),
-        User(username="subdistrict", role=User.Role.SUBDISTRICT, subdistrict=subdistrict,
-             first_name=subdistrict.name, **staff),
-        *(User(username=f"committee{c.code[2:]}", role=User.Role.COMMITTEE, committee=c,
-               first_name=c.name, **staff) for c in committees),
-        *(User(username=f"pharmacy{p.code[1:]}", role=User.Role.PHARMACY, pharmacy=p,
-               first_name=p.name, **staff) for p in pharmacies),
+        User(
+            username=username,
+            role=role,
+            first_name=place.name,
+            password=password,
+            is_staff=True,
+            is_superuser=False,
+            **{role: place},
+        )
+        for username, role, place in scopes
     ]
     User.objects.using(using).bulk_create(users)
+    return len(users)
 
 
 class WipeRefused(Exception):
     """The demo data cannot be wiped without touching records that must stay."""
-
-
-# Dependency order: rows pointing at households, rounds and places go first.
-WIPE_ORDER = (
-    "allocation.Voucher", "allocation.SupplyDeclaration", "allocation.SupplyDay",
-    "registration.LedgerEntry", "registration.QueueCounter", "registration.Registration",
-    "community.Member", "community.Household", "community.Building", "rounds.Round",
-    "community.Committee", "community.Pharmacy", "community.Subdistrict", "community.District",
-)
 
 
 def database_has_data(*, using: str = "default") -> bool:
@@ -382,14 +415,12 @@ def wipe_demo_data(*, using: str = "default") -> None:
     """
     labels = {m._meta.label for m in apps.get_models()}
     wiped = [apps.get_model(label) for label in WIPE_ORDER if label in labels]
+    # Users and audit rows share the scope columns subdistrict, committee and pharmacy.
+    scoped = Q(subdistrict__isnull=False) | Q(committee__isnull=False) | Q(pharmacy__isnull=False)
     users = User.objects.using(using).filter(
-        Q(district__isnull=False) | Q(subdistrict__isnull=False) | Q(committee__isnull=False)
-        | Q(pharmacy__isnull=False) | Q(username__in=demo_usernames())
+        scoped | Q(district__isnull=False) | Q(username__in=demo_usernames())
     )
-    audit = AuditLog.objects.using(using).filter(
-        Q(subdistrict__isnull=False) | Q(committee__isnull=False) | Q(pharmacy__isnull=False)
-        | Q(actor__in=users)
-    ).count()
+    audit = AuditLog.objects.using(using).filter(scoped | Q(actor__in=users)).count()
     if audit:
         raise WipeRefused(
             f"{audit} audit log row(s) reference the demo places or staff users; the audit log "
@@ -417,4 +448,4 @@ def wipe_demo_data(*, using: str = "default") -> None:
         for model in wiped:
             if model is Member:  # registrations are gone: staff users can go now
                 users.delete()  # ORM: cascades to API tokens and admin log entries
-            cursor.execute(f"DELETE FROM {qn(model._meta.db_table)}")
+            cursor.execute(f"DELETE FROM {qn(model._meta.db_table)}")  # noqa: S608

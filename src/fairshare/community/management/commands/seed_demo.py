@@ -27,18 +27,32 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--households", type=int, default=DEFAULT_HOUSEHOLDS,
+            "--households",
+            type=int,
+            default=DEFAULT_HOUSEHOLDS,
             help=f"total households (default {DEFAULT_HOUSEHOLDS:,}; more gives 12 subdistricts)",
         )
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                            help=f"random seed (default {DEFAULT_SEED})")
-        parser.add_argument("--force", action="store_true",
-                            help="wipe existing demo data (places, rounds, registrations) first")
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="wipe existing demo data (places, rounds, registrations) first",
+        )
         parser.add_argument("--quiet", action="store_true", help="print nothing on success")
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
-    def handle(self, *args: Any, households: int, seed: int, force: bool, quiet: bool,
-               database: str, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        households: int,
+        seed: int,
+        force: bool,
+        quiet: bool,
+        database: str,
+        **options: Any,
+    ) -> None:
         if households < 1:
             raise CommandError("--households must be at least 1")
         started = time.perf_counter()
@@ -46,7 +60,9 @@ class Command(BaseCommand):
             with transaction.atomic(using=database):
                 if database_has_data(using=database):
                     if not force:
-                        raise CommandError("database already has data; use --force to wipe and reload")
+                        raise CommandError(
+                            "database already has data; use --force to wipe and reload"
+                        )
                     wipe_demo_data(using=database)
                 counts = seed_demo(households=households, seed=seed, using=database)
         except WipeRefused as exc:
