@@ -39,6 +39,10 @@ class Command(BaseCommand):
                 self.cfg.set("timeout", 60)
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("accesslog", None)
+                # Several instances (demo, benchmarks, tests) may run on one machine:
+                # gunicorn's per-user control socket would clash between them.
+                if "control_socket_disable" in self.cfg.settings:
+                    self.cfg.set("control_socket_disable", True)
 
             def load(self):
                 return application
