@@ -68,3 +68,13 @@ def test_openapi_document(client: Client):
     doc = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/auth/token" in doc["paths"]
     assert "/api/v1/committees/{code}/households" in doc["paths"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/static/vendor/pico/pico.min.css", "/static/fairshare/site.css", "/static/vendor/jsqr/jsQR.js"],
+)
+def test_vendored_static_files_are_served(client: Client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])
