@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from ninja.security import django_auth
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
@@ -26,6 +27,9 @@ from fairshare.core.idempotency import idempotent_call
 from fairshare.pharmacy import selectors, services
 
 router = Router(tags=["pharmacy"])
+# Terminal endpoints also accept the page's session (with its CSRF token) so scan.js
+# calls the same API as other clients.
+terminal_auth = [bearer, django_auth]
 
 
 def error_body(exc: ServiceError) -> dict[str, Any]:
@@ -45,7 +49,7 @@ def voucher_key(request: HttpRequest) -> dict[str, str]:
     return {"alg": "Ed25519", "key": public_key_b64()}
 
 
-@router.get("/vouchers/{code}", auth=bearer)
+@router.get("/vouchers/{code}", auth=terminal_auth)
 def voucher_get(request: HttpRequest, code: str) -> dict[str, Any]:
     """A voucher for the terminal (code or QR token): packs, slot, batch, price, status."""
     user = request.user
@@ -62,7 +66,7 @@ class RedeemIn(Schema):
     terminal_id: str = Field(default="", max_length=64)
 
 
-@router.post("/vouchers/{code}/redeem", auth=bearer)
+@router.post("/vouchers/{code}/redeem", auth=terminal_auth)
 def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = None) -> Any:
     """Redeem at the caller's pharmacy. 200; 409 already redeemed (when, where); 403 another
     pharmacy's; 410 expired / not yet valid / cancelled; 404 unknown; 422 malformed or
@@ -101,7 +105,7 @@ class OfflineBatchIn(Schema):
     items: list[OfflineItemIn]
 
 
-@router.post("/pharmacies/{code}/offline-redemptions", auth=bearer)
+@router.post("/pharmacies/{code}/offline-redemptions", auth=terminal_auth)
 def offline_redemptions(request: HttpRequest, code: str, payload: OfflineBatchIn) -> Any:
     """Sync redemptions a terminal recorded offline; per item: redeemed, duplicate,
     conflict (recorded, never dropped) or rejected. Re-sending a batch changes nothing."""
