@@ -183,7 +183,7 @@
 
   function showQueue() {
     var n = load(K.queue, []).length + ((load(K.pending, null) || { items: [] }).items.length);
-    syncStatus.textContent = n ? text.pending + " " + n : "";
+    if (n) { syncStatus.textContent = text.pending + " " + n; }
   }
 
   var syncing = false;
