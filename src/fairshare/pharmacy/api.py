@@ -1,3 +1,236 @@
-from ninja import Router
+"""Pharmacy terminal API: look up and redeem vouchers, sync offline batches, public stock."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date as Date
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from ninja.security import django_auth
+from pydantic import Field
+
+from fairshare.accounts.auth import bearer
+from fairshare.accounts.scoping import pharmacy_scope_q
+from fairshare.allocation.models import Voucher
+from fairshare.allocation.tokens import code_normalize, public_key_b64
+from fairshare.community.models import Committee, Pharmacy
+from fairshare.core.api_errors import bilingual, field_errors_body
+from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.core.idempotency import idempotent_call
+from fairshare.pharmacy import selectors, services
 
 router = Router(tags=["pharmacy"])
+# Terminal endpoints also accept the page's session (with its CSRF token) so scan.js
+# calls the same API as other clients.
+terminal_auth = [bearer, django_auth]
+
+
+def error_body(exc: ServiceError) -> dict[str, Any]:
+    if isinstance(exc, FieldErrors):
+        return field_errors_body(exc)
+    return {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
+
+
+class KeyOut(Schema):
+    alg: str
+    key: str
+
+
+@router.get("/public/voucher-key", response=KeyOut, auth=None)
+def voucher_key(request: HttpRequest) -> dict[str, str]:
+    """The Ed25519 public key (base64url, raw 32 bytes) that verifies voucher QR tokens."""
+    return {"alg": "Ed25519", "key": public_key_b64()}
+
+
+@router.get("/vouchers/{code}", auth=terminal_auth)
+def voucher_get(request: HttpRequest, code: str) -> dict[str, Any]:
+    """A voucher for the terminal (code or QR token): packs, slot, batch, price, status."""
+    user = request.user
+    pharmacy = user.pharmacy if getattr(user, "role", "") == "pharmacy" else None
+    voucher = services.voucher_lookup(code_or_token=code, pharmacy=pharmacy, actor=user)
+    if not selectors.voucher_visible_to(user, voucher):
+        if pharmacy is not None:
+            raise Forbidden("This voucher belongs to another pharmacy.", code="other_pharmacy")
+        raise NotFound("No voucher has this code.")
+    return selectors.voucher_detail(voucher)
+
+
+class RedeemIn(Schema):
+    terminal_id: str = Field(default="", max_length=64)
+
+
+@router.post("/vouchers/{code}/redeem", auth=terminal_auth)
+def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = None) -> Any:
+    """Redeem at the caller's pharmacy. 200; 409 already redeemed (when, where); 403 another
+    pharmacy's; 410 expired / not yet valid / cancelled; 404 unknown; 422 malformed or
+    forged (logged). Send an Idempotency-Key header to make a retry return the first answer."""
+    user = request.user
+    pharmacy = selectors.user_pharmacy(user)
+    terminal_id = payload.terminal_id if payload else ""
+
+    def call() -> tuple[int, Any]:
+        try:
+            redemption = services.voucher_redeem(
+                code_or_token=code, pharmacy=pharmacy, actor=user, terminal_id=terminal_id
+            )
+        except ServiceError as exc:
+            return exc.status_code, error_body(exc)
+        return 200, selectors.voucher_detail(redemption.voucher)
+
+    status, body = idempotent_call(
+        key=request.headers.get("Idempotency-Key"),
+        scope=f"user:{user.pk}:POST:/vouchers/redeem",
+        payload={"code": code, "terminal_id": terminal_id},
+        call=call,
+    )
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+class OfflineItemIn(Schema):
+    code: str = Field(default="", max_length=2000)
+    token: str = Field(default="", max_length=2000)
+    redeemed_at: datetime
+    terminal_id: str = Field(default="", max_length=64)
+
+
+class OfflineBatchIn(Schema):
+    batch_id: str = Field(max_length=64)
+    items: list[OfflineItemIn]
+
+
+@router.post("/pharmacies/{code}/offline-redemptions", auth=terminal_auth)
+def offline_redemptions(request: HttpRequest, code: str, payload: OfflineBatchIn) -> Any:
+    """Sync redemptions a terminal recorded offline; per item: redeemed, duplicate,
+    conflict (recorded, never dropped) or rejected. Re-sending a batch changes nothing."""
+    pharmacy = selectors.user_pharmacy(request.user)
+    if pharmacy.code != code:
+        raise Forbidden("You can sync only your own pharmacy's redemptions.")
+    items = []
+    for item in payload.items:
+        at = item.redeemed_at
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        items.append(
+            {"code": item.code or item.token, "redeemed_at": at, "terminal_id": item.terminal_id}
+        )
+    return services.offline_batch_sync(
+        pharmacy=pharmacy, actor=request.user, batch_id=payload.batch_id, items=items
+    )
+
+
+@router.get("/pharmacies/{code}/reconciliation", auth=bearer)
+def reconciliation(request: HttpRequest, code: str, date: Date | None = None) -> dict[str, Any]:
+    pharmacy = get_object_or_404(
+        Pharmacy.objects.filter(pharmacy_scope_q(request.user)).distinct(), code=code
+    )
+    data = selectors.reconciliation(pharmacy=pharmacy, day=date or timezone.localdate())
+    return {
+        "pharmacy": pharmacy.code,
+        "date": data["day"].isoformat(),
+        "supply": data["supply"],
+        "totals": data["totals"],
+        "by_slot": data["by_slot"],
+        "by_batch": data["by_batch"],
+        "conflicts": [
+            {
+                **row,
+                "offline_at": row["offline_at"].isoformat(),
+                "first_at": row["first_at"].isoformat() if row["first_at"] else None,
+            }
+            for row in data["conflicts"]
+        ],
+    }
+
+
+@router.get("/public/pharmacies", auth=None)
+def public_pharmacies(request: HttpRequest) -> list[dict[str, Any]]:
+    """Open data: address, opening hours, today's supply and remaining packs per pharmacy."""
+    return selectors.public_pharmacies()
+
+
+@router.get("/public/pharmacies.csv", auth=None)
+def public_pharmacies_csv(request: HttpRequest) -> HttpResponse:
+    rows = selectors.public_pharmacies()
+    buffer = io.StringIO()
+    fields = [
+        "code",
+        "name",
+        "address",
+        "phone",
+        "opens_at",
+        "closes_at",
+        "date",
+        "supply_packs",
+        "redeemed_packs",
+        "remaining_packs",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="pharmacies.csv"'
+    return response
+
+
+class ProxyIn(Schema):
+    codes: list[str]
+
+
+@router.post("/committees/{code}/proxy-purchases", auth=bearer)
+def proxy_purchase(request: HttpRequest, code: str, payload: ProxyIn) -> dict[str, Any]:
+    """Committee staff buy a batch of their residents' vouchers (代购); per-item results."""
+    user = request.user
+    if getattr(user, "role", "") != "committee" and not user.is_superuser:
+        raise HttpError(403, "Only committee staff can buy on behalf of residents.")
+    committee = get_object_or_404(Committee.objects.select_related("pharmacy"), code=code)
+    return services.voucher_proxy_redeem_batch(
+        committee=committee, pharmacy=committee.pharmacy, codes=payload.codes, actor=user
+    )
+
+
+class HandoverIn(Schema):
+    recipient_name: str = Field(max_length=64)
+
+
+def _committee_voucher(request: HttpRequest, code: str) -> Voucher:
+    canonical = code_normalize(code)
+    if canonical is None:
+        raise FieldErrors({"code": ["This is not a valid voucher code."]})
+    voucher = Voucher.objects.filter(code=canonical).first()
+    if voucher is None or not selectors.voucher_visible_to(request.user, voucher):
+        raise NotFound("No voucher has this code.")
+    return voucher
+
+
+@router.post("/vouchers/{code}/handover", auth=bearer)
+def handover(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, Any]:
+    voucher = _committee_voucher(request, code)
+    services.voucher_handover(
+        voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
+    )
+    return _fulfilment_json(voucher)
+
+
+@router.post("/vouchers/{code}/delivery", auth=bearer)
+def delivery(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, Any]:
+    voucher = _committee_voucher(request, code)
+    services.voucher_deliver(
+        voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
+    )
+    return _fulfilment_json(voucher)
+
+
+def _fulfilment_json(voucher: Voucher) -> dict[str, Any]:
+    voucher.refresh_from_db()
+    data = selectors.voucher_fulfilment(voucher)
+    data["redeemed_at"] = data["redeemed_at"].isoformat() if data["redeemed_at"] else None
+    if data["handover"]:
+        data["handover"]["at"] = data["handover"]["at"].isoformat()
+    return data

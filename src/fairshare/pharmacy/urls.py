@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from fairshare.pharmacy import views
 
 app_name = "pharmacy"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("scan/", views.scan, name="scan"),
+    path("reconciliation/", views.reconciliation, name="reconciliation"),
+    path("reconciliation.xlsx", views.reconciliation_xlsx, name="reconciliation_xlsx"),
+]

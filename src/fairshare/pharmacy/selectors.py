@@ -1,0 +1,221 @@
+"""Reads for the pharmacy terminal, reconciliation, the public stock feed and fulfilment."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from fairshare.accounts.scoping import has_access, scope_q
+from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.tokens import code_display
+from fairshare.community.models import Pharmacy
+from fairshare.core.errors import Forbidden
+from fairshare.core.masking import mask_name
+from fairshare.pharmacy.models import Handover, Redemption, RedemptionConflict
+
+
+def user_pharmacy(user: Any) -> Pharmacy:
+    """The pharmacy a terminal user works for, or 403."""
+    if not has_access(user) or getattr(user, "role", "") != "pharmacy" or not user.pharmacy_id:
+        raise Forbidden("Only pharmacy staff can use the pharmacy terminal.", code="not_pharmacy")
+    return user.pharmacy
+
+
+def voucher_visible_to(user: Any, voucher: Voucher) -> bool:
+    q = scope_q(user, "committee", pharmacy_path="pharmacy")
+    return Voucher.objects.filter(q, pk=voucher.pk).exists()
+
+
+def voucher_detail(voucher: Voucher) -> dict[str, Any]:
+    """What the terminal shows: packs, slot, batch and price, masked household, status."""
+    batch = voucher.declaration
+    redemption = Redemption.objects.filter(voucher=voucher).first()
+    registration = voucher.registration
+    return {
+        "code": voucher.code,
+        "code_display": code_display(voucher.code),
+        "status": voucher.status,
+        "pharmacy": voucher.pharmacy.code,
+        "committee": voucher.committee.name,
+        "household": mask_name(registration.name) if registration else "",
+        "packs": voucher.packs,
+        "date": voucher.date.isoformat(),
+        "valid_until": voucher.valid_until.isoformat(),
+        "slot_start": voucher.slot_start.strftime("%H:%M") if voucher.slot_start else None,
+        "slot_end": voucher.slot_end.strftime("%H:%M") if voucher.slot_end else None,
+        "batch": {
+            "manufacturer": batch.manufacturer,
+            "style": batch.style,
+            "unit_price": str(batch.unit_price),
+        },
+        "price": str(batch.unit_price * voucher.packs),
+        "fulfilment": voucher.fulfilment,
+        "redeemed_at": voucher.redeemed_at.isoformat() if voucher.redeemed_at else None,
+        "channel": redemption.channel if redemption else None,
+    }
+
+
+def _current_batches(supply_day: SupplyDay | None) -> list[SupplyDeclaration]:
+    if supply_day is None:
+        return []
+    return list(supply_day.declarations.filter(superseded_by__isnull=True).order_by("declared_at"))
+
+
+def pharmacy_day(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
+    """Today's supply, batches and vouchers grouped by time slot (terminal home page)."""
+    supply_day = SupplyDay.objects.filter(pharmacy=pharmacy, date=day).first()
+    vouchers = (
+        Voucher.objects.filter(pharmacy=pharmacy, date=day)
+        .select_related("registration", "declaration")
+        .order_by("slot_start", "code")
+    )
+    slots: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    for voucher in vouchers:
+        key = (
+            f"{voucher.slot_start:%H:%M}–{voucher.slot_end:%H:%M}"
+            if voucher.slot_start and voucher.slot_end
+            else "—"
+        )
+        slots.setdefault(key, []).append(
+            {
+                "code": code_display(voucher.code),
+                "household": mask_name(voucher.registration.name),
+                "packs": voucher.packs,
+                "status": voucher.status,
+                "status_label": voucher.get_status_display(),
+            }
+        )
+    return {
+        "day": day,
+        "supply": supply_day.packs if supply_day else 0,
+        "batches": _current_batches(supply_day),
+        "slots": slots,
+    }
+
+
+def _counts(queryset) -> dict[str, int]:
+    agg = queryset.aggregate(
+        issued=Count("id", filter=~Q(status=Voucher.Status.CANCELLED)),
+        redeemed=Count("id", filter=Q(status=Voucher.Status.REDEEMED)),
+        outstanding=Count("id", filter=Q(status=Voucher.Status.ISSUED)),
+        expired=Count("id", filter=Q(status=Voucher.Status.EXPIRED)),
+        cancelled=Count("id", filter=Q(status=Voucher.Status.CANCELLED)),
+        redeemed_packs=Sum("packs", filter=Q(status=Voucher.Status.REDEEMED)),
+    )
+    return {key: value or 0 for key, value in agg.items()}
+
+
+def reconciliation(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
+    """Supply, issued, redeemed, outstanding, expired and conflicts of one pharmacy-day,
+    in total, by time slot and by batch. Vouchers count on the day they were issued for."""
+    supply_day = SupplyDay.objects.filter(pharmacy=pharmacy, date=day).first()
+    vouchers = Voucher.objects.filter(pharmacy=pharmacy, date=day)
+    conflicts = RedemptionConflict.objects.filter(pharmacy=pharmacy, voucher__date=day)
+    by_slot = []
+    slot_rows = vouchers.values("slot_start", "slot_end").distinct().order_by("slot_start")
+    for slot in slot_rows:
+        subset = vouchers.filter(slot_start=slot["slot_start"], slot_end=slot["slot_end"])
+        label = (
+            f"{slot['slot_start']:%H:%M}–{slot['slot_end']:%H:%M}" if slot["slot_start"] else "—"
+        )
+        by_slot.append(
+            {
+                "slot": label,
+                **_counts(subset),
+                "conflicts": conflicts.filter(
+                    voucher__slot_start=slot["slot_start"], voucher__slot_end=slot["slot_end"]
+                ).count(),
+            }
+        )
+    by_batch = []
+    declarations = SupplyDeclaration.objects.filter(supply_day=supply_day).order_by("declared_at")
+    for batch in declarations if supply_day else []:
+        subset = vouchers.filter(declaration=batch)
+        by_batch.append(
+            {
+                "batch": f"{batch.manufacturer} {batch.style} ¥{batch.unit_price}",
+                "current": batch.superseded_by_id is None,
+                "supply": batch.packs if batch.superseded_by_id is None else 0,
+                **_counts(subset),
+                "conflicts": conflicts.filter(voucher__declaration=batch).count(),
+            }
+        )
+    conflict_rows = [
+        {
+            "code": code_display(c.voucher.code),
+            "offline_at": timezone.localtime(c.offline_redeemed_at),
+            "first_at": timezone.localtime(c.first_redemption.redeemed_at)
+            if c.first_redemption
+            else None,
+            "first_channel": c.first_redemption.channel if c.first_redemption else "",
+            "reason": c.item.reason,
+            "terminal": c.item.terminal_id,
+        }
+        for c in conflicts.select_related("voucher", "first_redemption", "item")
+    ]
+    return {
+        "pharmacy": pharmacy,
+        "day": day,
+        "supply": supply_day.packs if supply_day else 0,
+        "totals": {**_counts(vouchers), "conflicts": len(conflict_rows)},
+        "by_slot": by_slot,
+        "by_batch": by_batch,
+        "conflicts": conflict_rows,
+    }
+
+
+def public_pharmacies(*, day: date | None = None) -> list[dict[str, Any]]:
+    """Open data: each pharmacy's address, hours, today's supply and remaining packs.
+
+    remaining = today's confirmed supply − packs of today's vouchers already bought.
+    (Vouchers still valid from an earlier day draw on that day's supply, not today's.)
+    """
+    day = day or timezone.localdate()
+    supply = dict(SupplyDay.objects.filter(date=day).values_list("pharmacy_id", "packs"))
+    sold = dict(
+        Voucher.objects.filter(supply_day__date=day, status=Voucher.Status.REDEEMED)
+        .values("pharmacy_id")
+        .annotate(packs=Sum("packs"))
+        .values_list("pharmacy_id", "packs")
+    )
+    rows = []
+    for pharmacy in Pharmacy.objects.order_by("code"):
+        packs = supply.get(pharmacy.pk, 0)
+        rows.append(
+            {
+                "code": pharmacy.code,
+                "name": pharmacy.name,
+                "address": pharmacy.address,
+                "phone": pharmacy.phone,
+                "opens_at": pharmacy.opens_at.strftime("%H:%M"),
+                "closes_at": pharmacy.closes_at.strftime("%H:%M"),
+                "date": day.isoformat(),
+                "supply_packs": packs,
+                "redeemed_packs": sold.get(pharmacy.pk, 0),
+                "remaining_packs": max(packs - sold.get(pharmacy.pk, 0), 0),
+            }
+        )
+    return rows
+
+
+def voucher_fulfilment(voucher: Voucher) -> dict[str, Any]:
+    """How the household's pack reached it: bought where/how, handed over or delivered."""
+    redemption = Redemption.objects.filter(voucher=voucher).first()
+    handover = Handover.objects.filter(voucher=voucher).first()
+    return {
+        "status": voucher.status,
+        "fulfilment": voucher.fulfilment,
+        "redeemed_at": voucher.redeemed_at,
+        "channel": redemption.channel if redemption else None,
+        "handover": {
+            "kind": handover.kind,
+            "at": handover.at,
+            "recipient": mask_name(handover.recipient_name),
+        }
+        if handover
+        else None,
+    }

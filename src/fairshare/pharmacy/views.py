@@ -1,0 +1,141 @@
+"""Pharmacy pages: today's supply and vouchers, the scan terminal, reconciliation."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from fairshare.core.api_errors import bilingual
+from fairshare.core.errors import FieldErrors, Forbidden, ServiceError
+from fairshare.pharmacy import selectors, services
+
+
+def pharmacy_staff(view):
+    """Login required, and only pharmacy staff (their own pharmacy) get the terminal."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            pharmacy = selectors.user_pharmacy(request.user)
+        except Forbidden:
+            return render(request, "pharmacy/forbidden.html", status=403)
+        return view(request, pharmacy, *args, **kwargs)
+
+    return wrapper
+
+
+def _day(request: HttpRequest) -> date:
+    return parse_date(request.GET.get("date") or "") or timezone.localdate()
+
+
+@pharmacy_staff
+def home(request: HttpRequest, pharmacy) -> HttpResponse:
+    context = selectors.pharmacy_day(pharmacy=pharmacy, day=_day(request))
+    return render(request, "pharmacy/home.html", {"pharmacy": pharmacy, **context})
+
+
+def _error_text(exc: ServiceError) -> str:
+    if isinstance(exc, FieldErrors):
+        return " ".join(bilingual(m) for msgs in exc.errors.values() for m in msgs)
+    return bilingual(exc.message)
+
+
+@pharmacy_staff
+def scan(request: HttpRequest, pharmacy) -> HttpResponse:
+    """The terminal. The camera and offline paths run in scan.js against the API; the typed
+    path also works as plain form posts (look up, then complete the sale)."""
+    context: dict[str, Any] = {"pharmacy": pharmacy}
+    if request.method == "POST":
+        code = request.POST.get("code", "")
+        context["code"] = code
+        try:
+            if request.POST.get("action") == "redeem":
+                redemption = services.voucher_redeem(
+                    code_or_token=code, pharmacy=pharmacy, actor=request.user
+                )
+                messages.success(
+                    request,
+                    _("Sale completed: %(packs)d pack(s).") % {"packs": redemption.voucher.packs},
+                )
+                context["voucher"] = selectors.voucher_detail(redemption.voucher)
+                context["code"] = ""
+            else:
+                voucher = services.voucher_lookup(
+                    code_or_token=code, pharmacy=pharmacy, actor=request.user
+                )
+                if voucher.pharmacy_id != pharmacy.pk:
+                    raise Forbidden(_("This voucher belongs to another pharmacy."))
+                context["voucher"] = selectors.voucher_detail(voucher)
+        except ServiceError as exc:
+            context["error"] = _error_text(exc)
+            context["status"] = exc.status_code
+    return render(request, "pharmacy/scan.html", context, status=200)
+
+
+@pharmacy_staff
+def reconciliation(request: HttpRequest, pharmacy) -> HttpResponse:
+    data = selectors.reconciliation(pharmacy=pharmacy, day=_day(request))
+    return render(request, "pharmacy/reconciliation.html", data)
+
+
+COUNT_COLUMNS = ["issued", "redeemed", "outstanding", "expired", "cancelled", "conflicts"]
+
+
+@pharmacy_staff
+def reconciliation_xlsx(request: HttpRequest, pharmacy) -> HttpResponse:
+    from openpyxl import Workbook
+
+    data = selectors.reconciliation(pharmacy=pharmacy, day=_day(request))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "summary"
+    sheet.append([_("Pharmacy"), pharmacy.code, pharmacy.name])
+    sheet.append([_("Date"), data["day"].isoformat()])
+    sheet.append([_("Supply (packs)"), data["supply"]])
+    for key in COUNT_COLUMNS:
+        sheet.append([key, data["totals"][key]])
+    slots = book.create_sheet("by_slot")
+    slots.append(["slot", *COUNT_COLUMNS])
+    for row in data["by_slot"]:
+        slots.append([row["slot"], *(row[k] for k in COUNT_COLUMNS)])
+    batches = book.create_sheet("by_batch")
+    batches.append(["batch", "current", "supply", *COUNT_COLUMNS])
+    for row in data["by_batch"]:
+        batches.append(
+            [row["batch"], row["current"], row["supply"], *(row[k] for k in COUNT_COLUMNS)]
+        )
+    conflicts = book.create_sheet("conflicts")
+    conflicts.append(
+        ["code", "sold_offline_at", "first_redeemed_at", "first_channel", "reason", "terminal"]
+    )
+    for row in data["conflicts"]:
+        conflicts.append(
+            [
+                row["code"],
+                row["offline_at"].replace(tzinfo=None),
+                row["first_at"].replace(tzinfo=None) if row["first_at"] else None,
+                row["first_channel"],
+                row["reason"],
+                row["terminal"],
+            ]
+        )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"reconciliation-{pharmacy.code}-{data['day'].isoformat()}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
