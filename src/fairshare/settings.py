@@ -200,11 +200,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"fairshare": {"level": "INFO"}},
 }
-
-# --- pharmacy ---
-# Project-level static files (vendored Pico CSS, jsQR, site.css) live in
-# src/fairshare/static, which is no app's folder, so no finder served them (404).
-# The pharmacy scan page needs jsQR. Idempotent if another branch adds the same.
-_project_static = PACKAGE_DIR / "static"
-if _project_static not in [Path(p) for p in globals().get("STATICFILES_DIRS", [])]:
-    STATICFILES_DIRS = [*globals().get("STATICFILES_DIRS", []), _project_static]

@@ -72,7 +72,11 @@ def test_openapi_document(client: Client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/static/vendor/pico/pico.min.css", "/static/fairshare/site.css", "/static/vendor/jsqr/jsQR.js"],
+    [
+        "/static/vendor/pico/pico.min.css",
+        "/static/fairshare/site.css",
+        "/static/vendor/jsqr/jsQR.js",
+    ],
 )
 def test_vendored_static_files_are_served(client: Client, path):
     response = client.get(path)
