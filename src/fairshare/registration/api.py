@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.errors import AuthenticationError
 
@@ -129,6 +130,9 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
             )
     except RateLimited as exc:
         return _rate_limited(request, exc)
+    if actor is None and payload.channel != "online":
+        # Residents register online; the photo channel needs the upload page.
+        raise FieldErrors({"channel": [_("Only committee staff can register on this channel.")]})
     household = household_resolve(
         committee_code=payload.committee, building=payload.building, room=payload.room
     )

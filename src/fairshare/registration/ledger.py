@@ -33,18 +33,38 @@ def link_hash(prev_hash: str, payload_text: str) -> str:
     return hashlib.sha256((prev_hash + "\n" + payload_text).encode("utf-8")).hexdigest()
 
 
-def registered_payload(*, seq: int, queue_number: int, masked_name: str, building: str, room: str,
-                       channel: str, at_iso: str) -> dict[str, Any]:
+def registered_payload(
+    *,
+    seq: int,
+    queue_number: int,
+    masked_name: str,
+    building: str,
+    room: str,
+    channel: str,
+    at_iso: str,
+) -> dict[str, Any]:
     return {
-        "v": FORMAT_VERSION, "kind": "registered", "seq": seq, "queue_number": queue_number,
-        "name": masked_name, "building": building, "room": room, "channel": channel,
+        "v": FORMAT_VERSION,
+        "kind": "registered",
+        "seq": seq,
+        "queue_number": queue_number,
+        "name": masked_name,
+        "building": building,
+        "room": room,
+        "channel": channel,
         "at": at_iso,
     }
 
 
 def voided_payload(*, seq: int, queue_number: int, reason: str, at_iso: str) -> dict[str, Any]:
-    return {"v": FORMAT_VERSION, "kind": "voided", "seq": seq, "queue_number": queue_number,
-            "reason": reason, "at": at_iso}
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "voided",
+        "seq": seq,
+        "queue_number": queue_number,
+        "reason": reason,
+        "at": at_iso,
+    }
 
 
 @dataclass(frozen=True)

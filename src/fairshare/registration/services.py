@@ -39,6 +39,8 @@ from fairshare.registration.validation import clean_name, clean_phone, clean_ret
 from fairshare.rounds.models import Round
 
 TICKET_ATTEMPTS = 5
+# Residents themselves may use these; the others are entered by committee staff.
+ANONYMOUS_CHANNELS = (Channel.ONLINE, Channel.PHOTO)
 VOID_REASONS = {
     "duplicate": _("duplicate"),
     "not_resident": _("not a resident of this household"),
@@ -183,7 +185,7 @@ def registration_create(
     is_staff = actor is not None and getattr(actor, "is_authenticated", False)
     if channel not in Channel.values:
         errors.add("channel", _("Unknown registration channel."))
-    elif channel != Channel.ONLINE and not is_staff:
+    elif channel not in ANONYMOUS_CHANNELS and not is_staff:
         errors.add("channel", _("Only committee staff can register on this channel."))
     if acknowledged_at is not None and not is_staff:
         errors.add("acknowledged_at", _("Only committee staff can set the registration time."))
