@@ -177,3 +177,36 @@ def test_race_is_real_without_the_counter_lock():
         worker.join()
     # Without the lock every thread took number 1: one insert wins, the rest collide.
     assert outcomes.count("ok") == 1 and outcomes.count("collision") == threads_n - 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_same_idempotency_key_concurrently_registers_once(settings):
+    settings.LOCK_TIMEOUT_MS = 60000
+    round_obj, _committees, households = _setup()
+    household = households[0]
+    body = {
+        "committee": household.committee.code,
+        "building": household.building.label,
+        "room": household.room,
+        "name": "居民甲",
+        "phone": "13900000001",
+    }
+
+    def post(_):
+        try:
+            response = Client().post(
+                f"/api/v1/rounds/{round_obj.pk}/registrations",
+                body,
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY="same-key",
+            )
+            return response.status_code, response.json().get("ticket")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert {status for status, _ in answers} <= {200, 201}
+    assert len({ticket for _, ticket in answers}) == 1
+    assert Registration.objects.count() == 1

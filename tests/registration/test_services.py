@@ -179,3 +179,17 @@ def test_constraint_violation_becomes_conflict_not_500(place, monkeypatch):
     with pytest.raises(AlreadyRegistered):
         _register(place, name="李四", phone="13912345678")
     assert Registration.objects.count() == 1 and LedgerEntry.objects.count() == 1
+
+
+def test_confirmation_sms_goes_out_after_commit_through_the_outbox(place, settings, tmp_path):
+    import json
+
+    from fairshare.core.outbox import outbox_drain
+
+    settings.SMS_BACKEND = "file"
+    settings.SMS_FILE_PATH = tmp_path / "sms.log"
+    reg = _register(place).registration
+    assert not settings.SMS_FILE_PATH.exists()  # nothing sent inside the transaction
+    assert outbox_drain()["sent"] == 1
+    line = json.loads(settings.SMS_FILE_PATH.read_text(encoding="utf-8"))
+    assert line["phone"] == "13812345678" and ticket_display(reg.ticket) in line["text"]
