@@ -200,3 +200,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"fairshare": {"level": "INFO"}},
 }
+
+# --- ratelimit (registration) ---
+# Fixed-window limits per IP and per phone: {name: {scope: (limit, window_seconds)}}.
+# Redis is used when REDIS_URL is set (exact), the database cache otherwise.
+RATELIMIT_ENABLED = env_bool("FAIRSHARE_RATELIMIT", True)
+# e.g. "HTTP_X_FORWARDED_FOR" when behind a trusted reverse proxy; empty: REMOTE_ADDR.
+RATELIMIT_TRUSTED_PROXY_HEADER = env_str("FAIRSHARE_RATELIMIT_PROXY_HEADER", "")
+RATELIMITS = {
+    # A household registers once; a shared IP (a family, a committee's Wi-Fi) needs headroom.
+    "register": {
+        "ip": (env_int("FAIRSHARE_RL_REGISTER_IP", 30, minimum=1), 600),
+        "phone": (env_int("FAIRSHARE_RL_REGISTER_PHONE", 5, minimum=1), 600),
+    },
+    "sms_code": {
+        "ip": (env_int("FAIRSHARE_RL_SMS_IP", 10, minimum=1), 3600),
+        "phone": (env_int("FAIRSHARE_RL_SMS_PHONE", 3, minimum=1), 600),
+    },
+    "status": {
+        "ip": (env_int("FAIRSHARE_RL_STATUS_IP", 60, minimum=1), 600),
+        "phone": (env_int("FAIRSHARE_RL_STATUS_PHONE", 20, minimum=1), 600),
+    },
+}
+# SMS codes for phone verification: lifetime and wrong tries before the code is dead.
+PHONE_CODE_TTL_SECONDS = 600
+PHONE_CODE_MAX_ATTEMPTS = 5

@@ -1,3 +1,195 @@
-from ninja import Router
+"""Registration API: register a household (BRIEF contract) and look up a ticket's status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Router, Schema
+from ninja.errors import AuthenticationError
+
+from fairshare.accounts.auth import bearer
+from fairshare.core.api_errors import bilingual, field_errors_body
+from fairshare.core.errors import FieldErrors, NotFound, ServiceError
+from fairshare.core.idempotency import idempotent_call
+from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
+from fairshare.registration.lookup import household_resolve
+from fairshare.registration.selectors import registration_lookup, registration_status_dict
+from fairshare.registration.services import registration_create
+from fairshare.registration.validation import normalize_phone
+from fairshare.rounds.models import Round
 
 router = Router(tags=["registration"])
+
+
+class RegistrationIn(Schema):
+    committee: str
+    building: str
+    room: str
+    name: str
+    phone: str
+    channel: str = "online"
+    returned_recently: bool = False
+    returned_from: str = ""
+    returned_on: date | None = None
+    acknowledged_at: datetime | None = None
+    id_checked: bool = False
+    sms_code: str | None = None
+
+
+class RegistrationOut(Schema):
+    ticket: str
+    queue_number: int
+    status: str
+    committee: str
+    round: int
+    created: bool
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+    queue_number: int | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+class BatchOut(Schema):
+    manufacturer: str
+    style: str
+    unit_price: Decimal
+
+
+class VoucherOut(Schema):
+    code: str
+    pharmacy: str
+    date: date
+    slot_start: time | None
+    slot_end: time | None
+    status: str
+    batch: BatchOut
+
+
+class StatusOut(Schema):
+    ticket: str
+    queue_number: int
+    status: str
+    committee: str
+    round: int
+    voucher: VoucherOut | None
+
+
+def error_body(exc: ServiceError) -> dict[str, Any]:
+    if isinstance(exc, FieldErrors):
+        return field_errors_body(exc)
+    return {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
+
+
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    from fairshare.api import api
+
+    response = api.create_response(request, error_body(exc), status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _optional_staff(request: HttpRequest) -> Any:
+    """The staff user of a bearer token, None for anonymous calls; 401 for a bad token."""
+    if not request.headers.get("Authorization"):
+        return None
+    user = bearer(request)
+    if user is None:
+        raise AuthenticationError()
+    return user
+
+
+def _round_or_404(round_id: int) -> Round:
+    round_obj = Round.objects.select_related("district").filter(pk=round_id).first()
+    if round_obj is None:
+        raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
+    return round_obj
+
+
+@router.post(
+    "/rounds/{round_id}/registrations",
+    auth=None,
+    response={200: RegistrationOut, 201: RegistrationOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Register a household (anonymous: online; staff bearer: desk/phone/photo/sheet)",
+)
+def create_registration(request: HttpRequest, round_id: int, payload: RegistrationIn):
+    round_obj = _round_or_404(round_id)
+    actor = _optional_staff(request)
+    try:
+        if actor is None:
+            ratelimit_enforce(
+                name="register",
+                request=request,
+                phone=normalize_phone(payload.phone) or payload.phone[:32],
+            )
+    except RateLimited as exc:
+        return _rate_limited(request, exc)
+    if actor is None and payload.channel != "online":
+        # Residents register online; the photo channel needs the upload page.
+        raise FieldErrors({"channel": [_("Only committee staff can register on this channel.")]})
+    household = household_resolve(
+        committee_code=payload.committee, building=payload.building, room=payload.room
+    )
+
+    def call() -> tuple[int, Any]:
+        try:
+            result = registration_create(
+                round=round_obj,
+                household=household,
+                name=payload.name,
+                phone=payload.phone,
+                channel=payload.channel,
+                actor=actor,
+                acknowledged_at=payload.acknowledged_at,
+                returned_recently=payload.returned_recently,
+                returned_from=payload.returned_from,
+                returned_on=payload.returned_on,
+                id_checked=payload.id_checked,
+                phone_code=payload.sms_code,
+            )
+        except ServiceError as exc:
+            return exc.status_code, error_body(exc)
+        reg = result.registration
+        body = {
+            "ticket": reg.ticket,
+            "queue_number": reg.queue_number,
+            "status": reg.status,
+            "committee": household.committee.code,
+            "round": round_obj.pk,
+            "created": result.created,
+        }
+        return (201 if result.created else 200), body
+
+    scope = f"reg:{round_obj.pk}:{actor.pk if actor is not None else 'anon'}"
+    status, body = idempotent_call(
+        key=request.headers.get("Idempotency-Key"),
+        scope=scope,
+        payload=payload.dict(),
+        call=call,
+    )
+    from fairshare.api import api
+
+    return api.create_response(request, body, status=status)
+
+
+@router.get(
+    "/registrations/{ticket}",
+    auth=None,
+    response={200: StatusOut, 404: ErrorOut},
+    summary="A registration's status and voucher (ticket + the registered phone)",
+)
+def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
+    try:
+        ratelimit_enforce(
+            name="status", request=request, phone=normalize_phone(phone) or phone[:32]
+        )
+    except RateLimited as exc:
+        return _rate_limited(request, exc)
+    registration = registration_lookup(ticket=ticket, phone=phone)
+    return registration_status_dict(registration)

@@ -74,6 +74,7 @@ class Registration(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
+    id_checked = models.BooleanField(_("ID checked by staff"), default=False)
     personal_data_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -163,3 +164,39 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}/{self.committee_id}#{self.seq} {self.hash[:12]}"
+
+
+class PhoneCode(models.Model):
+    """A one-time SMS code proving a resident holds a phone. Only a keyed hash is stored."""
+
+    phone = models.CharField(max_length=20, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}… {self.created_at:%H:%M:%S}"
+
+
+class RegistrationPhoto(models.Model):
+    """A photo (户口本/ID with the phone number) sent through the photo channel.
+
+    The file lives under settings.PRIVATE_MEDIA_ROOT and is served only to the staff
+    of the registration's committee through a scoped view.
+    """
+
+    registration = models.OneToOneField(
+        Registration, on_delete=models.PROTECT, related_name="photo"
+    )
+    path = models.CharField(max_length=200, help_text="relative to PRIVATE_MEDIA_ROOT")
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.path

@@ -1,4 +1,28 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from fairshare.registration import staff_views, views
 
 app_name = "registration"
-urlpatterns: list = []
+urlpatterns = [
+    path("status/", views.status_page, name="status"),
+    path("done/<str:ticket>/", views.done, name="done"),
+    path("<int:round_id>/<str:committee_code>/", views.entry, name="entry"),
+    path(
+        "<int:round_id>/<str:committee_code>/photo/",
+        views.entry,
+        {"photo": True},
+        name="photo",
+    ),
+    path(
+        "<int:round_id>/<str:committee_code>/poster/<int:building_id>/",
+        views.poster,
+        name="poster",
+    ),
+    path("desk/", staff_views.desk_home, name="desk_home"),
+    path("desk/<int:round_id>/<str:committee_code>/", staff_views.desk, name="desk"),
+    path("desk/<int:round_id>/<str:committee_code>/batch/", staff_views.batch, name="batch"),
+    path("slip/<int:pk>/", staff_views.slip, name="slip"),
+    path("review/", staff_views.review, name="review"),
+    path("review/<int:pk>/<str:action>/", staff_views.review_action, name="review_action"),
+    path("photos/<int:pk>/", staff_views.photo_file, name="photo_file"),
+]

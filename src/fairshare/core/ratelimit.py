@@ -1,0 +1,106 @@
+"""Rate limits on Django's cache: Redis when REDIS_URL is set, the database cache otherwise.
+
+A fixed window per (bucket, key): the first hit of a window creates the counter with
+``cache.add`` (atomic "set if absent" on every backend), later hits ``cache.incr`` it.
+On Redis ``incr`` is atomic, so the limit is exact under any concurrency. The
+database cache implements ``incr`` as read-then-write, so concurrent hits from
+several processes may be under-counted by a few; that is acceptable for abuse
+control on a single-machine deployment and exact once Redis is configured.
+
+Limits are configured in settings (``RATELIMITS``, see the "ratelimit" block at the
+end of settings.py) and can be switched off with ``RATELIMIT_ENABLED = False``.
+Callers hash nothing themselves: keys (IP addresses, phone numbers) are hashed
+here so the cache never holds a phone number in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.core.errors import ServiceError
+
+
+class RateLimited(ServiceError):
+    """Too many attempts in a time window: HTTP 429 with Retry-After."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int = 60) -> None:
+        super().__init__(
+            _("Too many attempts. Please wait a moment and try again."),
+            extra={"retry_after": int(retry_after)},
+        )
+        self.retry_after = int(retry_after)
+
+
+def _cache_key(bucket: str, key: str, window_seconds: int, window: int) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}|{key}".encode()).hexdigest()[:32]
+    return f"rl:{bucket}:{window_seconds}:{window}:{digest}"
+
+
+def ratelimit_hit(*, bucket: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one hit; True while the count in the current window is within ``limit``."""
+    if not getattr(settings, "RATELIMIT_ENABLED", True) or not key:
+        return True
+    window_seconds = max(1, int(window_seconds))
+    window = int(time.time()) // window_seconds
+    cache_key = _cache_key(bucket, key, window_seconds, window)
+    # +1 s of slack so a counter never vanishes right before its window ends.
+    if cache.add(cache_key, 1, timeout=window_seconds + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr: start a new count
+            cache.add(cache_key, 1, timeout=window_seconds + 1)
+            count = 1
+    return count <= limit
+
+
+def retry_after_seconds(window_seconds: int) -> int:
+    window_seconds = max(1, int(window_seconds))
+    return window_seconds - int(time.time()) % window_seconds
+
+
+def _limits(name: str) -> list[tuple[str, int, int]]:
+    """The configured (scope, limit, window) triples of a named limit."""
+    config: dict[str, Any] = getattr(settings, "RATELIMITS", {})
+    return [(scope, int(lim), int(win)) for scope, (lim, win) in config.get(name, {}).items()]
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address. Behind a trusted proxy set RATELIMIT_TRUSTED_PROXY_HEADER."""
+    header = getattr(settings, "RATELIMIT_TRUSTED_PROXY_HEADER", "")
+    if header:
+        forwarded = request.META.get(header, "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def ratelimit_enforce(
+    *, name: str, request: HttpRequest | None = None, phone: str | None = None
+) -> None:
+    """Count a hit of the named limit per IP and per phone; raise RateLimited when over.
+
+    Every configured scope is counted (so a blocked caller cannot reset one by
+    hammering the other); the longest Retry-After of the exceeded ones is answered.
+    """
+    keys = {"ip": client_ip(request) if request is not None else "", "phone": phone or ""}
+    exceeded: list[int] = []
+    for scope, limit, window in _limits(name):
+        key = keys.get(scope, "")
+        if key and not ratelimit_hit(
+            bucket=f"{name}:{scope}", key=key, limit=limit, window_seconds=window
+        ):
+            exceeded.append(retry_after_seconds(window))
+    if exceeded:
+        raise RateLimited(max(exceeded))

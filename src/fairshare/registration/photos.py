@@ -1,0 +1,81 @@
+"""The photo channel ("一张照片"): a resident uploads a photo of the residence booklet or
+ID with the phone number; the upload time sets the queue number.
+
+The registration is created at once (channel photo, status pending_review) together
+with its RegistrationPhoto row, in one transaction. The file is written first under
+settings.PRIVATE_MEDIA_ROOT (never under static files) and removed again when the
+registration is refused. Staff of the committee see it through a scoped view.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.community.models import Household
+from fairshare.core.errors import FieldErrors
+from fairshare.core.locking import write_transaction
+from fairshare.registration.models import RegistrationPhoto
+from fairshare.registration.services import RegistrationResult, registration_create
+from fairshare.rounds.models import Round
+
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+_SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
+
+
+def photo_kind(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) judged from the file's first bytes, not its name."""
+    for magic, kind in _SIGNATURES.items():
+        if data.startswith(magic):
+            return kind
+    return None
+
+
+def photo_path(relative: str) -> Path:
+    root = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents:
+        raise ValueError("photo path escapes the private media root")
+    return path
+
+
+def registration_create_with_photo(
+    *, round: Round, household: Household, name: str, phone: str, photo: bytes, **extra: Any
+) -> RegistrationResult:
+    errors = FieldErrors()
+    kind = photo_kind(photo or b"")
+    if not photo:
+        errors.add("photo", _("Please choose a photo."))
+    elif len(photo) > MAX_PHOTO_BYTES:
+        errors.add("photo", _("The photo is too large (at most 8 MB)."))
+    elif kind is None:
+        errors.add("photo", _("Please upload a JPEG or PNG photo."))
+    if errors:
+        raise errors
+    content_type, ext = kind
+    relative = f"photos/{round.pk}/{household.committee_id}/{secrets.token_hex(16)}.{ext}"
+    path = photo_path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_bytes(photo)
+    try:
+        with write_transaction():
+            result = registration_create(
+                round=round, household=household, name=name, phone=phone, channel="photo", **extra
+            )
+            if result.created:
+                RegistrationPhoto.objects.create(
+                    registration=result.registration,
+                    path=relative,
+                    content_type=content_type,
+                    size=len(photo),
+                )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if not result.created:
+        path.unlink(missing_ok=True)
+    return result

@@ -1,0 +1,280 @@
+"""Committee staff pages: keyboard-first desk, slip, review queue, photos, batch entry.
+
+Every page requires login and filters through fairshare.accounts.scoping, so staff
+see and change only their own committee (or their subdistrict / district).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fairshare.accounts.scoping import has_access, scoped
+from fairshare.community.models import Committee, Household
+from fairshare.core.errors import FieldErrors, ServiceError
+from fairshare.core.locking import Busy
+from fairshare.registration.lookup import building_find, household_find
+from fairshare.registration.models import Registration
+from fairshare.registration.photos import photo_path
+from fairshare.registration.selectors import review_queue, staff_registrations
+from fairshare.registration.services import (
+    VOID_REASONS,
+    AlreadyRegistered,
+    registration_approve,
+    registration_create,
+    registration_void,
+)
+from fairshare.registration.tickets import ticket_display
+from fairshare.registration.views import error_dict
+from fairshare.rounds.models import Round
+
+_SPLIT = re.compile(r"[\s\-/#、,，]+")
+
+
+def _scoped_committee(user: Any, code: str) -> Committee:
+    committee = scoped(Committee.objects.select_related("subdistrict"), user, "").filter(code=code)
+    found = committee.first()
+    if found is None or not has_access(user):
+        raise Http404
+    return found
+
+
+def _round_for(committee: Committee, round_id: int) -> Round:
+    return get_object_or_404(Round, pk=round_id, district_id=committee.subdistrict.district_id)
+
+
+@login_required
+def desk_home(request: HttpRequest) -> HttpResponse:
+    committee = scoped(Committee.objects.select_related("subdistrict"), request.user, "").first()
+    if committee is None:
+        raise Http404
+    round_obj = (
+        Round.objects.filter(
+            district_id=committee.subdistrict.district_id, status=Round.Status.OPEN
+        )
+        .order_by("-registration_opens_at")
+        .first()
+    )
+    if round_obj is None:
+        raise Http404
+    return redirect("registration:desk", round_id=round_obj.pk, committee_code=committee.code)
+
+
+def _parse_address(q: str) -> tuple[str, str]:
+    """ "12-301", "12 301", "12号301" → ("12", "301")."""
+    text = (q or "").strip()
+    match = re.match(r"^\s*(\d+)\s*[号栋幢]\s*(\S+)$", text)
+    if match:
+        return match.group(1), match.group(2)
+    parts = [p for p in _SPLIT.split(text) if p]
+    if len(parts) >= 2:
+        return parts[0], parts[-1]
+    return text, ""
+
+
+@login_required
+def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
+    committee = _scoped_committee(request.user, committee_code)
+    round_obj = _round_for(committee, round_id)
+    context: dict[str, Any] = {"round": round_obj, "committee": committee, "errors": {}}
+    status = 200
+    q = request.GET.get("q", "")
+    household = None
+    if request.method == "POST":
+        household = Household.objects.filter(
+            pk=request.POST.get("household"), committee=committee
+        ).first()
+        if household is None:
+            raise Http404
+        try:
+            result = registration_create(
+                round=round_obj,
+                household=household,
+                name=request.POST.get("name", ""),
+                phone=request.POST.get("phone", ""),
+                channel="phone" if request.POST.get("channel") == "phone" else "desk",
+                actor=request.user,
+                id_checked=request.POST.get("id_checked") == "on",
+            )
+            return redirect("registration:slip", pk=result.registration.pk)
+        except AlreadyRegistered:
+            status = 409  # the page below shows the existing registration
+        except ServiceError as exc:
+            context["errors"], status = error_dict(exc), exc.status_code
+        except Busy as exc:
+            context["errors"], status = {"general": [str(exc.message)]}, 503
+        context["values"] = request.POST
+    elif q:
+        building_text, room_text = _parse_address(q)
+        building = building_find(committee=committee, text=building_text)
+        household = household_find(building=building, room=room_text) if building else None
+        if household is None:
+            context["errors"] = {"q": [_("No household at this address in your committee.")]}
+            status = 404
+    if household is not None:
+        previous = (
+            Registration.objects.filter(household=household)
+            .exclude(phone="")
+            .order_by("-acknowledged_at")
+            .first()
+        )
+        members = list(household.members.order_by("id"))
+        context.update(
+            household=household,
+            members=members,
+            existing=Registration.objects.filter(round=round_obj, household=household)
+            .exclude(status=Registration.Status.VOID)
+            .first(),
+            default_name=members[0].name if members else "",
+            default_phone=previous.phone if previous else "",
+        )
+    context["q"] = q
+    return render(request, "registration/desk.html", context, status=status)
+
+
+@login_required
+def slip(request: HttpRequest, pk: int) -> HttpResponse:
+    registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
+    return render(
+        request,
+        "registration/slip.html",
+        {"registration": registration, "ticket": ticket_display(registration.ticket)},
+    )
+
+
+@login_required
+def review(request: HttpRequest) -> HttpResponse:
+    pending = (
+        review_queue(user=request.user)
+        .select_related("photo")
+        .prefetch_related("household__members")[:200]
+    )
+    return render(
+        request,
+        "registration/review.html",
+        {"pending": pending, "reasons": VOID_REASONS.items(), "errors": {}},
+    )
+
+
+@login_required
+@require_POST
+def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
+    try:
+        if action == "approve":
+            registration_approve(registration=registration, actor=request.user)
+        elif action == "void":
+            registration_void(
+                registration=registration,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+                note=request.POST.get("note", ""),
+            )
+        else:
+            raise Http404
+    except ServiceError as exc:
+        from django.contrib import messages
+
+        for field_messages in error_dict(exc).values():
+            for message in field_messages:
+                messages.error(request, message)
+    return redirect("registration:review")
+
+
+@login_required
+def photo_file(request: HttpRequest, pk: int) -> FileResponse:
+    """The uploaded photo, only for staff whose scope covers the registration's committee."""
+    registration = get_object_or_404(
+        staff_registrations(user=request.user).select_related("photo"), pk=pk
+    )
+    photo = getattr(registration, "photo", None)
+    if photo is None:
+        raise Http404
+    response = FileResponse(open(photo_path(photo.path), "rb"), content_type=photo.content_type)  # noqa: SIM115
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _parse_sheet_time(text: str) -> datetime | None:
+    text = (text or "").strip()
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%H:%M", "%H:%M:%S"):
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if fmt.startswith("%H"):
+            parsed = datetime.combine(timezone.localdate(), parsed.time())
+        return timezone.make_aware(parsed)
+    return None
+
+
+@login_required
+def batch(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
+    """Building-sheet / phone entries in sheet order, each with the sheet's own time.
+
+    One line per household: ``building-room, name, phone, time`` (time "HH:MM" today
+    or "YYYY-MM-DD HH:MM"). Each line is its own registration (own transaction).
+    """
+    committee = _scoped_committee(request.user, committee_code)
+    round_obj = _round_for(committee, round_id)
+    results: list[dict[str, Any]] = []
+    if request.method == "POST":
+        channel = "phone" if request.POST.get("channel") == "phone" else "sheet"
+        for number, line in enumerate(request.POST.get("rows", "").splitlines()[:500], 1):
+            if not line.strip():
+                continue
+            results.append(
+                {
+                    "line": number,
+                    "text": line,
+                    **_batch_row(round_obj, committee, channel, line, request.user),
+                }
+            )
+    return render(
+        request,
+        "registration/batch.html",
+        {"round": round_obj, "committee": committee, "results": results, "values": request.POST},
+    )
+
+
+def _batch_row(round_obj, committee, channel, line, user) -> dict[str, Any]:
+    cells = [c.strip() for c in re.split(r"[,，\t]", line)]
+    if len(cells) < 4:
+        return {"error": _("Expected: building-room, name, phone, time")}
+    building_text, room_text = _parse_address(cells[0])
+    building = building_find(committee=committee, text=building_text)
+    household = household_find(building=building, room=room_text) if building else None
+    if household is None:
+        return {"error": _("No household at this address in your committee.")}
+    at = _parse_sheet_time(cells[3])
+    if at is None:
+        return {"error": _("Unreadable time (use HH:MM or YYYY-MM-DD HH:MM).")}
+    try:
+        result = registration_create(
+            round=round_obj,
+            household=household,
+            name=cells[1],
+            phone=cells[2],
+            channel=channel,
+            actor=user,
+            acknowledged_at=at,
+        )
+    except AlreadyRegistered as exc:
+        return {"error": str(exc.message)}
+    except FieldErrors as exc:
+        return {"error": "; ".join(m for ms in error_dict(exc).values() for m in ms)}
+    except (ServiceError, Busy) as exc:
+        return {"error": str(exc.message)}
+    return {
+        "queue_number": result.registration.queue_number,
+        "created": result.created,
+        "status": result.registration.get_status_display(),
+    }

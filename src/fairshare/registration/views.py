@@ -1,0 +1,215 @@
+"""Resident pages: entry (online and photo), confirmation, status, stairwell QR poster."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import segno
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from fairshare.community.models import Building, Committee, Household
+from fairshare.core.errors import FieldErrors, ServiceError
+from fairshare.core.locking import Busy
+from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
+from fairshare.registration.models import Registration
+from fairshare.registration.phonecodes import phone_code_send
+from fairshare.registration.photos import registration_create_with_photo
+from fairshare.registration.selectors import (
+    registration_lookup,
+    registration_status_dict,
+    registration_voucher,
+)
+from fairshare.registration.services import registration_create
+from fairshare.registration.tickets import ticket_display
+from fairshare.registration.validation import normalize_phone
+from fairshare.rounds.models import Round
+
+SESSION_TICKETS = "registration_tickets"
+
+
+def error_dict(exc: ServiceError) -> dict[str, list[str]]:
+    if isinstance(exc, FieldErrors):
+        return {field: [str(m) for m in messages] for field, messages in exc.items()}
+    return {"general": [str(exc.message)]}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date_or_none(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _place(round_id: int, committee_code: str) -> tuple[Round, Committee]:
+    round_obj = get_object_or_404(Round, pk=round_id)
+    committee = get_object_or_404(
+        Committee.objects.select_related("subdistrict", "pharmacy"), code=committee_code
+    )
+    if committee.subdistrict.district_id != round_obj.district_id:
+        raise Http404
+    return round_obj, committee
+
+
+def _remember_ticket(request: HttpRequest, ticket: str) -> None:
+    tickets = request.session.get(SESSION_TICKETS, [])[-9:]
+    request.session[SESSION_TICKETS] = [*tickets, ticket]
+
+
+@require_http_methods(["GET", "POST"])
+def entry(
+    request: HttpRequest, round_id: int, committee_code: str, photo: bool = False
+) -> HttpResponse:
+    """The per-committee entry page (QR code target); ``photo`` is the one-photo variant."""
+    round_obj, committee = _place(round_id, committee_code)
+    buildings = list(Building.objects.filter(committee=committee).order_by("sort_order", "label"))
+    data = request.POST if request.method == "POST" else request.GET
+    building_id = _int_or_none(data.get("building"))
+    building = next((b for b in buildings if b.pk == building_id), None)
+    rooms = (
+        list(Household.objects.filter(building=building).order_by("room").values("id", "room"))
+        if building
+        else []
+    )
+    errors: dict[str, list[str]] = {}
+    notice = ""
+    status = 200
+    open_now = round_obj.registration_is_open()
+    if request.method == "POST" and open_now:
+        try:
+            if request.POST.get("action") == "send_code":
+                phone = normalize_phone(request.POST.get("phone")) or request.POST.get("phone", "")
+                ratelimit_enforce(name="sms_code", request=request, phone=phone[:32])
+                phone_code_send(phone=request.POST.get("phone", ""))
+                notice = _("We sent a code by SMS. Enter it below.")
+            else:
+                return _register(request, round_obj, committee, building, photo)
+        except RateLimited as exc:
+            errors, status = error_dict(exc), 429
+        except ServiceError as exc:
+            errors, status = error_dict(exc), exc.status_code
+        except Busy as exc:
+            errors, status = {"general": [str(exc.message)]}, 503
+    context = {
+        "round": round_obj,
+        "committee": committee,
+        "buildings": buildings,
+        "building": building,
+        "rooms": rooms,
+        "open_now": open_now,
+        "errors": errors,
+        "notice": notice,
+        "values": data,
+        "photo_mode": photo,
+    }
+    return render(request, "registration/entry.html", context, status=status)
+
+
+def _register(
+    request: HttpRequest,
+    round_obj: Round,
+    committee: Committee,
+    building: Building | None,
+    photo: bool,
+) -> HttpResponse:
+    post = request.POST
+    phone_key = normalize_phone(post.get("phone")) or post.get("phone", "")[:32]
+    ratelimit_enforce(name="register", request=request, phone=phone_key)
+    errors = FieldErrors()
+    if building is None:
+        errors.add("building", _("Please choose your building."))
+        raise errors
+    household = Household.objects.filter(
+        pk=_int_or_none(post.get("room")), building=building
+    ).first()
+    if household is None:
+        errors.add("room", _("Please choose your room."))
+        raise errors
+    common = {
+        "round": round_obj,
+        "household": household,
+        "name": post.get("name", ""),
+        "phone": post.get("phone", ""),
+        "returned_recently": post.get("returned_recently") == "on",
+        "returned_from": post.get("returned_from", ""),
+        "returned_on": _date_or_none(post.get("returned_on")),
+    }
+    if photo:
+        upload = request.FILES.get("photo")
+        content = upload.read(8 * 1024 * 1024 + 1) if upload else b""
+        result = registration_create_with_photo(photo=content, **common)
+    else:
+        result = registration_create(channel="online", phone_code=post.get("sms_code"), **common)
+    _remember_ticket(request, result.registration.ticket)
+    return redirect("registration:done", ticket=result.registration.ticket)
+
+
+def done(request: HttpRequest, ticket: str) -> HttpResponse:
+    """Confirmation, shown only in the browser session that registered."""
+    if ticket not in request.session.get(SESSION_TICKETS, []):
+        return redirect("registration:status")
+    registration = get_object_or_404(
+        Registration.objects.select_related("round", "committee", "household__building"),
+        ticket=ticket,
+    )
+    return render(
+        request,
+        "registration/done.html",
+        {"registration": registration, "ticket": ticket_display(ticket)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def status_page(request: HttpRequest) -> HttpResponse:
+    """Status by ticket + phone (POST, so the phone number stays out of URLs and logs)."""
+    context: dict[str, Any] = {"errors": {}, "values": request.POST}
+    status = 200
+    if request.method == "POST":
+        phone = request.POST.get("phone", "")
+        try:
+            ratelimit_enforce(
+                name="status", request=request, phone=normalize_phone(phone) or phone[:32]
+            )
+            registration = registration_lookup(ticket=request.POST.get("ticket", ""), phone=phone)
+            context.update(
+                registration=registration,
+                ticket=ticket_display(registration.ticket),
+                info=registration_status_dict(registration),
+                voucher=registration_voucher(registration),
+            )
+        except ServiceError as exc:
+            context["errors"], status = error_dict(exc), exc.status_code
+    return render(request, "registration/status.html", context, status=status)
+
+
+def poster(request: HttpRequest, round_id: int, committee_code: str, building_id: int):
+    """A printable A4 stairwell notice with a QR code to the entry page, building preselected."""
+    round_obj, committee = _place(round_id, committee_code)
+    building = get_object_or_404(Building, pk=building_id, committee=committee)
+    path = reverse("registration:entry", args=[round_obj.pk, committee.code])
+    url = request.build_absolute_uri(f"{path}?building={building.pk}")
+    qr = segno.make(url, error="m")
+    svg = qr.svg_inline(scale=10, border=2, title=committee.name)
+    return render(
+        request,
+        "registration/poster.html",
+        {
+            "round": round_obj,
+            "committee": committee,
+            "building": building,
+            "url": url,
+            "qr_svg": mark_safe(svg),  # noqa: S308 - generated by segno from our own URL
+        },
+    )

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from fairshare.core.models import IdempotencyRecord
+from fairshare.registration.models import Registration
+from tests.factories import VoucherFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(client: Client, place, body=None, **headers):
+    data = {
+        "committee": "KJ01",
+        "building": "12号",
+        "room": "301",
+        "name": "张三明",
+        "phone": "13812345678",
+    }
+    data.update(body or {})
+    return client.post(
+        f"/api/v1/rounds/{place['round'].pk}/registrations",
+        data,
+        content_type="application/json",
+        **headers,
+    )
+
+
+def test_register_then_same_household_conflict(client, place):
+    created = _post(client, place)
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["queue_number"] == 1 and body["status"] == "verified" and body["created"]
+    again = _post(client, place)
+    assert again.status_code == 200 and again.json()["ticket"] == body["ticket"]
+    assert not again.json()["created"]
+    other = _post(client, place, {"name": "李四", "phone": "13912345678"})
+    assert other.status_code == 409
+    assert other.json()["queue_number"] == 1 and other.json()["code"] == "already_registered"
+    assert body["ticket"] not in other.content.decode()  # no ticket for another person
+
+
+def test_building_without_suffix_and_room_with_suffix_are_found(client, place):
+    assert _post(client, place, {"building": "12", "room": "301室"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"committee": "NOPE"}, "committee"),
+        ({"building": "99号"}, "building"),
+        ({"room": "999"}, "room"),
+        ({"phone": "1381234567"}, "phone"),
+        ({"name": ""}, "name"),
+        ({"channel": "desk"}, "channel"),
+    ],
+)
+def test_invalid_input_is_422_with_bilingual_field_errors(client, place, body, field):
+    response = _post(client, place, body)
+    assert response.status_code == 422, response.content
+    errors = response.json()["errors"]
+    assert field in errors and " / " in errors[field][0]  # "中文 / English"
+    assert not Registration.objects.exists()
+
+
+def test_malformed_body_is_422_and_unknown_round_404(client, place):
+    response = client.post(
+        f"/api/v1/rounds/{place['round'].pk}/registrations", "{", content_type="application/json"
+    )
+    assert response.status_code == 400  # django-ninja's answer to unparsable JSON
+    missing = client.post(
+        f"/api/v1/rounds/{place['round'].pk}/registrations",
+        {"committee": "KJ01"},
+        content_type="application/json",
+    )
+    assert missing.status_code == 422 and "phone" in missing.json()["errors"]
+    assert _post(client, {"round": type("R", (), {"pk": 999999})}).status_code == 404
+
+
+def test_idempotency_key_replays_the_first_answer(client, place):
+    first = _post(client, place, HTTP_IDEMPOTENCY_KEY="k-1")
+    second = _post(client, place, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert Registration.objects.count() == 1 and IdempotencyRecord.objects.count() == 1
+    changed = _post(client, place, {"name": "李四"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert changed.status_code == 422 and changed.json()["code"] == "idempotency_mismatch"
+
+
+def test_staff_bearer_may_use_desk_channel_anonymous_may_not(client, place, staff_token):
+    anon = _post(client, place, {"channel": "desk"})
+    assert anon.status_code == 422
+    staff = _post(
+        client,
+        place,
+        {"channel": "desk", "id_checked": True},
+        HTTP_AUTHORIZATION=f"Bearer {staff_token}",
+    )
+    assert staff.status_code == 201, staff.content
+    assert Registration.objects.get().channel == "desk"
+    bad = _post(client, place, {"channel": "desk"}, HTTP_AUTHORIZATION="Bearer nonsense")
+    assert bad.status_code == 401
+
+
+def test_status_lookup_needs_the_right_phone(client, place):
+    ticket = _post(client, place).json()["ticket"]
+    ok = client.get(f"/api/v1/registrations/{ticket.lower()}", {"phone": "138 1234 5678"})
+    assert ok.status_code == 200
+    assert ok.json() == {
+        "ticket": ticket,
+        "queue_number": 1,
+        "status": "verified",
+        "committee": "KJ01",
+        "round": place["round"].pk,
+        "voucher": None,
+    }
+    wrong_phone = client.get(f"/api/v1/registrations/{ticket}", {"phone": "13900000000"})
+    unknown = client.get("/api/v1/registrations/AAAAAAAAA", {"phone": "13812345678"})
+    assert wrong_phone.status_code == unknown.status_code == 404
+    assert wrong_phone.json() == unknown.json()
+
+
+def test_status_shows_the_live_voucher_with_batch(client, place):
+    ticket = _post(client, place).json()["ticket"]
+    VoucherFactory(registration=Registration.objects.get())
+    voucher = client.get(f"/api/v1/registrations/{ticket}", {"phone": "13812345678"}).json()[
+        "voucher"
+    ]
+    assert voucher["status"] == "issued" and voucher["batch"]["unit_price"] == "12.50"
+    assert voucher["batch"]["manufacturer"] and voucher["pharmacy"]
+
+
+def test_registration_is_rate_limited_per_phone_with_retry_after(client, place, settings):
+    settings.RATELIMIT_ENABLED = True
+    settings.RATELIMITS = {"register": {"phone": (2, 600)}, "status": {"ip": (1, 60)}}
+    assert _post(client, place).status_code == 201
+    assert _post(client, place).status_code == 200
+    limited = _post(client, place)
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    client.get("/api/v1/registrations/AAAAAAAAA", {"phone": "13812345678"})
+    assert client.get("/api/v1/registrations/X", {"phone": "1"}).status_code == 429
