@@ -287,7 +287,7 @@ def notices_page(request: HttpRequest) -> HttpResponse:
         except FieldErrors as exc:
             errors = exc.errors
         except ServiceError as exc:
-            errors = {"__all__": [exc.message]}
+            errors = {"general": [exc.message]}
         else:
             messages.success(request, _("The notice is published."))
             return redirect("transparency:notices")
