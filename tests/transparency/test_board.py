@@ -175,3 +175,15 @@ def test_empty_board_has_genesis_head(client):
         f"/api/v1/public/rounds/{world.round.pk}/committees/{empty.code}/board"
     ).json()
     assert body["count"] == 0 and body["head_hash"] == "0" * 64
+
+
+def test_round_page_links_every_committee_board(client):
+    world = board_world(households_per_building=3, buildings=1)
+    html = client.get(f"/public/rounds/{world.round.pk}/").content.decode()
+    assert f"/public/rounds/{world.round.pk}/committees/{world.committee.code}/" in html
+    sub = world.committee.subdistrict.code
+    html = client.get(f"/public/rounds/{world.round.pk}/", {"subdistrict": sub}).content.decode()
+    assert f"/public/rounds/{world.round.pk}/committees/{world.committee.code}/map/" in html
+    assert (
+        client.get(f"/public/rounds/{world.round.pk}/", {"subdistrict": "NOPE"}).status_code == 404
+    )

@@ -66,6 +66,8 @@ def test_every_public_page_and_export_is_free_of_personal_data(client, monkeypat
     sub = world.committee.subdistrict.code
     pdf_text = _capture_pdf_text(monkeypatch)
     urls = [
+        f"/public/rounds/{r}/",
+        f"/public/rounds/{r}/?subdistrict={sub}",
         f"/public/rounds/{r}/committees/{c}/",
         f"/public/rounds/{r}/committees/{c}/?building=1&room=101",
         f"/public/rounds/{r}/committees/{c}/?building=1号&room=101&fields=phone&full=1",

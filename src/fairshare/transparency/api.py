@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from fairshare.accounts.auth import bearer
@@ -133,11 +134,20 @@ def round_stats(
 @router.get("/public/rounds/{round_id}/committees/{code}/board", response=BoardOut, auth=None)
 def public_board(
     request: HttpRequest, round_id: int, code: str, building: str = "", room: str = ""
-) -> dict[str, Any]:
+) -> Any:
     """The masked public list with the ledger head hash; `building`/`room` filter it."""
     rnd = round_get(round_id=round_id)
     committee = committee_for_board(round=rnd, code=code)
     board = board_get(round=rnd, committee=committee)
+    export_url = f"/api/v1/public/rounds/{rnd.pk}/committees/{committee.code}/export"
+    if not (building.strip() or room.strip()):
+        # The whole board: serialize once per board version (3,000 rows ≈ 60 ms otherwise).
+        body = board.rendered.get("json")
+        if body is None:
+            body = board.rendered["json"] = json.dumps(
+                {**board.as_dict(), "export_url": export_url}, ensure_ascii=False
+            )
+        return HttpResponse(body, content_type="application/json; charset=utf-8")
     entries = board_search(board.entries, building=building, room=room)
     return {
         "round": rnd.pk,
@@ -145,7 +155,7 @@ def public_board(
         "head_hash": board.head_hash,
         "count": len(entries),
         "entries": entries,
-        "export_url": f"/api/v1/public/rounds/{rnd.pk}/committees/{committee.code}/export",
+        "export_url": export_url,
     }
 
 

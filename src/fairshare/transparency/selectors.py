@@ -63,12 +63,13 @@ class Area:
         return self.committee or self.subdistrict or self.district
 
     def q(self, committee_path: str = "committee") -> Q:
-        """Filter rows reachable through ``committee_path`` to this area."""
+        """Filter rows reachable through ``committee_path`` ("" for Committee) to this area."""
+        prefix = f"{committee_path}__" if committee_path else ""
         if self.committee is not None:
-            return Q(**{f"{committee_path}_id": self.committee.pk})
+            return Q(**{f"{prefix}id": self.committee.pk})
         if self.subdistrict is not None:
-            return Q(**{f"{committee_path}__subdistrict_id": self.subdistrict.pk})
-        return Q(**{f"{committee_path}__subdistrict__district_id": self.district.pk})
+            return Q(**{f"{prefix}subdistrict_id": self.subdistrict.pk})
+        return Q(**{f"{prefix}subdistrict__district_id": self.district.pk})
 
     def pharmacy_q(self, pharmacy_path: str = "pharmacy") -> Q:
         """Filter rows reachable through ``pharmacy_path`` ("" for Pharmacy itself)."""

@@ -4,6 +4,7 @@ from fairshare.transparency import views
 
 app_name = "transparency"
 urlpatterns = [
+    path("rounds/<int:round_id>/", views.round_page, name="round"),
     path("rounds/<int:round_id>/committees/<str:code>/", views.board_page, name="board"),
     path(
         "rounds/<int:round_id>/committees/<str:code>/export.json",
