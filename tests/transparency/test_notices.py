@@ -10,7 +10,7 @@ from fairshare.core.errors import FieldErrors, Forbidden
 from fairshare.core.models import AuditLog
 from fairshare.transparency.models import Notice
 from fairshare.transparency.services import notice_publish, notice_withdraw
-from tests.factories import SubdistrictFactory, UserFactory
+from tests.factories import CommitteeFactory, SubdistrictFactory, UserFactory
 from tests.transparency.factories import board_world
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,28 @@ def test_staff_page_and_command(client):
     assert Notice.objects.count() == 2
     with pytest.raises(CommandError):
         call_command("publish_notice", subdistrict="NOPE", title="t", body="b", user=staff.username)
+
+
+def test_admin_add_goes_through_the_audited_service(client):
+    sub = SubdistrictFactory()
+    staff = UserFactory(role="subdistrict", subdistrict=sub)
+    client.force_login(staff)
+    assert client.get("/admin/transparency/notice/add/").status_code == 200
+    response = client.post(
+        "/admin/transparency/notice/add/",
+        {"subdistrict": sub.pk, "title": TITLE, "body": BODY},
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    notice = Notice.objects.get()
+    assert notice.published_by == staff
+    assert AuditLog.objects.filter(action="notice.publish", object_id=str(notice.pk)).exists()
+    # Another subdistrict cannot be chosen.
+    other = SubdistrictFactory()
+    bad = client.post(
+        "/admin/transparency/notice/add/",
+        {"subdistrict": other.pk, "title": TITLE, "body": BODY},
+    )
+    assert bad.status_code == 200 and Notice.objects.count() == 1
+    # Committee staff do not see notices in the admin.
+    client.force_login(UserFactory(role="committee", committee=CommitteeFactory(subdistrict=sub)))
+    assert client.get("/admin/transparency/notice/add/").status_code in (302, 403)
