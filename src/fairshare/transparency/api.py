@@ -1,3 +1,182 @@
-from ninja import Router
+"""Public oversight API: stats, boards, ledger exports and notices."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+
+from fairshare.accounts.auth import bearer
+from fairshare.transparency.board import board_export, board_get, board_search, committee_for_board
+from fairshare.transparency.selectors import (
+    area_resolve,
+    notices_for,
+    round_get,
+    stats_for,
+    user_covers,
+)
 
 router = Router(tags=["transparency"])
+
+
+class AreaOut(Schema):
+    level: str
+    code: str
+    name: str
+
+
+class DayOut(Schema):
+    date: date
+    registered: int
+    supply: int
+    issued: int
+    redeemed: int
+
+
+class ChannelOut(Schema):
+    channel: str
+    label: str
+    registered: int
+
+
+class PharmacyOut(Schema):
+    pharmacy: str
+    name: str
+    supply: int
+    issued: int
+    redeemed: int
+
+
+class StatsOut(Schema):
+    round: int
+    area: AreaOut
+    households: int
+    registered: int
+    registered_pct: float
+    vouchers_issued: int
+    redeemed: int
+    served_pct: float
+    by_day: list[DayOut]
+    by_channel: list[ChannelOut]
+    by_pharmacy: list[PharmacyOut]
+    returnees: int | None = None
+
+
+class BoardEntryOut(Schema):
+    queue_number: int
+    name: str
+    building: str
+    room: str
+    channel: str
+    status: str
+
+
+class BoardOut(Schema):
+    round: int
+    committee: str
+    head_hash: str
+    count: int
+    entries: list[BoardEntryOut]
+    export_url: str
+
+
+class LinkOut(Schema):
+    seq: int
+    payload: str
+    prev_hash: str
+    hash: str
+
+
+class ExportOut(Schema):
+    round: int
+    committee: str
+    head_hash: str
+    links: list[LinkOut]
+
+
+class NoticeOut(Schema):
+    id: int
+    subdistrict: str
+    title: str
+    body: str
+    published_at: datetime
+
+
+def _optional_staff(request: HttpRequest) -> Any:
+    """The bearer token's user when one is sent and valid; public callers get None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return bearer.authenticate(request, token.strip())
+
+
+@router.get("/stats/rounds/{round_id}", response=StatsOut, auth=None)
+def round_stats(
+    request: HttpRequest, round_id: int, subdistrict: str = "", committee: str = ""
+) -> dict[str, Any]:
+    """Progress figures (public aggregates). `returnees` only for staff whose scope covers
+    the area (send `Authorization: Bearer <token>`)."""
+    rnd = round_get(round_id=round_id)
+    area = area_resolve(round=rnd, subdistrict=subdistrict or None, committee=committee or None)
+    user = _optional_staff(request)
+    return stats_for(
+        round=rnd,
+        subdistrict=area.subdistrict if area.level == "subdistrict" else None,
+        committee=area.committee,
+        include_staff=user is not None and user_covers(user, area),
+    )
+
+
+@router.get("/public/rounds/{round_id}/committees/{code}/board", response=BoardOut, auth=None)
+def public_board(
+    request: HttpRequest, round_id: int, code: str, building: str = "", room: str = ""
+) -> Any:
+    """The masked public list with the ledger head hash; `building`/`room` filter it."""
+    rnd = round_get(round_id=round_id)
+    committee = committee_for_board(round=rnd, code=code)
+    board = board_get(round=rnd, committee=committee)
+    export_url = f"/api/v1/public/rounds/{rnd.pk}/committees/{committee.code}/export"
+    if not (building.strip() or room.strip()):
+        # The whole board: serialize once per board version (3,000 rows ≈ 60 ms otherwise).
+        body = board.rendered.get("json")
+        if body is None:
+            body = board.rendered["json"] = json.dumps(
+                {**board.as_dict(), "export_url": export_url}, ensure_ascii=False
+            )
+        return HttpResponse(body, content_type="application/json; charset=utf-8")
+    entries = board_search(board.entries, building=building, room=room)
+    return {
+        "round": rnd.pk,
+        "committee": committee.code,
+        "head_hash": board.head_hash,
+        "count": len(entries),
+        "entries": entries,
+        "export_url": export_url,
+    }
+
+
+@router.get("/public/rounds/{round_id}/committees/{code}/export", response=ExportOut, auth=None)
+def public_board_export(request: HttpRequest, round_id: int, code: str) -> dict[str, Any]:
+    """The ledger links for `fairshare verify_ledger --file` (offline re-verification)."""
+    rnd = round_get(round_id=round_id)
+    committee = committee_for_board(round=rnd, code=code)
+    return board_export(round=rnd, committee=committee)
+
+
+@router.get("/public/notices", response=list[NoticeOut], auth=None)
+def public_notices(request: HttpRequest, subdistrict: str = "") -> list[dict[str, Any]]:
+    """Official notices (答复口径) of a subdistrict, newest first."""
+    return [
+        {
+            "id": n.pk,
+            "subdistrict": subdistrict,
+            "title": n.title,
+            "body": n.body,
+            "published_at": n.published_at,
+        }
+        for n in notices_for(subdistrict=subdistrict)
+    ]

@@ -1,0 +1,109 @@
+"""A4 poster (PDF) of a committee's board: head hash, date, QR code, masked list."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from django.utils import timezone
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+from fairshare.transparency.board import Board
+
+FONT = "STSong-Light"
+STATUS_ZH = {"waiting": "待购", "voucher_issued": "已发券", "bought": "已购", "void": "作废"}
+COLUMNS = 3
+LINE_H = 4.6 * mm
+
+
+def _font() -> str:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
+    """Draw a QR code as filled squares (vector, prints sharply)."""
+    qr = segno.make(data, error="m")
+    matrix = [list(row) for row in qr.matrix]
+    n = len(matrix)
+    quiet = 2
+    cell = size / (n + 2 * quiet)
+    c.setFillColorRGB(0, 0, 0)
+    for r, row in enumerate(matrix):
+        for col, dark in enumerate(row):
+            if dark:
+                c.rect(
+                    x + (col + quiet) * cell,
+                    y + size - (r + quiet + 1) * cell,
+                    cell,
+                    cell,
+                    stroke=0,
+                    fill=1,
+                )
+
+
+def entry_line(e: dict[str, Any]) -> str:
+    return f"{e['queue_number']:>4} {e['name']} {e['building']}{e['room']} {STATUS_ZH[e['status']]}"
+
+
+def board_poster_pdf(*, round: Any, committee: Any, board: Board, board_url: str) -> bytes:
+    font = _font()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4, invariant=1)
+    c.setTitle(f"{committee.name} {round.name}")
+    width, height = A4
+    margin = 14 * mm
+    today = timezone.localdate().isoformat()
+    entries = list(board.entries)
+    col_w = (width - 2 * margin) / COLUMNS
+    page = 0
+    i = 0
+    while True:
+        page += 1
+        top = height - margin
+        if page == 1:
+            c.setFont(font, 18)
+            c.drawString(margin, top - 8 * mm, f"{committee.name} 口罩预约登记公示")
+            c.setFont(font, 11)
+            c.drawString(margin, top - 15 * mm, f"{round.name}    公示日期 {today}")
+            c.drawString(margin, top - 21 * mm, f"共 {len(entries)} 户   名单哈希链头 (head hash):")
+            c.setFont("Courier", 8)
+            c.drawString(margin, top - 26 * mm, board.head_hash)
+            c.setFont(font, 9)
+            c.drawString(
+                margin,
+                top - 32 * mm,
+                "扫码查看在线名单并下载导出文件, 可用 fairshare verify_ledger 离线核对。",
+            )
+            c.drawString(margin, top - 37 * mm, board_url)
+            _draw_qr(c, board_url, width - margin - 36 * mm, top - 38 * mm, 36 * mm)
+            y_start = top - 46 * mm
+        else:
+            c.setFont(font, 9)
+            c.drawString(
+                margin,
+                top - 4 * mm,
+                f"{committee.name} {round.name} 第{page}页 {board.head_hash[:16]}…",
+            )
+            y_start = top - 10 * mm
+        rows = int((y_start - margin) // LINE_H)
+        c.setFont(font, 8.5)
+        for col in range(COLUMNS):
+            for r in range(rows):
+                if i >= len(entries):
+                    break
+                c.drawString(margin + col * col_w, y_start - r * LINE_H, entry_line(entries[i]))
+                i += 1
+        c.setFont(font, 8)
+        c.drawRightString(width - margin, margin / 2, f"第 {page} 页")
+        c.showPage()
+        if i >= len(entries):
+            break
+    c.save()
+    return buf.getvalue()
