@@ -68,8 +68,8 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                      "/ping ceiling", ratio(ping_open["ok_per_s"], ping_rate)])
     rows.append(["raw INSERT+COMMIT loop (1 connection)", _fmt(raw, " rows/s"), "", ""])
     rush = st.get("registration_rush", {})
-    if "status" in rush:
-        rows.append(["registration rush", rush["status"], "", ""])
+    if "not_available" in rush:
+        rows.append(["registration rush", rush["not_available"], "", ""])
     elif rush:
         best = sustained(rush["steps"])
         peak = max((s.get("ok_per_s", 0) for s in rush["steps"]), default=0)
@@ -84,8 +84,8 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
         rows.append(["registrations accepted/s (peak of any step)", _fmt(peak, "/s"),
                      "/ping ceiling", ratio(peak, ping_rate)])
     alloc = st.get("allocation", {})
-    if "status" in alloc:
-        rows.append(["allocation of 100,000 waiting", alloc["status"], "", ""])
+    if "not_available" in alloc:
+        rows.append(["allocation of 100,000 waiting", alloc["not_available"], "", ""])
     elif alloc:
         rawsel = alloc["raw_insert_select"]
         rows.append([f"allocation_run, {alloc['vouchers_issued']:,} vouchers",
@@ -93,8 +93,8 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                      f"INSERT…SELECT {rawsel['rows']:,} rows {rawsel['seconds']} s",
                      ratio(alloc["seconds"], rawsel["seconds"])])
     red = st.get("redemption", {})
-    if "status" in red:
-        rows.append(["redemption, 50 scanners", red["status"], "", ""])
+    if "not_available" in red:
+        rows.append(["redemption, 50 scanners", red["not_available"], "", ""])
     elif red:
         rows.append(["redemption, 50 scanners: p50 / p99",
                      f"{red['p50_ms']} / {red['p99_ms']} ms ({red['ok_per_s']:,.0f}/s)",
