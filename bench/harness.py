@@ -45,20 +45,31 @@ class Service:
         env = {**self.env, "FAIRSHARE_DEBUG": "false"}
         fh = open(self.logfile, "ab")  # noqa: SIM115 - lives as long as the server
         self.proc = subprocess.Popen(
-            [FAIRSHARE, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers), "--no-outbox"],
-            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                FAIRSHARE,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--no-outbox",
+            ],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the service exited ({self.proc.returncode}); see {self.logfile}")
+                raise RuntimeError(f"service exited ({self.proc.returncode}); see {self.logfile}")
             try:
-                status, body = http("GET", self.url("/healthz"), timeout=2)
-                if status == 200:
-                    # every worker should be up before measuring
-                    if len(self.worker_pids()) >= self.workers:
-                        return
+                status, _ = http("GET", self.url("/healthz"), timeout=2)
+                # every worker should be up before measuring
+                if status == 200 and len(self.worker_pids()) >= self.workers:
+                    return
             except OSError:
                 pass
             time.sleep(0.2)
@@ -70,8 +81,9 @@ class Service:
     def worker_pids(self) -> list[int]:
         if self.proc is None:
             return []
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True
+        ).stdout
         return [int(p) for p in out.split()]
 
     def stop(self) -> None:
@@ -85,8 +97,9 @@ class Service:
             self.proc.wait()
 
 
-def http(method: str, url: str, body: Any = None, token: str | None = None,
-         timeout: float = 30) -> tuple[int, Any]:
+def http(
+    method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -94,7 +107,7 @@ def http(method: str, url: str, body: Any = None, token: str | None = None,
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
             status = resp.status
     except urllib.error.HTTPError as exc:
@@ -126,8 +139,12 @@ def run_loadgen(port: int, *args: str, timeout: float = 900) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name
     try:
-        proc = subprocess.run([sys.executable, LOADGEN, "--port", str(port), "--out", out, *args],
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, LOADGEN, "--port", str(port), "--out", out, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"loadgen failed: {proc.stderr[-2000:]}")
         return json.loads(Path(out).read_text())
@@ -147,8 +164,9 @@ class StaticServer:
 
     def __init__(self, port: int, *, close: bool) -> None:
         args = [sys.executable, LOADGEN, "--serve-static", "--port", str(port)]
-        self.proc = subprocess.Popen(args + (["--close"] if close else []),
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args + (["--close"] if close else []), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if b"static server" not in line:
             raise RuntimeError(f"static server did not start: {line!r}")
@@ -167,9 +185,21 @@ class Profiler:
         self.proc = None
         if self.available:
             self.proc = subprocess.Popen(
-                [self.available, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
-                 "--output", str(self.raw), "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    self.available,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(self.raw),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
 
     def finish(self, top: int = 15) -> dict[str, Any] | None:
@@ -214,7 +244,9 @@ def summarize_collapsed(text: str, *, top: int) -> dict[str, Any]:
         return {"samples": 0}
 
     def ranked(d: dict[str, int]) -> list[list[Any]]:
-        return [[k, round(100 * v / total, 1)] for k, v in
-                sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+        return [
+            [k, round(100 * v / total, 1)]
+            for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        ]
 
     return {"samples": total, "inclusive_pct": ranked(incl), "self_pct": ranked(self_)}

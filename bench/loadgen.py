@@ -51,9 +51,11 @@ class HttpConn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.waiter is not None and not self.waiter.done():
-            if not self._try_parse(eof=True):
-                self.waiter.set_exception(ConnectionResetError("connection closed by server"))
+        waiting = self.waiter is not None and not self.waiter.done()
+        if waiting and not self._try_parse(eof=True):
+            self.waiter.set_exception(  # type: ignore[union-attr]
+                ConnectionResetError("connection closed by server")
+            )
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -231,8 +233,12 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     def pick(q: float) -> float:
         return round(s[min(len(s) - 1, int(q * len(s)))] * 1000, 2)
 
-    return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
-            "max_ms": round(s[-1] * 1000, 2)}
+    return {
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+        "p999_ms": pick(0.999),
+        "max_ms": round(s[-1] * 1000, 2),
+    }
 
 
 async def one(pool: Pool, rec: Recorder, data: bytes, tag: Any, t_ref: float) -> None:
@@ -241,7 +247,7 @@ async def one(pool: Pool, rec: Recorder, data: bytes, tag: Any, t_ref: float) ->
     try:
         conn = await pool.acquire()
         status, body, close = await conn.request(data)
-    except BaseException as exc:  # noqa: BLE001 - every failure is a counted outcome
+    except BaseException as exc:
         if conn is not None:
             pool.release(conn, reusable=False)
         rec.fail(tag, error_kind(exc), t_ref, loop.time())
@@ -252,13 +258,17 @@ async def one(pool: Pool, rec: Recorder, data: bytes, tag: Any, t_ref: float) ->
     rec.done(tag, status, body, t_ref, loop.time())
 
 
-def summarize(rec: Recorder, *, t0: float, n: int, offered: float | None,
-              duration: float) -> dict[str, Any]:
+def summarize(
+    rec: Recorder, *, t0: float, n: int, offered: float | None, duration: float
+) -> dict[str, Any]:
     span = max(duration, rec.last_done - t0) if rec.last_done else duration
     out: dict[str, Any] = {
-        "requests": n, "ok": rec.ok, "duration_s": round(span, 3),
+        "requests": n,
+        "ok": rec.ok,
+        "duration_s": round(span, 3),
         "ok_per_s": round(rec.ok / span, 1) if span else 0.0,
-        "status": dict(rec.status), "errors": dict(rec.errors),
+        "status": dict(rec.status),
+        "errors": dict(rec.errors),
         "error_rate": round(sum(rec.errors.values()) / n, 5) if n else 0.0,
         **percentiles(rec.lat),
     }
@@ -267,8 +277,14 @@ def summarize(rec: Recorder, *, t0: float, n: int, offered: float | None,
     return out
 
 
-async def run_open(pool: Pool, jobs: JobSource, steps: list[dict[str, float]], expect: set[int],
-                   drain_s: float, pause_s: float) -> tuple[list[dict], Recorder]:
+async def run_open(
+    pool: Pool,
+    jobs: JobSource,
+    steps: list[dict[str, float]],
+    expect: set[int],
+    drain_s: float,
+    pause_s: float,
+) -> tuple[list[dict], Recorder]:
     loop = asyncio.get_running_loop()
     results: list[dict] = []
     total = Recorder(expect)
@@ -276,8 +292,13 @@ async def run_open(pool: Pool, jobs: JobSource, steps: list[dict[str, float]], e
         rate, duration = float(step["rate"]), float(step["duration"])
         n = int(rate * duration)
         if jobs.remaining() < n:
-            results.append({"offered_per_s": rate, "skipped": "not enough distinct jobs left",
-                            "jobs_left": jobs.remaining()})
+            results.append(
+                {
+                    "offered_per_s": rate,
+                    "skipped": "not enough distinct jobs left",
+                    "jobs_left": jobs.remaining(),
+                }
+            )
             break
         rec = Recorder(expect)
         tasks: list[asyncio.Task] = []
@@ -293,7 +314,7 @@ async def run_open(pool: Pool, jobs: JobSource, steps: list[dict[str, float]], e
             if delay > 0:
                 await asyncio.sleep(delay)
         sent_late = loop.time() - (t0 + (n - 1) / rate)
-        done, pending = await asyncio.wait(tasks, timeout=duration + drain_s)
+        _, pending = await asyncio.wait(tasks, timeout=duration + drain_s)
         for task in pending:
             task.cancel()
         if pending:
@@ -315,8 +336,9 @@ async def run_open(pool: Pool, jobs: JobSource, steps: list[dict[str, float]], e
     return results, total
 
 
-async def run_closed(pool: Pool, jobs: JobSource, clients: int, duration: float,
-                     expect: set[int]) -> tuple[list[dict], Recorder]:
+async def run_closed(
+    pool: Pool, jobs: JobSource, clients: int, duration: float, expect: set[int]
+) -> tuple[list[dict], Recorder]:
     loop = asyncio.get_running_loop()
     rec = Recorder(expect)
     t0 = loop.time()
@@ -375,9 +397,14 @@ class JobSource:
 
 async def serve_static(port: int, close: bool) -> None:
     body = b'{"ok":true}'
-    resp = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-            + str(len(body)).encode() + b"\r\n"
-            + (b"Connection: close\r\n" if close else b"") + b"\r\n" + body)
+    resp = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n"
+        + (b"Connection: close\r\n" if close else b"")
+        + b"\r\n"
+        + body
+    )
 
     class Static(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -434,8 +461,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("give exactly one of --path and --jobs")
     jobs = JobSource(args.host, args.port, path=args.path, jobs_file=args.jobs)
     expect = {int(s) for s in args.expect.split(",")}
-    steps = [{"rate": float(r), "duration": float(d)}
-             for r, d in (s.split(":") for s in args.steps.split(","))]
+    steps = [
+        {"rate": float(r), "duration": float(d)}
+        for r, d in (s.split(":") for s in args.steps.split(","))
+    ]
 
     async def go() -> tuple[list[dict], Recorder]:
         pool = Pool(args.host, args.port, args.pool_cap)
@@ -448,8 +477,13 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     results, rec = asyncio.run(go())
-    doc = {"model": args.model, "started": started, "steps": results,
-           "tickets": rec.tickets, "outcomes": rec.outcomes}
+    doc = {
+        "model": args.model,
+        "started": started,
+        "steps": results,
+        "tickets": rec.tickets,
+        "outcomes": rec.outcomes,
+    }
     text = json.dumps(doc)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:

@@ -23,9 +23,15 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         mem_kb = 0
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return {"nproc": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem_kb / 2**20, 1),
-            "kernel": platform.release(), "python": platform.python_version(),
-            "git_commit": git.stdout.strip(), "load_before": os.getloadavg()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "mem_gib": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "git_commit": git.stdout.strip(),
+        "load_before": os.getloadavg(),
+    }
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -57,15 +63,25 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
     ping = st.get("ping_closed", {})
     ping_rate = ping.get("ok_per_s")
     raw = st.get("raw_insert", {}).get("rows_per_s")
-    rows.append(["load generator ceiling (static server, 50 clients)", _fmt(lg, " req/s"),
-                 "", ""])
-    rows.append(["/ping framework ceiling (50 clients)", _fmt(ping_rate, " req/s"),
-                 "load generator", ratio(ping_rate, lg)])
+    rows.append(["load generator ceiling (static server, 50 clients)", _fmt(lg, " req/s"), "", ""])
+    rows.append(
+        [
+            "/ping framework ceiling (50 clients)",
+            _fmt(ping_rate, " req/s"),
+            "load generator",
+            ratio(ping_rate, lg),
+        ]
+    )
     ping_open = sustained(st.get("ping_open", {}).get("steps", []))
     if ping_open:
-        rows.append(["/ping open model: highest unsaturated step",
-                     f"{ping_open['ok_per_s']:,.0f} req/s, p99 {ping_open['p99_ms']} ms",
-                     "/ping ceiling", ratio(ping_open["ok_per_s"], ping_rate)])
+        rows.append(
+            [
+                "/ping open model: highest unsaturated step",
+                f"{ping_open['ok_per_s']:,.0f} req/s, p99 {ping_open['p99_ms']} ms",
+                "/ping ceiling",
+                ratio(ping_open["ok_per_s"], ping_rate),
+            ]
+        )
     rows.append(["raw INSERT+COMMIT loop (1 connection)", _fmt(raw, " rows/s"), "", ""])
     rush = st.get("registration_rush", {})
     if "not_available" in rush:
@@ -74,40 +90,74 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
         best = sustained(rush["steps"])
         peak = max((s.get("ok_per_s", 0) for s in rush["steps"]), default=0)
         if best:
-            rows.append(["registrations accepted/s (highest unsaturated step)",
-                         _fmt(best["ok_per_s"], "/s"), "/ping ceiling",
-                         ratio(best["ok_per_s"], ping_rate)])
-            rows.append(["  same, against the storage ceiling", "", "raw INSERT+COMMIT",
-                         ratio(best["ok_per_s"], raw)])
-            rows.append(["  p50 / p99 / p99.9 at that step",
-                         f"{best['p50_ms']} / {best['p99_ms']} / {best['p999_ms']} ms", "", ""])
-        rows.append(["registrations accepted/s (peak of any step)", _fmt(peak, "/s"),
-                     "/ping ceiling", ratio(peak, ping_rate)])
+            rows.append(
+                [
+                    "registrations accepted/s (highest unsaturated step)",
+                    _fmt(best["ok_per_s"], "/s"),
+                    "/ping ceiling",
+                    ratio(best["ok_per_s"], ping_rate),
+                ]
+            )
+            rows.append(
+                [
+                    "  same, against the storage ceiling",
+                    "",
+                    "raw INSERT+COMMIT",
+                    ratio(best["ok_per_s"], raw),
+                ]
+            )
+            rows.append(
+                [
+                    "  p50 / p99 / p99.9 at that step",
+                    f"{best['p50_ms']} / {best['p99_ms']} / {best['p999_ms']} ms",
+                    "",
+                    "",
+                ]
+            )
+        rows.append(
+            [
+                "registrations accepted/s (peak of any step)",
+                _fmt(peak, "/s"),
+                "/ping ceiling",
+                ratio(peak, ping_rate),
+            ]
+        )
     alloc = st.get("allocation", {})
     if "not_available" in alloc:
         rows.append(["allocation of 100,000 waiting", alloc["not_available"], "", ""])
     elif alloc:
         rawsel = alloc["raw_insert_select"]
-        rows.append([f"allocation_run, {alloc['vouchers_issued']:,} vouchers",
-                     _fmt(alloc["seconds"], " s"),
-                     f"INSERT…SELECT {rawsel['rows']:,} rows {rawsel['seconds']} s",
-                     ratio(alloc["seconds"], rawsel["seconds"])])
+        rows.append(
+            [
+                f"allocation_run, {alloc['vouchers_issued']:,} vouchers",
+                _fmt(alloc["seconds"], " s"),
+                f"INSERT…SELECT {rawsel['rows']:,} rows {rawsel['seconds']} s",
+                ratio(alloc["seconds"], rawsel["seconds"]),
+            ]
+        )
     red = st.get("redemption", {})
     if "not_available" in red:
         rows.append(["redemption, 50 scanners", red["not_available"], "", ""])
     elif red:
-        rows.append(["redemption, 50 scanners: p50 / p99",
-                     f"{red['p50_ms']} / {red['p99_ms']} ms ({red['ok_per_s']:,.0f}/s)",
-                     f"/ping p99 {ping.get('p99_ms')} ms", ratio(red["p99_ms"], ping.get("p99_ms"))])
+        rows.append(
+            [
+                "redemption, 50 scanners: p50 / p99",
+                f"{red['p50_ms']} / {red['p99_ms']} ms ({red['ok_per_s']:,.0f}/s)",
+                f"/ping p99 {ping.get('p99_ms')} ms",
+                ratio(red["p99_ms"], ping.get("p99_ms")),
+            ]
+        )
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ["figure", "value", "baseline", "ratio"]
     width = [max(w, len(h)) for w, h in zip(width, header, strict=True)]
-    line = "  ".join("{:<%d}" % w for w in width)
+    line = "  ".join("{:<" + str(w) + "}" for w in width)
     print()
-    print(f"Fairshare benchmark — {result.get('database')} — {result['mode']} — "
-          f"{result['machine']['nproc']} cores {result['machine']['cpu_model']}, load "
-          f"{result['machine']['load_before'][0]:.2f} before / "
-          f"{result['machine'].get('load_after', [0])[0]:.2f} after")
+    print(
+        f"Fairshare benchmark — {result.get('database')} — {result['mode']} — "
+        f"{result['machine']['nproc']} cores {result['machine']['cpu_model']}, load "
+        f"{result['machine']['load_before'][0]:.2f} before / "
+        f"{result['machine'].get('load_after', [0])[0]:.2f} after"
+    )
     print(line.format(*header))
     for r in rows:
         print(line.format(*r))
@@ -120,9 +170,11 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                 if "skipped" in s:
                     print(f"  {s['offered_per_s']:>8.0f}  skipped: {s['skipped']}")
                     continue
-                print(f"  {s['offered_per_s']:>8.0f}  {s['ok_per_s']:>7.1f}  {s['p50_ms']:>7}  "
-                      f"{s['p99_ms']:>7}  {s['p999_ms']:>8}  {s['errors'] or '-'}"
-                      f"{'  SATURATED' if s.get('saturated') else ''}")
+                print(
+                    f"  {s['offered_per_s']:>8.0f}  {s['ok_per_s']:>7.1f}  {s['p50_ms']:>7}  "
+                    f"{s['p99_ms']:>7}  {s['p999_ms']:>8}  {s['errors'] or '-'}"
+                    f"{'  SATURATED' if s.get('saturated') else ''}"
+                )
     print("\ninvariants:")
     for stage, checks in result["invariants"].items():
         for name, c in checks.items():

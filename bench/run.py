@@ -23,8 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dbwork  # noqa: E402
-from harness import (  # noqa: E402
+import dbwork
+from harness import (
     BENCH_DIR,
     ROOT,
     Profiler,
@@ -38,7 +38,7 @@ from harness import (  # noqa: E402
     run_loadgen,
     write_jobs,
 )
-from report import machine_info, print_table  # noqa: E402
+from report import machine_info, print_table
 
 NA = "not available on this build"
 FULL_STEPS = "250:6,500:6,750:6,1000:6,1250:6,1500:6,2000:6"
@@ -57,16 +57,23 @@ class Bench:
         self.smoke = args.smoke
         self.database_url = os.environ.get("DATABASE_URL", "")
         self.data_dir = Path(args.data_dir).resolve()
-        self.env = {**os.environ, "FAIRSHARE_DATA_DIR": str(self.data_dir),
-                    "DATABASE_URL": self.database_url, "FAIRSHARE_DEBUG": "false",
-                    "FAIRSHARE_SMS_BACKEND": "file",
-                    # Rate limits stay on; the load generator stands for many residents
-                    # behind a trusted proxy (a few households per address, under the limit).
-                    "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR"}
+        self.env = {
+            **os.environ,
+            "FAIRSHARE_DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": self.database_url,
+            "FAIRSHARE_DEBUG": "false",
+            "FAIRSHARE_SMS_BACKEND": "file",
+            # Rate limits stay on; the load generator stands for many residents
+            # behind a trusted proxy (a few households per address, under the limit).
+            "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
+        }
         self.work = self.data_dir / "bench-work"
-        self.result: dict[str, Any] = {"mode": "smoke" if self.smoke else
-                                       ("large" if args.large else "standard"),
-                                       "steps": {}, "invariants": {}, "notes": []}
+        self.result: dict[str, Any] = {
+            "mode": "smoke" if self.smoke else ("large" if args.large else "standard"),
+            "steps": {},
+            "invariants": {},
+            "notes": [],
+        }
         self.service: Service | None = None
         self.households = 300 if self.smoke else (500_000 if args.large else 44_270)
 
@@ -80,8 +87,12 @@ class Bench:
         fairshare("createcachetable", "-v0", env=self.env)  # as `make demo` does
         self.seed(self.households)
         dbwork.django_setup(self.env)
-        self.service = Service(port=self.args.port, workers=self.args.workers, env=self.env,
-                               logfile=self.work / "server.log")
+        self.service = Service(
+            port=self.args.port,
+            workers=self.args.workers,
+            env=self.env,
+            logfile=self.work / "server.log",
+        )
         self.service.start()
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
 
@@ -105,26 +116,57 @@ class Bench:
         short = self.smoke
         static = StaticServer(self.args.port + 1, close=True)
         try:
-            lg = run_loadgen(self.args.port + 1, "--model", "closed", "--clients", "50",
-                             "--duration", "1" if short else "5", "--path", "/ping")
+            lg = run_loadgen(
+                self.args.port + 1,
+                "--model",
+                "closed",
+                "--clients",
+                "50",
+                "--duration",
+                "1" if short else "5",
+                "--path",
+                "/ping",
+            )
         finally:
             static.stop()
         self.result["steps"]["loadgen_ceiling"] = lg["steps"][0] | {
             "what": "load generator alone vs a minimal asyncio server that closes each "
-                    "connection like gunicorn's sync workers (50 closed-loop clients)"}
+            "connection like gunicorn's sync workers (50 closed-loop clients)"
+        }
         prof = self.profiler("ping")
-        ping = run_loadgen(svc.port, "--model", "closed", "--clients", "50",
-                           "--duration", "1" if short else "8", "--path", "/ping")
+        ping = run_loadgen(
+            svc.port,
+            "--model",
+            "closed",
+            "--clients",
+            "50",
+            "--duration",
+            "1" if short else "8",
+            "--path",
+            "/ping",
+        )
         self.result["steps"]["ping_closed"] = ping["steps"][0] | {"profile": self.finish(prof)}
         if not short:
-            ping_open = run_loadgen(svc.port, "--model", "open", "--steps", PING_STEPS,
-                                    "--path", "/ping", "--drain", "5")
+            ping_open = run_loadgen(
+                svc.port,
+                "--model",
+                "open",
+                "--steps",
+                PING_STEPS,
+                "--path",
+                "/ping",
+                "--drain",
+                "5",
+            )
             self.result["steps"]["ping_open"] = {"steps": ping_open["steps"]}
         self.result["steps"]["raw_insert"] = dbwork.raw_insert_rate(
-            database_url=self.database_url, data_dir=self.data_dir,
-            seconds=0.5 if short else 5)
-        log(f"baselines: loadgen {lg['steps'][0]['ok_per_s']}/s, /ping {ping['steps'][0]['ok_per_s']}"
-            f"/s, raw insert {self.result['steps']['raw_insert']['rows_per_s']} rows/s")
+            database_url=self.database_url, data_dir=self.data_dir, seconds=0.5 if short else 5
+        )
+        log(
+            f"baselines: loadgen {lg['steps'][0]['ok_per_s']}/s, "
+            f"/ping {ping['steps'][0]['ok_per_s']}/s, "
+            f"raw insert {self.result['steps']['raw_insert']['rows_per_s']} rows/s"
+        )
 
     def rush(self, paths: dict[str, set[str]]) -> None:
         svc = self.service
@@ -140,10 +182,23 @@ class Bench:
         log(f"registration rush: {len(jobs)} distinct households, steps {steps}")
         jobs_file = write_jobs(jobs, self.work / "registration-jobs.jsonl")
         prof = self.profiler("registration")
-        res = run_loadgen(svc.port, "--model", "open", "--steps", steps, "--jobs", str(jobs_file),
-                          "--expect", "201", "--drain", "10")
-        self.result["steps"]["registration_rush"] = {"steps": res["steps"],
-                                                     "profile": self.finish(prof)}
+        res = run_loadgen(
+            svc.port,
+            "--model",
+            "open",
+            "--steps",
+            steps,
+            "--jobs",
+            str(jobs_file),
+            "--expect",
+            "201",
+            "--drain",
+            "10",
+        )
+        self.result["steps"]["registration_rush"] = {
+            "steps": res["steps"],
+            "profile": self.finish(prof),
+        }
         self.result["invariants"]["after_rush"] = dbwork.invariants(acked_tickets=res["tickets"])
         self.result["invariants"]["after_rush"]["no_internal_errors"] = internal_errors(res)
 
@@ -163,12 +218,27 @@ class Bench:
                 break
         random.Random(2020).shuffle(households)
         path = f"/api/v1/rounds/{round_id}/registrations"
-        return [{"method": "POST", "path": path, "body": json.dumps(
-            {"committee": code, "building": b, "room": room, "name": dbwork.NAMES[i % 20],
-             "phone": dbwork.mobile(i + 1)}, ensure_ascii=False),
-            "headers": {"X-Forwarded-For": f"10.{i // 4 // 65536 % 256}.{i // 4 // 256 % 256}"
-                                           f".{i // 4 % 256}"}}
-            for i, (code, b, room) in enumerate(households[:needed])]
+        return [
+            {
+                "method": "POST",
+                "path": path,
+                "body": json.dumps(
+                    {
+                        "committee": code,
+                        "building": b,
+                        "room": room,
+                        "name": dbwork.NAMES[i % 20],
+                        "phone": dbwork.mobile(i + 1),
+                    },
+                    ensure_ascii=False,
+                ),
+                "headers": {
+                    "X-Forwarded-For": f"10.{i // 4 // 65536 % 256}.{i // 4 // 256 % 256}"
+                    f".{i // 4 % 256}"
+                },
+            }
+            for i, (code, b, room) in enumerate(households[:needed])
+        ]
 
     def allocation(self) -> None:
         target = 150 if self.smoke else 100_000
@@ -197,8 +267,10 @@ class Bench:
         day = timezone.localdate()
         dbwork.supply_create(round_id=round_.id, day=day)
         raw = dbwork.raw_insert_select(round_id=round_.id, day=day)
-        log(f"allocation: {waiting:,} waiting ({created:,} bulk-created); raw INSERT..SELECT "
-            f"{raw['rows']:,} rows in {raw['seconds']} s; running allocation_run")
+        log(
+            f"allocation: {waiting:,} waiting ({created:,} bulk-created); raw INSERT..SELECT "
+            f"{raw['rows']:,} rows in {raw['seconds']} s; running allocation_run"
+        )
         prof = self.profiler("allocation", pid=os.getpid())
         t0 = time.perf_counter()
         allocation_run(round=round_, date=day, pharmacy=None, actor=None, dry_run=False)
@@ -207,9 +279,14 @@ class Bench:
 
         issued = Voucher.objects.filter(round=round_, date=day).count()
         self.result["steps"]["allocation"] = {
-            "waiting": waiting, "bulk_created": created, "vouchers_issued": issued,
-            "seconds": round(seconds, 3), "vouchers_per_s": round(issued / seconds, 1),
-            "raw_insert_select": raw, "profile": self.finish(prof)}
+            "waiting": waiting,
+            "bulk_created": created,
+            "vouchers_issued": issued,
+            "seconds": round(seconds, 3),
+            "vouchers_per_s": round(issued / seconds, 1),
+            "raw_insert_select": raw,
+            "profile": self.finish(prof),
+        }
         self.result["invariants"]["after_allocation"] = dbwork.invariants()
 
     def redemption(self, paths: dict[str, set[str]]) -> None:
@@ -226,18 +303,32 @@ class Bench:
         n = 40 if self.smoke else 5000
         tokens: dict[str, str] = {}
         jobs = []
-        vouchers = (Voucher.objects.filter(status="issued", date=timezone.localdate(),
-                                           pharmacy__code__in=[f"P{i:02d}" for i in range(1, 6)])
-                    .values_list("code", "pharmacy__code").order_by("?")[:n])
+        vouchers = (
+            Voucher.objects.filter(
+                status="issued",
+                date=timezone.localdate(),
+                pharmacy__code__in=[f"P{i:02d}" for i in range(1, 6)],
+            )
+            .values_list("code", "pharmacy__code")
+            .order_by("?")[:n]
+        )
         for code, pharmacy in vouchers:
             if pharmacy not in tokens:
-                st, body = http("POST", svc.url("/api/v1/auth/token"),
-                                {"username": f"pharmacy{pharmacy[1:]}", "password": "demo"})
+                st, body = http(
+                    "POST",
+                    svc.url("/api/v1/auth/token"),
+                    {"username": f"pharmacy{pharmacy[1:]}", "password": "demo"},
+                )
                 if st != 200:
                     raise RuntimeError(f"token for pharmacy{pharmacy[1:]}: {st} {body}")
                 tokens[pharmacy] = body["token"]
-            job = {"method": "POST", "path": f"/api/v1/vouchers/{code}/redeem", "body": "{}",
-                   "headers": {"Authorization": f"Bearer {tokens[pharmacy]}"}, "tag": code}
+            job = {
+                "method": "POST",
+                "path": f"/api/v1/vouchers/{code}/redeem",
+                "body": "{}",
+                "headers": {"Authorization": f"Bearer {tokens[pharmacy]}"},
+                "tag": code,
+            }
             jobs.append(job)
         if not jobs:
             self.result["steps"]["redemption"] = {"not_available": "no issued vouchers to redeem"}
@@ -252,13 +343,26 @@ class Bench:
                 mixed.append(jobs[i - 3])
         jobs_file = write_jobs(mixed, self.work / "redeem-jobs.jsonl")
         prof = self.profiler("redemption")
-        res = run_loadgen(svc.port, "--model", "closed", "--clients", "50", "--duration",
-                          "60" if self.smoke else "20", "--jobs", str(jobs_file),
-                          "--expect", "200,409")
+        res = run_loadgen(
+            svc.port,
+            "--model",
+            "closed",
+            "--clients",
+            "50",
+            "--duration",
+            "60" if self.smoke else "20",
+            "--jobs",
+            str(jobs_file),
+            "--expect",
+            "200,409",
+        )
         self.result["steps"]["redemption"] = res["steps"][0] | {
-            "duplicates_sent": len(mixed) - len(jobs), "profile": self.finish(prof)}
+            "duplicates_sent": len(mixed) - len(jobs),
+            "profile": self.finish(prof),
+        }
         self.result["invariants"]["after_redemption"] = dbwork.invariants(
-            redeem_outcomes=res["outcomes"])
+            redeem_outcomes=res["outcomes"]
+        )
         self.result["invariants"]["after_redemption"]["no_internal_errors"] = internal_errors(res)
 
     # --- profiling ----------------------------------------------------------------------
@@ -281,7 +385,8 @@ class Bench:
         self.result["machine"] = machine_info()
         self.result["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.result["command"] = " ".join(["bench/run.py", *sys.argv[1:]]) + (
-            f"  (DATABASE_URL={self.database_url})" if self.database_url else "")
+            f"  (DATABASE_URL={self.database_url})" if self.database_url else ""
+        )
         self.result["workers"] = self.args.workers
         broken = False
         try:
@@ -293,7 +398,7 @@ class Bench:
             self.allocation()
             paths = openapi_paths(self.service)  # type: ignore[arg-type]
             self.redemption(paths)
-        except Exception:  # noqa: BLE001 - reported, then exit status 2
+        except Exception:
             broken = True
             self.result["error"] = traceback.format_exc()[-4000:]
             log("harness error:\n" + self.result["error"])
@@ -301,8 +406,12 @@ class Bench:
             if self.service is not None:
                 self.service.stop()
         self.result["machine"]["load_after"] = os.getloadavg()
-        failed = [f"{stage}: {name}" for stage, checks in self.result["invariants"].items()
-                  for name, c in checks.items() if not c["ok"]]
+        failed = [
+            f"{stage}: {name}"
+            for stage, checks in self.result["invariants"].items()
+            for name, c in checks.items()
+            if not c["ok"]
+        ]
         self.result["invariant_failures"] = failed
         try:
             self.result["table"] = print_table(self.result)
@@ -319,8 +428,12 @@ class Bench:
     def write(self) -> None:
         out_dir = Path(self.args.results_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        name = time.strftime("%Y%m%dT%H%M%S") + f"-{self.result.get('database', 'db')}-" + \
-            self.result["mode"] + ".json"
+        name = (
+            time.strftime("%Y%m%dT%H%M%S")
+            + f"-{self.result.get('database', 'db')}-"
+            + self.result["mode"]
+            + ".json"
+        )
         path = out_dir / name
         path.write_text(json.dumps(self.result, indent=1, ensure_ascii=False, default=str))
         log(f"results written to {path}")
@@ -333,8 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     ap.add_argument("--port", type=int, default=8110, help="service port; +1 for the static server")
     ap.add_argument("--steps", help=f"registration rate:seconds steps (default {FULL_STEPS})")
-    ap.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
-                    help="py-spy the steps (default: on, off in --smoke)")
+    ap.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="py-spy the steps (default: on, off in --smoke)",
+    )
     ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
     ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))
     args = ap.parse_args(argv)
