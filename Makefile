@@ -49,3 +49,14 @@ format: install
 
 clean:
 	rm -rf var build *.egg-info src/*.egg-info
+
+# --- bench (issue 8): see BENCHMARKS.md. PostgreSQL when DATABASE_URL is set (its name must
+# contain "bench"; it is dropped and re-created), SQLite in var/bench otherwise.
+# BENCH_ARGS=--large for the 500,000-household district.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Seconds-long: harness + invariant checks on a tiny dataset; never asserts a timing.
+bench-smoke: install
+	$(BIN)/python bench/run.py --smoke --data-dir $(CURDIR)/var/bench-smoke \
+	  --results-dir $(CURDIR)/var/bench-smoke-results --port 8112 $(BENCH_ARGS)

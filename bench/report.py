@@ -1,0 +1,183 @@
+"""The printed table of a benchmark run (each figure next to its baseline) and machine facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from typing import Any
+
+NA = "not available on this build"
+
+
+def machine_info() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            mem_kb = int(fh.readline().split()[1])
+    except OSError:
+        mem_kb = 0
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "mem_gib": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "git_commit": git.stdout.strip(),
+        "load_before": os.getloadavg(),
+    }
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "—"
+    return f"{a / b:.2f}×"
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        v = f"{v:,.1f}" if v >= 100 else f"{v:,.2f}"
+    elif isinstance(v, int):
+        v = f"{v:,}"
+    return f"{v}{unit}"
+
+
+def sustained(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The highest step that was not saturated."""
+    good = [s for s in steps if "ok_per_s" in s and not s.get("saturated")]
+    return max(good, key=lambda s: s["offered_per_s"]) if good else None
+
+
+def print_table(result: dict[str, Any]) -> list[list[str]]:
+    st = result["steps"]
+    rows: list[list[str]] = []
+    lg = st.get("loadgen_ceiling", {}).get("ok_per_s")
+    ping = st.get("ping_closed", {})
+    ping_rate = ping.get("ok_per_s")
+    raw = st.get("raw_insert", {}).get("rows_per_s")
+    rows.append(["load generator ceiling (static server, 50 clients)", _fmt(lg, " req/s"), "", ""])
+    rows.append(
+        [
+            "/ping framework ceiling (50 clients)",
+            _fmt(ping_rate, " req/s"),
+            "load generator",
+            ratio(ping_rate, lg),
+        ]
+    )
+    ping_open = sustained(st.get("ping_open", {}).get("steps", []))
+    if ping_open:
+        rows.append(
+            [
+                "/ping open model: highest unsaturated step",
+                f"{ping_open['ok_per_s']:,.0f} req/s, p99 {ping_open['p99_ms']} ms",
+                "/ping ceiling",
+                ratio(ping_open["ok_per_s"], ping_rate),
+            ]
+        )
+    rows.append(["raw INSERT+COMMIT loop (1 connection)", _fmt(raw, " rows/s"), "", ""])
+    rush = st.get("registration_rush", {})
+    if "not_available" in rush:
+        rows.append(["registration rush", rush["not_available"], "", ""])
+    elif rush:
+        best = sustained(rush["steps"])
+        peak = max((s.get("ok_per_s", 0) for s in rush["steps"]), default=0)
+        if best:
+            rows.append(
+                [
+                    "registrations accepted/s (highest unsaturated step)",
+                    _fmt(best["ok_per_s"], "/s"),
+                    "/ping ceiling",
+                    ratio(best["ok_per_s"], ping_rate),
+                ]
+            )
+            rows.append(
+                [
+                    "  same, against the storage ceiling",
+                    "",
+                    "raw INSERT+COMMIT",
+                    ratio(best["ok_per_s"], raw),
+                ]
+            )
+            rows.append(
+                [
+                    "  p50 / p99 / p99.9 at that step",
+                    f"{best['p50_ms']} / {best['p99_ms']} / {best['p999_ms']} ms",
+                    "",
+                    "",
+                ]
+            )
+        rows.append(
+            [
+                "registrations accepted/s (peak of any step)",
+                _fmt(peak, "/s"),
+                "/ping ceiling",
+                ratio(peak, ping_rate),
+            ]
+        )
+    alloc = st.get("allocation", {})
+    if "not_available" in alloc:
+        rows.append(["allocation of 100,000 waiting", alloc["not_available"], "", ""])
+    elif alloc:
+        rawsel = alloc["raw_insert_select"]
+        rows.append(
+            [
+                f"allocation_run, {alloc['vouchers_issued']:,} vouchers",
+                _fmt(alloc["seconds"], " s"),
+                f"INSERT…SELECT {rawsel['rows']:,} rows {rawsel['seconds']} s",
+                ratio(alloc["seconds"], rawsel["seconds"]),
+            ]
+        )
+    red = st.get("redemption", {})
+    if "not_available" in red:
+        rows.append(["redemption, 50 scanners", red["not_available"], "", ""])
+    elif red:
+        rows.append(
+            [
+                "redemption, 50 scanners: p50 / p99",
+                f"{red['p50_ms']} / {red['p99_ms']} ms ({red['ok_per_s']:,.0f}/s)",
+                f"/ping p99 {ping.get('p99_ms')} ms",
+                ratio(red["p99_ms"], ping.get("p99_ms")),
+            ]
+        )
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    header = ["figure", "value", "baseline", "ratio"]
+    width = [max(w, len(h)) for w, h in zip(width, header, strict=True)]
+    line = "  ".join("{:<" + str(w) + "}" for w in width)
+    print()
+    print(
+        f"Fairshare benchmark — {result.get('database')} — {result['mode']} — "
+        f"{result['machine']['nproc']} cores {result['machine']['cpu_model']}, load "
+        f"{result['machine']['load_before'][0]:.2f} before / "
+        f"{result['machine'].get('load_after', [0])[0]:.2f} after"
+    )
+    print(line.format(*header))
+    for r in rows:
+        print(line.format(*r))
+    for name in ("ping_open", "registration_rush"):
+        steps = st.get(name, {}).get("steps")
+        if steps:
+            print(f"\n{name} steps (open model, latency from the scheduled send time):")
+            print("  offered/s  ok/s     p50 ms   p99 ms   p99.9 ms  errors")
+            for s in steps:
+                if "skipped" in s:
+                    print(f"  {s['offered_per_s']:>8.0f}  skipped: {s['skipped']}")
+                    continue
+                print(
+                    f"  {s['offered_per_s']:>8.0f}  {s['ok_per_s']:>7.1f}  {s['p50_ms']:>7}  "
+                    f"{s['p99_ms']:>7}  {s['p999_ms']:>8}  {s['errors'] or '-'}"
+                    f"{'  SATURATED' if s.get('saturated') else ''}"
+                )
+    print("\ninvariants:")
+    for stage, checks in result["invariants"].items():
+        for name, c in checks.items():
+            print(f"  [{'ok' if c['ok'] else 'FAIL'}] {stage}: {name} — {c['detail']}")
+    print()
+    return rows

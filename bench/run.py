@@ -1,0 +1,464 @@
+"""``make bench``: one benchmark run of the midnight rush, side by side with its baselines.
+
+    .venv/bin/python bench/run.py [--large] [--smoke] [--workers 4] [--port 8110]
+
+PostgreSQL when DATABASE_URL is set (the database is dropped and re-created: its name
+must contain "bench"), SQLite in a fresh data folder otherwise. See BENCHMARKS.md.
+Exit status: 0 when every invariant held, 1 when one failed, 2 when the harness broke.
+A step whose endpoint or service is missing on this build is reported as
+"not available on this build", never with a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dbwork
+from harness import (
+    BENCH_DIR,
+    ROOT,
+    Profiler,
+    Service,
+    StaticServer,
+    fairshare,
+    has_endpoint,
+    http,
+    log,
+    openapi_paths,
+    run_loadgen,
+    write_jobs,
+)
+from report import machine_info, print_table
+
+NA = "not available on this build"
+FULL_STEPS = "250:6,500:6,750:6,1000:6,1250:6,1500:6,2000:6"
+PING_STEPS = "500:4,1000:4,1500:4,2000:4,2500:4,3000:4,4000:4"
+
+
+def internal_errors(res: dict[str, Any]) -> dict[str, Any]:
+    """HTTP 500 answers are bugs at any load (503 "busy, retry" is not counted here)."""
+    n = sum(s.get("errors", {}).get("http_500", 0) for s in res["steps"])
+    return {"ok": n == 0, "detail": f"{n} answers with HTTP 500"}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.smoke = args.smoke
+        self.database_url = os.environ.get("DATABASE_URL", "")
+        self.data_dir = Path(args.data_dir).resolve()
+        self.env = {
+            **os.environ,
+            "FAIRSHARE_DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": self.database_url,
+            "FAIRSHARE_DEBUG": "false",
+            "FAIRSHARE_SMS_BACKEND": "file",
+            # Rate limits stay on; the load generator stands for many residents
+            # behind a trusted proxy (a few households per address, under the limit).
+            "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
+        }
+        self.work = self.data_dir / "bench-work"
+        self.result: dict[str, Any] = {
+            "mode": "smoke" if self.smoke else ("large" if args.large else "standard"),
+            "steps": {},
+            "invariants": {},
+            "notes": [],
+        }
+        self.service: Service | None = None
+        self.households = 300 if self.smoke else (500_000 if args.large else 44_270)
+
+    # --- set-up -------------------------------------------------------------------------
+    def setup(self) -> None:
+        vendor = dbwork.prepare_database(database_url=self.database_url, data_dir=self.data_dir)
+        self.work.mkdir()
+        self.result["database"] = vendor
+        log(f"fresh {vendor} database; migrating")
+        fairshare("migrate", "-v0", env=self.env)
+        fairshare("createcachetable", "-v0", env=self.env)  # as `make demo` does
+        self.seed(self.households)
+        dbwork.django_setup(self.env)
+        self.service = Service(
+            port=self.args.port,
+            workers=self.args.workers,
+            env=self.env,
+            logfile=self.work / "server.log",
+        )
+        self.service.start()
+        log(f"service up on :{self.args.port} with {self.args.workers} workers")
+
+    def seed(self, households: int, *, force: bool = False) -> None:
+        t0 = time.perf_counter()
+        args = ["seed_demo", "--households", str(households), "--quiet"]
+        proc = fairshare(*args, *(["--force"] if force else []), env=self.env, check=False)
+        seconds = round(time.perf_counter() - t0, 1)
+        entry = {"households": households, "seconds": seconds, "ok": proc.returncode == 0}
+        if proc.returncode != 0:
+            entry["error"] = (proc.stderr or proc.stdout)[-1500:]
+            self.result["notes"].append(f"seed_demo --households {households} failed")
+            raise RuntimeError(f"seed_demo failed: {entry['error']}")
+        self.result.setdefault("seeds", []).append(entry)
+        log(f"seeded {households:,} households in {seconds} s")
+
+    # --- steps --------------------------------------------------------------------------
+    def baselines(self) -> None:
+        svc = self.service
+        assert svc is not None
+        short = self.smoke
+        static = StaticServer(self.args.port + 1, close=True)
+        try:
+            lg = run_loadgen(
+                self.args.port + 1,
+                "--model",
+                "closed",
+                "--clients",
+                "50",
+                "--duration",
+                "1" if short else "5",
+                "--path",
+                "/ping",
+            )
+        finally:
+            static.stop()
+        self.result["steps"]["loadgen_ceiling"] = lg["steps"][0] | {
+            "what": "load generator alone vs a minimal asyncio server that closes each "
+            "connection like gunicorn's sync workers (50 closed-loop clients)"
+        }
+        prof = self.profiler("ping")
+        ping = run_loadgen(
+            svc.port,
+            "--model",
+            "closed",
+            "--clients",
+            "50",
+            "--duration",
+            "1" if short else "8",
+            "--path",
+            "/ping",
+        )
+        self.result["steps"]["ping_closed"] = ping["steps"][0] | {"profile": self.finish(prof)}
+        if not short:
+            ping_open = run_loadgen(
+                svc.port,
+                "--model",
+                "open",
+                "--steps",
+                PING_STEPS,
+                "--path",
+                "/ping",
+                "--drain",
+                "5",
+            )
+            self.result["steps"]["ping_open"] = {"steps": ping_open["steps"]}
+        self.result["steps"]["raw_insert"] = dbwork.raw_insert_rate(
+            database_url=self.database_url, data_dir=self.data_dir, seconds=0.5 if short else 5
+        )
+        log(
+            f"baselines: loadgen {lg['steps'][0]['ok_per_s']}/s, "
+            f"/ping {ping['steps'][0]['ok_per_s']}/s, "
+            f"raw insert {self.result['steps']['raw_insert']['rows_per_s']} rows/s"
+        )
+
+    def rush(self, paths: dict[str, set[str]]) -> None:
+        svc = self.service
+        assert svc is not None
+        if not has_endpoint(paths, "post", "/api/v1/rounds/{round}/registrations"):
+            self.result["steps"]["registration_rush"] = {"not_available": NA}
+            log(f"registration rush: {NA}")
+            return
+        round_id = dbwork.open_round_id()
+        steps = "30:2" if self.smoke else (self.args.steps or FULL_STEPS)
+        needed = sum(int(float(r) * float(d)) for r, d in (s.split(":") for s in steps.split(",")))
+        jobs = self.registration_jobs(round_id, needed)
+        log(f"registration rush: {len(jobs)} distinct households, steps {steps}")
+        jobs_file = write_jobs(jobs, self.work / "registration-jobs.jsonl")
+        prof = self.profiler("registration")
+        res = run_loadgen(
+            svc.port,
+            "--model",
+            "open",
+            "--steps",
+            steps,
+            "--jobs",
+            str(jobs_file),
+            "--expect",
+            "201",
+            "--drain",
+            "10",
+        )
+        self.result["steps"]["registration_rush"] = {
+            "steps": res["steps"],
+            "profile": self.finish(prof),
+        }
+        self.result["invariants"]["after_rush"] = dbwork.invariants(acked_tickets=res["tickets"])
+        self.result["invariants"]["after_rush"]["no_internal_errors"] = internal_errors(res)
+
+    def registration_jobs(self, round_id: int, needed: int) -> list[dict[str, Any]]:
+        svc = self.service
+        assert svc is not None
+        status, committees = http("GET", svc.url("/api/v1/committees"))
+        if status != 200:
+            raise RuntimeError(f"GET /api/v1/committees answered {status}")
+        households: list[tuple[str, str, str]] = []
+        for c in committees:
+            st, rows = http("GET", svc.url(f"/api/v1/committees/{c['code']}/households"))
+            if st != 200:
+                raise RuntimeError(f"GET households of {c['code']} answered {st}")
+            households += [(c["code"], h["building"], h["room"]) for h in rows]
+            if self.smoke and len(households) >= needed * 3:
+                break
+        random.Random(2020).shuffle(households)
+        path = f"/api/v1/rounds/{round_id}/registrations"
+        return [
+            {
+                "method": "POST",
+                "path": path,
+                "body": json.dumps(
+                    {
+                        "committee": code,
+                        "building": b,
+                        "room": room,
+                        "name": dbwork.NAMES[i % 20],
+                        "phone": dbwork.mobile(i + 1),
+                    },
+                    ensure_ascii=False,
+                ),
+                "headers": {
+                    "X-Forwarded-For": f"10.{i // 4 // 65536 % 256}.{i // 4 // 256 % 256}"
+                    f".{i // 4 % 256}"
+                },
+            }
+            for i, (code, b, room) in enumerate(households[:needed])
+        ]
+
+    def allocation(self) -> None:
+        target = 150 if self.smoke else 100_000
+        try:
+            from fairshare.allocation.services import allocation_run
+        except ImportError:
+            self.result["steps"]["allocation"] = {"not_available": NA, "target": target}
+            log(f"allocation: {NA}")
+            return
+        from django.utils import timezone
+
+        from fairshare.community.models import Household
+        from fairshare.rounds.models import Round
+
+        if Household.objects.count() < target * 1.2 and not self.smoke:
+            log("allocation needs >=120,000 households: reloading with --households 120000")
+            assert self.service is not None
+            self.service.stop()
+            dbwork.close_connections()
+            fairshare("flush", "--noinput", env=self.env)
+            self.seed(120_000)
+            self.service.start()
+        round_ = Round.objects.get(id=dbwork.open_round_id())
+        created = dbwork.top_up_waiting(round_id=round_.id, target=target)
+        waiting = dbwork.waiting_count(round_.id)
+        day = timezone.localdate()
+        dbwork.supply_create(round_id=round_.id, day=day)
+        raw = dbwork.raw_insert_select(round_id=round_.id, day=day)
+        log(
+            f"allocation: {waiting:,} waiting ({created:,} bulk-created); raw INSERT..SELECT "
+            f"{raw['rows']:,} rows in {raw['seconds']} s; running allocation_run"
+        )
+        prof = self.profiler("allocation", pid=os.getpid())
+        t0 = time.perf_counter()
+        allocation_run(round=round_, date=day, pharmacy=None, actor=None, dry_run=False)
+        seconds = time.perf_counter() - t0
+        from fairshare.allocation.models import Voucher
+
+        issued = Voucher.objects.filter(round=round_, date=day).count()
+        self.result["steps"]["allocation"] = {
+            "waiting": waiting,
+            "bulk_created": created,
+            "vouchers_issued": issued,
+            "seconds": round(seconds, 3),
+            "vouchers_per_s": round(issued / seconds, 1),
+            "raw_insert_select": raw,
+            "profile": self.finish(prof),
+        }
+        self.result["invariants"]["after_allocation"] = dbwork.invariants()
+
+    def redemption(self, paths: dict[str, set[str]]) -> None:
+        svc = self.service
+        assert svc is not None
+        if not has_endpoint(paths, "post", "/api/v1/vouchers/{code}/redeem"):
+            self.result["steps"]["redemption"] = {"not_available": NA}
+            log(f"redemption: {NA}")
+            return
+        from django.utils import timezone
+
+        from fairshare.allocation.models import Voucher
+
+        n = 40 if self.smoke else 5000
+        tokens: dict[str, str] = {}
+        jobs = []
+        vouchers = (
+            Voucher.objects.filter(
+                status="issued",
+                date=timezone.localdate(),
+                pharmacy__code__in=[f"P{i:02d}" for i in range(1, 6)],
+            )
+            .values_list("code", "pharmacy__code")
+            .order_by("?")[:n]
+        )
+        for code, pharmacy in vouchers:
+            if pharmacy not in tokens:
+                st, body = http(
+                    "POST",
+                    svc.url("/api/v1/auth/token"),
+                    {"username": f"pharmacy{pharmacy[1:]}", "password": "demo"},
+                )
+                if st != 200:
+                    raise RuntimeError(f"token for pharmacy{pharmacy[1:]}: {st} {body}")
+                tokens[pharmacy] = body["token"]
+            job = {
+                "method": "POST",
+                "path": f"/api/v1/vouchers/{code}/redeem",
+                "body": "{}",
+                "headers": {"Authorization": f"Bearer {tokens[pharmacy]}"},
+                "tag": code,
+            }
+            jobs.append(job)
+        if not jobs:
+            self.result["steps"]["redemption"] = {"not_available": "no issued vouchers to redeem"}
+            self.result["notes"].append("redemption skipped: no issued vouchers at P01-P05")
+            return
+        # Every 20th code is sent a second time a few requests later: a second scanner at
+        # another till. Exactly one of the two may answer 200 (the other 409).
+        mixed: list[dict[str, Any]] = []
+        for i, job in enumerate(jobs):
+            mixed.append(job)
+            if i % 20 == 0 and i >= 3:
+                mixed.append(jobs[i - 3])
+        jobs_file = write_jobs(mixed, self.work / "redeem-jobs.jsonl")
+        prof = self.profiler("redemption")
+        res = run_loadgen(
+            svc.port,
+            "--model",
+            "closed",
+            "--clients",
+            "50",
+            "--duration",
+            "60" if self.smoke else "20",
+            "--jobs",
+            str(jobs_file),
+            "--expect",
+            "200,409",
+        )
+        self.result["steps"]["redemption"] = res["steps"][0] | {
+            "duplicates_sent": len(mixed) - len(jobs),
+            "profile": self.finish(prof),
+        }
+        self.result["invariants"]["after_redemption"] = dbwork.invariants(
+            redeem_outcomes=res["outcomes"]
+        )
+        self.result["invariants"]["after_redemption"]["no_internal_errors"] = internal_errors(res)
+
+    # --- profiling ----------------------------------------------------------------------
+    def profiler(self, name: str, pid: int | None = None) -> Profiler | None:
+        if not self.args.profile:
+            return None
+        if pid is None:
+            assert self.service is not None
+            workers = self.service.worker_pids()
+            if not workers:
+                return None
+            pid = workers[0]
+        return Profiler(pid, self.work, name)
+
+    def finish(self, prof: Profiler | None) -> dict[str, Any] | None:
+        return prof.finish() if prof is not None else None
+
+    # --- driver -------------------------------------------------------------------------
+    def run(self) -> int:
+        self.result["machine"] = machine_info()
+        self.result["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.result["command"] = " ".join(["bench/run.py", *sys.argv[1:]]) + (
+            f"  (DATABASE_URL={self.database_url})" if self.database_url else ""
+        )
+        self.result["workers"] = self.args.workers
+        broken = False
+        try:
+            self.setup()
+            self.result["invariants"]["after_seed"] = dbwork.invariants()
+            paths = openapi_paths(self.service)  # type: ignore[arg-type]
+            self.baselines()
+            self.rush(paths)
+            self.allocation()
+            paths = openapi_paths(self.service)  # type: ignore[arg-type]
+            self.redemption(paths)
+        except Exception:
+            broken = True
+            self.result["error"] = traceback.format_exc()[-4000:]
+            log("harness error:\n" + self.result["error"])
+        finally:
+            if self.service is not None:
+                self.service.stop()
+        self.result["machine"]["load_after"] = os.getloadavg()
+        failed = [
+            f"{stage}: {name}"
+            for stage, checks in self.result["invariants"].items()
+            for name, c in checks.items()
+            if not c["ok"]
+        ]
+        self.result["invariant_failures"] = failed
+        try:
+            self.result["table"] = print_table(self.result)
+        except Exception:
+            broken = True
+            self.result["table_error"] = traceback.format_exc()[-2000:]
+            log("could not print the table:\n" + self.result["table_error"])
+        self.write()
+        if failed:
+            log("INVARIANT FAILED: " + "; ".join(failed))
+            return 1
+        return 2 if broken else 0
+
+    def write(self) -> None:
+        out_dir = Path(self.args.results_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = (
+            time.strftime("%Y%m%dT%H%M%S")
+            + f"-{self.result.get('database', 'db')}-"
+            + self.result["mode"]
+            + ".json"
+        )
+        path = out_dir / name
+        path.write_text(json.dumps(self.result, indent=1, ensure_ascii=False, default=str))
+        log(f"results written to {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Fairshare benchmark (see BENCHMARKS.md)")
+    ap.add_argument("--large", action="store_true", help="the 500,000-household district")
+    ap.add_argument("--smoke", action="store_true", help="seconds-long harness + invariant check")
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    ap.add_argument("--port", type=int, default=8110, help="service port; +1 for the static server")
+    ap.add_argument("--steps", help=f"registration rate:seconds steps (default {FULL_STEPS})")
+    ap.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="py-spy the steps (default: on, off in --smoke)",
+    )
+    ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
+    ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))
+    args = ap.parse_args(argv)
+    if args.profile is None:
+        args.profile = not args.smoke
+    return Bench(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
