@@ -198,3 +198,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"fairshare": {"level": "INFO"}},
 }
+
+# --- accounts ---
+# Log out users whose access ended (expired helpers); must come after AuthenticationMiddleware.
+MIDDLEWARE += ["fairshare.accounts.middleware.AccessExpiryMiddleware"]
+# Personal data of a closed round is purged this many days after its last purchase day
+# (`fairshare purge_due`, run daily from cron).
+FAIRSHARE_PURGE_AFTER_DAYS = env_int("FAIRSHARE_PURGE_AFTER_DAYS", 30, minimum=0, maximum=3650)
+# Key of the ID-number hashes (fairshare.accounts.pii); derived from SECRET_KEY when empty.
+FAIRSHARE_PII_KEY = env_str("FAIRSHARE_PII_KEY")
