@@ -9,6 +9,7 @@ from fairshare.accounts.models import User
 from fairshare.accounts.selectors import assignment_list, committees_in_scope, token_list
 from fairshare.accounts.services import (
     helper_assign,
+    require_area_staff,
     token_issue,
     token_revoke,
     token_revoke_by_id,
@@ -109,7 +110,8 @@ def revoke_token_by_id(request: HttpRequest, token_id: int):
 
 @router.get("/helpers/assignments", response=list[AssignmentOut], auth=bearer)
 def list_assignments(request: HttpRequest):
-    """Helper assignments to committees of the caller's area."""
+    """Helper assignments to committees of the caller's area (district and subdistrict staff)."""
+    require_area_staff(request.user)
     return [_assignment_out(a) for a in assignment_list(user=request.user)]
 
 

@@ -79,7 +79,7 @@ def token_revoke_by_id(*, actor: User, token_id: int) -> ApiToken:
     return token
 
 
-def _require_area_staff(actor: Any) -> None:
+def require_area_staff(actor: Any) -> None:
     if not has_access(actor) or not (actor.is_superuser or actor.role in AREA_ROLES):
         raise Forbidden(_("Only subdistrict and district staff can manage helpers."))
 
@@ -100,7 +100,7 @@ def helper_create(
     expires_at: datetime,
 ) -> User:
     """Create a helper account (committee staff with an expiry) assigned to ``committee``."""
-    _require_area_staff(actor)
+    require_area_staff(actor)
     if not committee_in_scope(actor, committee):
         raise NotFound(_("Unknown committee."), code="unknown_committee")
     errors = FieldErrors()
@@ -154,7 +154,7 @@ def helper_assign(
     The helper must be committee staff whose home committee is in the actor's area;
     the helper's account expiry is extended to cover the assignment.
     """
-    _require_area_staff(actor)
+    require_area_staff(actor)
     if not committee_in_scope(actor, committee):
         raise NotFound(_("Unknown committee."), code="unknown_committee")
     home_visible = (

@@ -120,13 +120,16 @@ def helpers(request: HttpRequest) -> HttpResponse:
                     return redirect("accounts:helpers")
         else:
             return HttpResponse(status=400)
+        status = 422  # the form is shown again with its errors
+    else:
+        status = 200
     context = {
         "helpers": helper_qs,
         "assignments": assignment_list(user=request.user),
         "create_form": create_form,
         "assign_form": assign_form,
     }
-    return render(request, "accounts/helpers.html", context)
+    return render(request, "accounts/helpers.html", context, status=status)
 
 
 @staff_required()
