@@ -198,3 +198,11 @@ def test_audit_page_is_scoped_and_filterable(client: Client, setup):
     body = client.get("/accounts/audit/").content.decode()
     assert "N-MINE" in body and "N-MINE2" in body  # its own actions, also for another committee
     assert "N-SUB" not in body and "N-FOREIGN" not in body
+
+
+def test_pages_are_chinese_by_default(client: Client, setup):
+    client.force_login(setup["admin"])
+    assert "新建下沉干部账户" in client.get("/accounts/helpers/").content.decode()
+    assert "操作日志" in client.get("/accounts/audit/").content.decode()
+    english = client.get("/accounts/helpers/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "New helper account" in english
