@@ -14,7 +14,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from fairshare.core.masking import mask_name
-from fairshare.core.models import AuditLog
+from fairshare.core.models import AuditLog, OutboxMessage
 from fairshare.registration import ledger
 from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.rounds.models import Round
@@ -108,14 +108,20 @@ def closed_round_with_data(photo_model, tmp_path):
     other_photo = photo_model(registration=untouched)
     other_photo.image.save("other.jpg", ContentFile(b"\xff\xd8other"), save=True)
     _chain(round_, committee, regs)
+    sent = OutboxMessage.objects.create(
+        kind="sms",
+        payload={"phone": "13812345678", "text": "排队号1"},
+        household=household,
+        status="sent",
+    )
     Round.objects.filter(pk=round_.pk).update(status=Round.Status.CLOSED)
     round_.refresh_from_db()
-    return round_, committee, regs, photo, other_photo, untouched
+    return round_, committee, regs, photo, other_photo, untouched, sent
 
 
 @pytest.mark.django_db(transaction=True)
 def test_purge_clears_names_phones_photos_and_ledger_still_verifies(closed_round_with_data):
-    round_, committee, regs, photo, other_photo, untouched = closed_round_with_data
+    round_, committee, regs, photo, other_photo, untouched, sent = closed_round_with_data
     head_before, broken = _verify(round_, committee)
     assert broken is None
     photo_path = photo.image.path
@@ -136,6 +142,8 @@ def test_purge_clears_names_phones_photos_and_ledger_still_verifies(closed_round
         assert reg.returned_on is None and reg.personal_data_purged_at is not None
     photo.refresh_from_db()
     assert photo.image.name == ""
+    sent.refresh_from_db()
+    assert "13812345678" not in str(sent.payload)
     import os
 
     assert not os.path.exists(photo_path)

@@ -11,7 +11,7 @@ board and its hash chain remain verifiable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
 from fairshare.core.locking import write_transaction
+from fairshare.core.models import OutboxMessage
 from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
@@ -36,6 +37,7 @@ class PurgeResult:
     registrations: int = 0
     files: list[str] = field(default_factory=list)
     dry_run: bool = False
+    messages: int = 0
 
 
 def _file_models() -> list[tuple[type[models.Model], list[str], str]]:
@@ -59,6 +61,21 @@ def _file_models() -> list[tuple[type[models.Model], list[str], str]]:
                 raise RuntimeError(f"{model._meta.label} has files but no link to a round")
         found.append((model, names, path))
     return found
+
+
+def _outbox_purge(round: Round) -> int:
+    """Blank the phone numbers of delivered or failed SMS sent to the round's households
+    during the round (from its opening to the day after its last purchase day)."""
+    start = round.registration_opens_at
+    end = timezone.make_aware(datetime.combine(round.valid_until + timedelta(days=2), time.min))
+    household_ids = Registration.objects.filter(round=round).values("household_id")
+    return (
+        OutboxMessage.objects.filter(
+            kind="sms", household_id__in=household_ids, created_at__gte=start, created_at__lt=end
+        )
+        .exclude(status=OutboxMessage.Status.PENDING)
+        .update(payload={"purged": True})
+    )
 
 
 def personal_data_purge(
@@ -88,6 +105,7 @@ def personal_data_purge(
         if dry_run:
             return result
         regs.update(name="", phone="", returned_from="", returned_on=None)
+        result.messages = _outbox_purge(round)
         regs.filter(personal_data_purged_at__isnull=True).update(
             personal_data_purged_at=timezone.now()
         )
@@ -95,7 +113,11 @@ def personal_data_purge(
             actor=actor,
             action="personal_data.purge",
             obj=round,
-            after={"registrations": result.registrations, "files": len(result.files)},
+            after={
+                "registrations": result.registrations,
+                "files": len(result.files),
+                "messages": result.messages,
+            },
             note="forced while open" if round.status not in FINISHED else "",
         )
     # Files go after the commit: a rolled-back purge must not lose photos.
