@@ -207,3 +207,5 @@ MIDDLEWARE += ["fairshare.accounts.middleware.AccessExpiryMiddleware"]
 FAIRSHARE_PURGE_AFTER_DAYS = env_int("FAIRSHARE_PURGE_AFTER_DAYS", 30, minimum=0, maximum=3650)
 # Key of the ID-number hashes (fairshare.accounts.pii); derived from SECRET_KEY when empty.
 FAIRSHARE_PII_KEY = env_str("FAIRSHARE_PII_KEY")
+# Failed logins from one IP address (any usernames) before it is refused for the cool-off.
+FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_IP_FAILURE_LIMIT", 30, minimum=1)

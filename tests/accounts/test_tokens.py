@@ -119,3 +119,25 @@ def test_passwords_are_hashed_with_argon2():
 
     hashed = make_password("x", hasher=Argon2PasswordHasher())
     assert hashed.startswith("argon2$argon2id$")
+
+
+def test_one_ip_trying_many_usernames_is_stopped(client: Client, settings):
+    settings.FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = 4
+    for name in ("ipa", "ipb", "ipc"):
+        UserFactory(username=name, role="committee", committee=CommitteeFactory())
+    for name in ("ipa", "ipa", "ipb", "ipb"):  # below the per-username limit of axes
+        response = client.post(
+            "/api/v1/auth/token",
+            {"username": name, "password": "wrong"},
+            content_type="application/json",
+        )
+        assert response.status_code == 401
+    right = {"username": "ipc", "password": "pw-for-tests-1"}
+    assert (
+        client.post("/api/v1/auth/token", right, content_type="application/json").status_code == 429
+    )
+    assert client.post("/accounts/login/", right).status_code == 429
+    other_ip = client.post(
+        "/api/v1/auth/token", right, content_type="application/json", REMOTE_ADDR="10.1.2.3"
+    )
+    assert other_ip.status_code == 200

@@ -7,10 +7,18 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.scoping import has_access
+from fairshare.accounts.throttle import ip_failures_exceeded
 
 
 class StaffLoginForm(AuthenticationForm):
     """Refuses accounts whose access has expired (helpers past their end date)."""
+
+    def clean(self) -> dict[str, Any]:
+        if self.request is not None and ip_failures_exceeded(self.request):
+            raise forms.ValidationError(
+                _("Too many failed attempts; try again in 15 minutes."), code="ip_locked"
+            )
+        return super().clean()
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
 from fairshare.accounts.scoping import committee_in_scope, has_access, scope_q
+from fairshare.accounts.throttle import ip_failures_exceeded
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.core.locking import write_transaction
@@ -48,6 +49,8 @@ def token_issue(*, request: HttpRequest, username: str, password: str, label: st
     Inactive users and users whose access has expired get the same 401 as a wrong
     password, so the answer does not reveal which accounts exist.
     """
+    if ip_failures_exceeded(request):
+        raise LockedOut(_("Too many failed attempts; try again in 15 minutes."))
     user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
         raise LockedOut(_("Too many failed attempts; try again in 15 minutes."))

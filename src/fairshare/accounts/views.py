@@ -58,7 +58,14 @@ class StaffLoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         form = context.get("form")
         context["access_expired"] = bool(form and form.has_error("__all__", "access_expired"))
+        context["ip_locked"] = bool(form and form.has_error("__all__", "ip_locked"))
         return context
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.has_error("__all__", "ip_locked"):
+            response.status_code = 429
+        return response
 
 
 @staff_required()
