@@ -206,3 +206,19 @@ def test_pages_are_chinese_by_default(client: Client, setup):
     assert "操作日志" in client.get("/accounts/audit/").content.decode()
     english = client.get("/accounts/helpers/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "New helper account" in english
+
+
+def test_page_login_and_logout_are_audited_in_scope(client: Client, setup):
+    staff = UserFactory(username="c-login", role="committee", committee=setup["mine"])
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "c-login", "password": "pw-for-tests-1"}
+        ).status_code
+        == 302
+    )
+    client.post("/accounts/logout/")
+    rows = list(AuditLog.objects.filter(actor=staff).values_list("action", "committee_id"))
+    assert rows == [("session.logout", setup["mine"].pk), ("session.login", setup["mine"].pk)]
+    client.force_login(setup["admin"])
+    body = client.get("/accounts/audit/", {"action": "session"}).content.decode()
+    assert "c-login" in body
