@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.accounts.access_registry import Access, Ctx, registry
+from tests.accounts.access_registry import Access, Ctx, public, registry, staff
 from tests.accounts.world import World, build_world
 
 API_PREFIX = "/api/v1/"
@@ -55,15 +55,29 @@ def _declared_pages() -> set[str]:
     return {path for (_m, path) in REGISTRY if not path.startswith(API_PREFIX)}
 
 
+def undeclared(client: Client, declared) -> list:
+    api_missing = api_operations(client) - set(declared)
+    pages = {path for (_m, path) in declared if not path.startswith(API_PREFIX)}
+    return sorted(api_missing) + sorted(page_routes() - pages)
+
+
 @pytest.mark.django_db
 def test_every_endpoint_is_declared(client: Client):
-    api_missing = sorted(api_operations(client) - set(REGISTRY))
-    page_missing = sorted(page_routes() - _declared_pages())
+    missing = undeclared(client, REGISTRY)
     message = (
         "Undeclared endpoints: declare who may call them in tests/<app>/access.py "
         "(see tests/accounts/access_registry.py): "
     )
-    assert not api_missing and not page_missing, message + repr(api_missing + page_missing)
+    assert not missing, message + repr(missing)
+
+
+@pytest.mark.django_db
+def test_an_undeclared_endpoint_is_reported(client: Client):
+    partial = {
+        k: v for k, v in REGISTRY.items() if k[1] not in ("/api/v1/rounds", "/accounts/audit/")
+    }
+    missing = undeclared(client, partial)
+    assert ("GET", "/api/v1/rounds") in missing and "/accounts/audit/" in missing
 
 
 @pytest.mark.django_db
@@ -189,3 +203,15 @@ def _check(key: tuple[str, str], entry: Access, world: World) -> list[str]:
 def test_role_matrix(key, world):
     problems = _check(key, REGISTRY[key], world)
     assert not problems, f"{key[0]} {key[1]}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.django_db
+def test_the_matrix_catches_wrong_declarations(world):
+    """A staff endpoint declared public, or a public one declared staff-only, is reported."""
+    assert any(
+        "public endpoint: got 401" in p
+        for p in _check(("GET", "/api/v1/auth/tokens"), public(), world)
+    )
+    problems = _check(("GET", "/api/v1/rounds"), staff("district"), world)
+    assert any(p.startswith("anonymous: got 200") for p in problems)
+    assert any(p.startswith("pharmacy (not allowed) on own scope: got 200") for p in problems)
