@@ -208,20 +208,33 @@ RATELIMIT_ENABLED = env_bool("FAIRSHARE_RATELIMIT", True)
 # e.g. "HTTP_X_FORWARDED_FOR" when behind a trusted reverse proxy; empty: REMOTE_ADDR.
 RATELIMIT_TRUSTED_PROXY_HEADER = env_str("FAIRSHARE_RATELIMIT_PROXY_HEADER", "")
 RATELIMITS = {
-    # A household registers once; a shared IP (a family, a committee's Wi-Fi) needs headroom.
+    # A household registers once. Per-IP limits are generous: mobile carriers put whole
+    # compounds behind one address (CGNAT), and a committee's Wi-Fi serves many helpers;
+    # the per-phone limit is the tight one.
     "register": {
-        "ip": (env_int("FAIRSHARE_RL_REGISTER_IP", 30, minimum=1), 600),
+        "ip": (env_int("FAIRSHARE_RL_REGISTER_IP", 600, minimum=1), 600),
         "phone": (env_int("FAIRSHARE_RL_REGISTER_PHONE", 5, minimum=1), 600),
     },
     "sms_code": {
-        "ip": (env_int("FAIRSHARE_RL_SMS_IP", 10, minimum=1), 3600),
+        "ip": (env_int("FAIRSHARE_RL_SMS_IP", 100, minimum=1), 3600),
         "phone": (env_int("FAIRSHARE_RL_SMS_PHONE", 3, minimum=1), 600),
     },
     "status": {
-        "ip": (env_int("FAIRSHARE_RL_STATUS_IP", 60, minimum=1), 600),
+        "ip": (env_int("FAIRSHARE_RL_STATUS_IP", 300, minimum=1), 600),
         "phone": (env_int("FAIRSHARE_RL_STATUS_PHONE", 20, minimum=1), 600),
     },
 }
 # SMS codes for phone verification: lifetime and wrong tries before the code is dead.
 PHONE_CODE_TTL_SECONDS = 600
 PHONE_CODE_MAX_ATTEMPTS = 5
+
+# --- accounts ---
+# Log out users whose access ended (expired helpers); must come after AuthenticationMiddleware.
+MIDDLEWARE += ["fairshare.accounts.middleware.AccessExpiryMiddleware"]
+# Personal data of a closed round is purged this many days after its last purchase day
+# (`fairshare purge_due`, run daily from cron).
+FAIRSHARE_PURGE_AFTER_DAYS = env_int("FAIRSHARE_PURGE_AFTER_DAYS", 30, minimum=0, maximum=3650)
+# Key of the ID-number hashes (fairshare.accounts.pii); derived from SECRET_KEY when empty.
+FAIRSHARE_PII_KEY = env_str("FAIRSHARE_PII_KEY")
+# Failed logins from one IP address (any usernames) before it is refused for the cool-off.
+FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_IP_FAILURE_LIMIT", 30, minimum=1)

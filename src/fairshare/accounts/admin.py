@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.accounts.models import ApiToken, User
+from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
 
 
 @admin.register(User)
@@ -39,3 +39,12 @@ class UserAdmin(BaseUserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["user", "label", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["user", "token_hash", "created_at", "last_used_at"]
+
+
+@admin.register(CommitteeAssignment)
+class CommitteeAssignmentAdmin(admin.ModelAdmin):
+    """Superusers only; area staff use the helpers page, which audits every change."""
+
+    list_display = ["user", "committee", "expires_at", "assigned_by", "created_at"]
+    list_filter = ["committee"]
+    readonly_fields = ["assigned_by", "created_at"]

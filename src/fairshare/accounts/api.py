@@ -1,9 +1,20 @@
+from datetime import datetime
+
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
-from fairshare.accounts.services import token_issue, token_revoke
+from fairshare.accounts.models import User
+from fairshare.accounts.selectors import assignment_list, committees_in_scope, token_list
+from fairshare.accounts.services import (
+    helper_assign,
+    require_area_staff,
+    token_issue,
+    token_revoke,
+    token_revoke_by_id,
+)
+from fairshare.core.errors import NotFound
 
 router = Router(tags=["auth"])
 
@@ -11,10 +22,20 @@ router = Router(tags=["auth"])
 class TokenIn(Schema):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=256)
+    label: str = Field(default="", max_length=64)
 
 
 class TokenOut(Schema):
     token: str
+
+
+class TokenInfo(Schema):
+    id: int
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    current: bool
 
 
 class Message(Schema):
@@ -22,10 +43,50 @@ class Message(Schema):
     code: str | None = None
 
 
+class AssignmentIn(Schema):
+    username: str = Field(min_length=1, max_length=150)
+    committee: str = Field(min_length=1, max_length=16)
+    expires_at: datetime
+
+
+class AssignmentOut(Schema):
+    id: int
+    username: str
+    committee: str
+    expires_at: datetime
+    active: bool
+
+
+def _token_info(token, current_id: int) -> dict:
+    return {
+        "id": token.pk,
+        "label": token.label,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+        "revoked_at": token.revoked_at,
+        "current": token.pk == current_id,
+    }
+
+
+def _assignment_out(a) -> dict:
+    return {
+        "id": a.pk,
+        "username": a.user.username,
+        "committee": a.committee.code,
+        "expires_at": a.expires_at,
+        "active": a.active,
+    }
+
+
 @router.post("/token", response={200: TokenOut, 401: Message, 429: Message}, auth=None)
 def create_token(request: HttpRequest, payload: TokenIn):
     return {
-        "token": token_issue(request=request, username=payload.username, password=payload.password)
+        "token": token_issue(
+            request=request,
+            username=payload.username,
+            password=payload.password,
+            label=payload.label,
+        )
     }
 
 
@@ -33,3 +94,38 @@ def create_token(request: HttpRequest, payload: TokenIn):
 def revoke_token(request: HttpRequest):
     token_revoke(token=request.api_token, actor=request.user)
     return Status(204, None)
+
+
+@router.get("/tokens", response=list[TokenInfo], auth=bearer)
+def list_tokens(request: HttpRequest):
+    """The caller's own tokens (never the token text, which is not stored)."""
+    return [_token_info(t, request.api_token.pk) for t in token_list(user=request.user)]
+
+
+@router.delete("/tokens/{token_id}", response={200: TokenInfo, 404: Message}, auth=bearer)
+def revoke_token_by_id(request: HttpRequest, token_id: int):
+    token = token_revoke_by_id(actor=request.user, token_id=token_id)
+    return _token_info(token, request.api_token.pk)
+
+
+@router.get("/helpers/assignments", response=list[AssignmentOut], auth=bearer)
+def list_assignments(request: HttpRequest):
+    """Helper assignments to committees of the caller's area (district and subdistrict staff)."""
+    require_area_staff(request.user)
+    return [_assignment_out(a) for a in assignment_list(user=request.user)]
+
+
+@router.post(
+    "/helpers/assignments",
+    response={201: AssignmentOut, 403: Message, 404: Message},
+    auth=bearer,
+)
+def create_assignment(request: HttpRequest, payload: AssignmentIn):
+    committee = committees_in_scope(user=request.user).filter(code=payload.committee).first()
+    if committee is None:
+        raise NotFound("未知的居委会 / Unknown committee.", code="unknown_committee")
+    helper = User.objects.filter(username=payload.username).first()
+    assignment = helper_assign(
+        actor=request.user, user=helper, committee=committee, expires_at=payload.expires_at
+    )
+    return Status(201, _assignment_out(assignment))

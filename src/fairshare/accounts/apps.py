@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "fairshare.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from fairshare.accounts import signals  # noqa: F401  (audit of logins and logouts)

@@ -107,3 +107,48 @@ class ApiToken(models.Model):
     @staticmethod
     def new_raw() -> str:
         return secrets.token_urlsafe(32)
+
+
+class CommitteeAssignment(models.Model):
+    """A helper sent down from the subdistrict (下沉干部) working for a committee until a date.
+
+    Scoping (``fairshare.accounts.scoping.scope_q``) adds the committees of a user's
+    assignments that have not expired to the committees the user may see.
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("helper")
+    )
+    committee = models.ForeignKey(
+        "community.Committee",
+        on_delete=models.PROTECT,
+        related_name="helper_assignments",
+        verbose_name=_("committee"),
+    )
+    expires_at = models.DateTimeField(_("assignment expires"))
+    assigned_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("helper assignment")
+        verbose_name_plural = _("helper assignments")
+        ordering = ["-expires_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "committee"], name="committee_assignment_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.committee} ({self.expires_at:%Y-%m-%d})"
+
+    @property
+    def active(self) -> bool:
+        return self.expires_at > timezone.now()

@@ -1,16 +1,99 @@
+"""Reads for staff pages and the API, always through the role scoping."""
+
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from fairshare.accounts.scoping import pharmacy_scope_q, scope_q
+from django.db.models import Q, QuerySet
+
+from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
+from fairshare.accounts.scoping import NOTHING, has_access, pharmacy_scope_q, scope_q
 from fairshare.community.models import Committee, Pharmacy
+from fairshare.core.models import AuditLog
 
 
 def staff_places(*, user: Any) -> dict[str, Any]:
     committees = (
         Committee.objects.filter(scope_q(user, "", pharmacy_path="pharmacy"))
         .select_related("pharmacy", "subdistrict")
+        .distinct()
         .order_by("code")
     )
     pharmacies = Pharmacy.objects.filter(pharmacy_scope_q(user)).distinct().order_by("code")
     return {"committees": committees, "pharmacies": pharmacies}
+
+
+def committees_in_scope(*, user: Any) -> QuerySet[Committee]:
+    return (
+        Committee.objects.filter(scope_q(user, ""))
+        .select_related("subdistrict")
+        .distinct()
+        .order_by("code")
+    )
+
+
+def token_list(*, user: Any) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
+
+
+def helper_list(*, user: Any) -> QuerySet[User]:
+    """Helpers (committee staff with an expiry or an assignment) in the user's area."""
+    if not has_access(user) or not (user.is_superuser or user.role in ("district", "subdistrict")):
+        return User.objects.none()
+    area = scope_q(user, "committee")
+    assigned = CommitteeAssignment.objects.filter(scope_q(user, "committee")).values("user_id")
+    return (
+        User.objects.filter(role=User.Role.COMMITTEE)
+        .filter(area & (Q(access_expires_at__isnull=False) | Q(pk__in=assigned)))
+        .select_related("committee")
+        .order_by("username")
+    )
+
+
+def assignment_list(*, user: Any) -> QuerySet[CommitteeAssignment]:
+    return (
+        CommitteeAssignment.objects.filter(scope_q(user, "committee"))
+        .select_related("user", "committee", "assigned_by")
+        .order_by("user__username", "committee__code")
+    )
+
+
+def audit_scope_q(user: Any) -> Q:
+    """Audit entries of the user's scope, plus the user's own actions."""
+    if not has_access(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    q = Q(committee__isnull=False) & scope_q(user, "committee", pharmacy_path="pharmacy")
+    if user.role == "district" and user.district_id:
+        q |= Q(subdistrict__district_id=user.district_id)
+        q |= Q(pharmacy__subdistrict__district_id=user.district_id)
+    elif user.role == "subdistrict" and user.subdistrict_id:
+        q |= Q(subdistrict_id=user.subdistrict_id) | Q(pharmacy__subdistrict_id=user.subdistrict_id)
+    elif user.role == "pharmacy" and user.pharmacy_id:
+        q |= Q(pharmacy_id=user.pharmacy_id)
+    return q | Q(actor_id=user.pk)
+
+
+def audit_entries(
+    *,
+    user: Any,
+    action: str = "",
+    actor: str = "",
+    committee: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditLog]:
+    qs = AuditLog.objects.filter(audit_scope_q(user)).select_related("committee")
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if actor:
+        qs = qs.filter(actor_username__iexact=actor)
+    if committee:
+        qs = qs.filter(committee__code=committee)
+    if since:
+        qs = qs.filter(at__date__gte=since)
+    if until:
+        qs = qs.filter(at__date__lte=until)
+    return qs.order_by("-at", "-id")

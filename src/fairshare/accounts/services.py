@@ -1,18 +1,26 @@
-"""Writes for accounts: users of a role, API tokens."""
+"""Writes for accounts: users of a role, API tokens, helpers sent down to committees."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.accounts.models import ApiToken, User
+from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
+from fairshare.accounts.scoping import committee_in_scope, has_access, scope_q
+from fairshare.accounts.throttle import ip_failures_exceeded
 from fairshare.core.audit import audit_record
-from fairshare.core.errors import ServiceError
+from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.core.locking import write_transaction
+
+AREA_ROLES = ("district", "subdistrict")
 
 
 class AuthFailed(ServiceError):
@@ -36,16 +44,22 @@ def user_create(
 
 
 def token_issue(*, request: HttpRequest, username: str, password: str, label: str = "") -> str:
-    """Check the credentials (with django-axes lockout) and return a new raw token."""
+    """Check the credentials (with django-axes lockout) and return a new raw token.
+
+    Inactive users and users whose access has expired get the same 401 as a wrong
+    password, so the answer does not reveal which accounts exist.
+    """
+    if ip_failures_exceeded(request):
+        raise LockedOut(_("Too many failed attempts; try again in 15 minutes."))
     user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
         raise LockedOut(_("Too many failed attempts; try again in 15 minutes."))
-    if user is None:
+    if user is None or not has_access(user):
         raise AuthFailed(_("Wrong username or password."))
     raw = ApiToken.new_raw()
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, token_hash=ApiToken.hash(raw), label=label[:64])
-        audit_record(actor=user, action="token.issue", obj=token)
+        audit_record(actor=user, action="token.issue", obj=token, after={"label": token.label})
     return raw
 
 
@@ -55,3 +69,140 @@ def token_revoke(*, token: ApiToken, actor: User) -> None:
             revoked_at=timezone.now()
         )
         audit_record(actor=actor, action="token.revoke", obj=token)
+
+
+def token_revoke_by_id(*, actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's own tokens; another user's token is 'not found'."""
+    token = ApiToken.objects.filter(pk=token_id, user=actor).first()
+    if token is None:
+        raise NotFound(_("Unknown token."), code="unknown_token")
+    if token.revoked_at is None:
+        token_revoke(token=token, actor=actor)
+        token.refresh_from_db()
+    return token
+
+
+def require_area_staff(actor: Any) -> None:
+    if not has_access(actor) or not (actor.is_superuser or actor.role in AREA_ROLES):
+        raise Forbidden(_("Only subdistrict and district staff can manage helpers."))
+
+
+def _check_expiry(expires_at: datetime | None, errors: FieldErrors) -> None:
+    if expires_at is None:
+        errors.add("expires_at", _("This field is required."))
+    elif expires_at <= timezone.now():
+        errors.add("expires_at", _("The expiry must be in the future."))
+
+
+def helper_create(
+    *,
+    actor: User,
+    username: str,
+    password: str,
+    committee: Any,
+    expires_at: datetime,
+) -> User:
+    """Create a helper account (committee staff with an expiry) assigned to ``committee``."""
+    require_area_staff(actor)
+    if not committee_in_scope(actor, committee):
+        raise NotFound(_("Unknown committee."), code="unknown_committee")
+    errors = FieldErrors()
+    username = (username or "").strip()
+    if not username:
+        errors.add("username", _("This field is required."))
+    elif User.objects.filter(username__iexact=username).exists():
+        errors.add("username", _("This username is taken."))
+    _check_expiry(expires_at, errors)
+    try:
+        validate_password(password or "")
+    except ValidationError as exc:
+        for message in exc.messages:
+            errors.add("password", message)
+    if errors:
+        raise errors
+    with write_transaction():
+        user = User(
+            username=username,
+            role=User.Role.COMMITTEE,
+            committee=committee,
+            access_expires_at=expires_at,
+            is_staff=True,
+        )
+        user.set_password(password)
+        user.save()
+        assignment = CommitteeAssignment.objects.create(
+            user=user, committee=committee, expires_at=expires_at, assigned_by=actor
+        )
+        audit_record(
+            actor=actor,
+            action="helper.create",
+            obj=user,
+            after={
+                "username": user.username,
+                "committee": committee.code,
+                "expires_at": expires_at.isoformat(),
+                "assignment": assignment.pk,
+            },
+            subdistrict_id=committee.subdistrict_id,
+            committee_id=committee.pk,
+        )
+    return user
+
+
+def helper_assign(
+    *, actor: User, user: User, committee: Any, expires_at: datetime
+) -> CommitteeAssignment:
+    """Assign a helper to one more committee of the actor's area (or change the expiry).
+
+    The helper must be committee staff whose home committee is in the actor's area;
+    the helper's account expiry is extended to cover the assignment.
+    """
+    require_area_staff(actor)
+    if not committee_in_scope(actor, committee):
+        raise NotFound(_("Unknown committee."), code="unknown_committee")
+    home_visible = (
+        user is not None
+        and user.role == User.Role.COMMITTEE
+        and user.committee_id is not None
+        and scope_q_has_committee(actor, user.committee_id)
+    )
+    if not home_visible:
+        raise NotFound(_("Unknown helper."), code="unknown_helper")
+    errors = FieldErrors()
+    _check_expiry(expires_at, errors)
+    if errors:
+        raise errors
+    with write_transaction():
+        existing = CommitteeAssignment.objects.filter(user=user, committee=committee).first()
+        before = {"expires_at": existing.expires_at.isoformat()} if existing else None
+        if existing:
+            existing.expires_at = expires_at
+            existing.assigned_by = actor
+            existing.save(update_fields=["expires_at", "assigned_by"])
+            assignment = existing
+        else:
+            assignment = CommitteeAssignment.objects.create(
+                user=user, committee=committee, expires_at=expires_at, assigned_by=actor
+            )
+        if user.access_expires_at is not None and user.access_expires_at < expires_at:
+            User.objects.filter(pk=user.pk).update(access_expires_at=expires_at)
+        audit_record(
+            actor=actor,
+            action="helper.assign",
+            obj=assignment,
+            before=before,
+            after={
+                "helper": user.username,
+                "committee": committee.code,
+                "expires_at": expires_at.isoformat(),
+            },
+            subdistrict_id=committee.subdistrict_id,
+            committee_id=committee.pk,
+        )
+    return assignment
+
+
+def scope_q_has_committee(actor: Any, committee_id: int) -> bool:
+    from fairshare.community.models import Committee
+
+    return Committee.objects.filter(scope_q(actor, ""), pk=committee_id).exists()

@@ -5,7 +5,9 @@ from fairshare.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.staff_home, name="home"),
+    path("helpers/", views.helpers, name="helpers"),
+    path("audit/", views.audit_log, name="audit"),
 ]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.accounts.scoping import has_access
+from fairshare.accounts.throttle import ip_failures_exceeded
+
+
+class StaffLoginForm(AuthenticationForm):
+    """Refuses accounts whose access has expired (helpers past their end date)."""
+
+    def clean(self) -> dict[str, Any]:
+        if self.request is not None and ip_failures_exceeded(self.request):
+            raise forms.ValidationError(
+                _("Too many failed attempts; try again in 15 minutes."), code="ip_locked"
+            )
+        return super().clean()
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not has_access(user):
+            raise forms.ValidationError(
+                _("This account's access has expired."), code="access_expired"
+            )
+
+
+class _CommitteeChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.code} {obj.name}"
+
+
+class HelperCreateForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=256)
+    committee = _CommitteeChoice(label=_("Committee"), queryset=None)
+    expires_at = forms.DateTimeField(
+        label=_("Access until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args: Any, committees: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["committee"].queryset = committees
+
+
+class HelperAssignForm(forms.Form):
+    helper = forms.ModelChoiceField(label=_("Helper"), queryset=None)
+    committee = _CommitteeChoice(label=_("Committee"), queryset=None)
+    expires_at = forms.DateTimeField(
+        label=_("Assignment until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args: Any, committees: Any, helpers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["committee"].queryset = committees
+        self.fields["helper"].queryset = helpers
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(label=_("Action"), required=False, max_length=64)
+    actor = forms.CharField(label=_("Username"), required=False, max_length=150)
+    committee = forms.CharField(label=_("Committee code"), required=False, max_length=16)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
