@@ -204,7 +204,8 @@ def test_pages_are_chinese_by_default(client: Client, setup):
     client.force_login(setup["admin"])
     assert "新建下沉干部账户" in client.get("/accounts/helpers/").content.decode()
     assert "操作日志" in client.get("/accounts/audit/").content.decode()
-    english = client.get("/accounts/helpers/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies["django_language"] = "en"  # the language switch sets this cookie
+    english = client.get("/accounts/helpers/").content.decode()
     assert "New helper account" in english
 
 

@@ -6,15 +6,19 @@ from tests.factories import CommitteeFactory, HouseholdFactory, RoundFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_home_is_chinese_by_default_and_english_on_request(client: Client):
-    CommitteeFactory(name="图们居委会")
+def test_home_is_chinese_by_default_and_english_by_choice(client: Client):
+    committee = CommitteeFactory(name="图们居委会")
+    RoundFactory(district=committee.subdistrict.district)
     response = client.get("/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "口罩预约登记购买" in body and "图们居委会" in body
     assert 'lang="zh-CN"' in body
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
-    assert "Mask reservation and purchase" in response.content.decode()
+    # The browser's language does not matter: residents get Chinese unless they switch.
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "口罩预约登记购买" in response.content.decode()
+    client.cookies["django_language"] = "en"
+    assert "Mask reservation and purchase" in client.get("/").content.decode()
 
 
 def test_language_switch(client: Client):

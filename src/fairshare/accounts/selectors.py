@@ -11,6 +11,7 @@ from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
 from fairshare.accounts.scoping import NOTHING, has_access, pharmacy_scope_q, scope_q
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.models import AuditLog
+from fairshare.rounds.models import Round
 
 
 def staff_places(*, user: Any) -> dict[str, Any]:
@@ -21,7 +22,10 @@ def staff_places(*, user: Any) -> dict[str, Any]:
         .order_by("code")
     )
     pharmacies = Pharmacy.objects.filter(pharmacy_scope_q(user)).distinct().order_by("code")
-    return {"committees": committees, "pharmacies": pharmacies}
+    rounds = Round.objects.filter(status__in=[Round.Status.OPEN, Round.Status.CLOSED]).order_by(
+        "-registration_opens_at"
+    )[:3]
+    return {"committees": committees, "pharmacies": pharmacies, "rounds": rounds}
 
 
 def committees_in_scope(*, user: Any) -> QuerySet[Committee]:
