@@ -199,3 +199,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"fairshare": {"level": "INFO"}},
 }
+
+# --- reliability ---
+# The project-wide static folder (Pico CSS, jsQR, site.css) is not inside an app, so the
+# app-directories finder never saw it and every page was served without its CSS
+# (found by the browser tests' screenshots).
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]

@@ -58,6 +58,7 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess
 
 def prepare_data(env: dict[str, str], *, households: int = 600) -> None:
     run_cli(env, "migrate", "--noinput", "-v0")
+    run_cli(env, "createcachetable", "-v0")
     run_cli(env, "seed_demo", "--households", str(households), "--quiet")
 
 
