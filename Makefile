@@ -49,3 +49,9 @@ format: install
 
 clean:
 	rm -rf var build *.egg-info src/*.egg-info
+
+# Fault injection (kill -9, PostgreSQL outage on a private server at port 55432, failing
+# SMS gateway). Not part of `make test` (pyproject's addopts deselect the `faults` marker);
+# CI runs it after `make test`.
+faults: install
+	FAIRSHARE_DATA_DIR=$(CURDIR)/var/test-faults DATABASE_URL= $(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
