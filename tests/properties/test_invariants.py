@@ -157,7 +157,7 @@ claims_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(claims_strategy, st.data())
 def test_token_verify_rejects_any_tampered_token(claims, data):
     public = _KEY.public_key()
