@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from fairshare.core.api_errors import bilingual, field_errors_body, validation_error_body
+from fairshare.core.dbguard import is_unavailable, unavailable_response
 from fairshare.core.errors import FieldErrors, ServiceError
 from fairshare.core.idempotency import IdempotencyMismatch
 from fairshare.core.locking import Busy
@@ -42,6 +44,15 @@ def _busy(request: HttpRequest, exc: Busy) -> HttpResponse:
     )
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _db_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A database outage answers 503 "retry"; any other database error stays a 500.
+    if not is_unavailable(exc):
+        raise exc
+    return unavailable_response(request)
 
 
 @api.exception_handler(IdempotencyMismatch)

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "fairshare.core.middleware.SecurityHeadersMiddleware",
+    "fairshare.core.dbguard.DatabaseGuardMiddleware",  # DB outage → 503, not 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fairshare.core.middleware.ChineseFirstLocaleMiddleware",

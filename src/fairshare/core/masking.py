@@ -9,7 +9,10 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     if name.isascii():
-        return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
+        # A one-letter part ("A B", "Li Y") is hidden completely, or nothing would be masked.
+        return " ".join(
+            part[0] + "*" * (len(part) - 1) if len(part) > 1 else "*" for part in name.split()
+        )
     if len(name) == 1:
         return "*"
     if len(name) == 2:

@@ -1,0 +1,200 @@
+"""Property tests (hypothesis) for the pure building blocks of the invariants.
+
+* ledger.verify_chain: every honestly built chain verifies; any single-byte change
+  to any field of any link is reported at that link or earlier (BRIEF 2, ledger).
+* allocation.tokens: codes survive any case and grouping; every single-character
+  substitution is rejected; any tampered token is rejected (BRIEF 4).
+* core.masking: a masked name is never the full name; a masked phone never shows
+  more than 7 digits (BRIEF 6).
+"""
+
+from __future__ import annotations
+
+import string
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from fairshare.allocation import tokens
+from fairshare.core.masking import mask_name, mask_phone
+from fairshare.registration.ledger import (
+    GENESIS,
+    canonical,
+    link_hash,
+    registered_payload,
+    verify_chain,
+)
+
+# --- ledger ------------------------------------------------------------------------
+
+entries = st.fixed_dictionaries(
+    {
+        "masked_name": st.text(min_size=1, max_size=6),
+        "building": st.text(min_size=1, max_size=8),
+        "room": st.text(string.digits, min_size=1, max_size=4),
+        "channel": st.sampled_from(["online", "desk", "phone", "photo", "sheet"]),
+        "at_iso": st.datetimes().map(lambda d: d.isoformat() + "+08:00"),
+    }
+)
+
+
+def build_chain(items: list[dict]) -> list[dict]:
+    links, prev = [], GENESIS
+    for seq, item in enumerate(items, start=1):
+        payload = canonical(registered_payload(seq=seq, queue_number=seq, **item))
+        digest = link_hash(prev, payload)
+        links.append({"seq": seq, "payload": payload, "prev_hash": prev, "hash": digest})
+        prev = digest
+    return links
+
+
+@given(st.lists(entries, max_size=12))
+def test_honest_chains_verify(items):
+    links = build_chain(items)
+    head, broken = verify_chain(links)
+    assert broken is None
+    assert head == (links[-1]["hash"] if links else GENESIS)
+
+
+def _flip(text: str, index: int, replacement: str) -> str:
+    return text[:index] + replacement + text[index + 1 :]
+
+
+@given(
+    st.lists(entries, min_size=1, max_size=8),
+    st.data(),
+)
+def test_any_single_character_tamper_is_detected_at_or_before_its_link(items, data):
+    links = build_chain(items)
+    victim = data.draw(st.integers(0, len(links) - 1), label="link")
+    field = data.draw(st.sampled_from(["payload", "prev_hash", "hash"]), label="field")
+    original = links[victim][field]
+    index = data.draw(st.integers(0, len(original) - 1), label="position")
+    replacement = data.draw(st.characters(codec="utf-8"), label="replacement")
+    assume(replacement != original[index])
+    links[victim] = {**links[victim], field: _flip(original, index, replacement)}
+    _, broken = verify_chain(links)
+    assert broken is not None
+    assert broken.seq <= victim + 1
+
+
+@given(st.lists(entries, min_size=2, max_size=8), st.data())
+def test_dropped_or_swapped_links_are_detected(items, data):
+    links = build_chain(items)
+    i = data.draw(st.integers(0, len(links) - 2))
+    dropped = links[:i] + links[i + 1 :]
+    assert verify_chain(dropped)[1] is not None
+    swapped = [*links]
+    swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+    assert verify_chain(swapped)[1] is not None
+
+
+# --- voucher codes and tokens ------------------------------------------------------
+
+
+@st.composite
+def codes(draw):
+    body = draw(st.text(tokens.ALPHABET, min_size=tokens.CODE_LENGTH, max_size=tokens.CODE_LENGTH))
+    return body + tokens._check_char(body)
+
+
+@st.composite
+def presentations(draw, code: str):
+    """The code as someone might type it: any case, spaces/dashes anywhere."""
+    out = []
+    for ch in code:
+        out.append(ch.lower() if draw(st.booleans()) else ch)
+        out.append(draw(st.sampled_from(["", "", "", " ", "-", "  ", "\t"])))
+    return "".join(out)
+
+
+@given(st.data())
+def test_code_normalize_accepts_every_new_code_in_any_presentation(data):
+    code = tokens.code_new() if data.draw(st.booleans()) else data.draw(codes())
+    assert tokens.code_normalize(code) == code
+    assert tokens.code_normalize(tokens.code_display(code)) == code
+    assert tokens.code_normalize(data.draw(presentations(code))) == code
+
+
+@given(codes(), st.data())
+def test_code_normalize_rejects_every_single_substitution(code, data):
+    index = data.draw(st.integers(0, len(code) - 1))
+    other = data.draw(st.sampled_from(tokens.ALPHABET).filter(lambda c: c != code[index]))
+    assert tokens.code_normalize(_flip(code, index, other)) is None
+
+
+def test_code_normalize_rejects_every_single_substitution_exhaustively():
+    code = tokens.code_new()
+    for index in range(len(code)):
+        for other in tokens.ALPHABET:
+            if other != code[index]:
+                assert tokens.code_normalize(_flip(code, index, other)) is None
+
+
+_KEY = Ed25519PrivateKey.generate()
+
+
+def _sign(claims: dict, monkeypatch_key=_KEY) -> str:
+    import base64
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    body = b64(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode())
+    signature = monkeypatch_key.sign(f"{tokens.TOKEN_PREFIX}.{body}".encode("ascii"))
+    return f"{tokens.TOKEN_PREFIX}.{body}.{b64(signature)}"
+
+
+claims_strategy = st.fixed_dictionaries(
+    {
+        "c": codes(),
+        "r": st.integers(1, 10**6),
+        "p": st.text(string.ascii_uppercase + string.digits, min_size=1, max_size=5),
+        "k": st.integers(1, 5),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(claims_strategy, st.data())
+def test_token_verify_rejects_any_tampered_token(claims, data):
+    public = _KEY.public_key()
+    token = _sign(claims)
+    assert tokens.token_verify(token, public) == claims
+    index = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(st.sampled_from(string.ascii_letters + string.digits + "-_."))
+    assume(replacement != token[index])
+    tampered = _flip(token, index, replacement)
+    result = tokens.token_verify(tampered, public)
+    # base64 padding bits: a change in the last character's unused bits can decode to the
+    # same bytes; such a token is the same token, never different claims.
+    assert result is None or result == claims
+    other_key = Ed25519PrivateKey.generate().public_key()
+    assert tokens.token_verify(token, other_key) is None
+
+
+# --- masking -----------------------------------------------------------------------
+
+names = st.one_of(
+    st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=2, max_size=5),
+    st.text(string.ascii_letters + " ", min_size=2, max_size=20),
+    st.text(min_size=2, max_size=12),
+)
+
+
+@given(names)
+def test_mask_name_never_returns_the_full_name(name):
+    assume(len(name.strip()) >= 2 and "*" not in name)
+    assert mask_name(name) != name.strip()
+
+
+@given(st.text(string.digits + " +-()", max_size=20))
+def test_mask_phone_never_shows_more_than_seven_digits(phone):
+    masked = mask_phone(phone)
+    shown = sum(ch.isdigit() for ch in masked)
+    assert shown <= 7
+    digits = sum(ch.isdigit() for ch in phone)
+    if digits >= 7:  # a real number keeps at least its first 3 and last 4 hidden parts apart
+        assert shown < digits or digits == 7
