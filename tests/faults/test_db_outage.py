@@ -46,7 +46,7 @@ def _requests(server: LiveServer):
     if has_operation(base, REGISTER_PATH):
         round_id = json.loads(http("GET", base + "/api/v1/rounds")[2])[0]["id"]
         homes = json.loads(http("GET", base + "/api/v1/committees/KJ01/households")[2])
-        url = base + REGISTER_PATH.replace("{round}", str(round_id))
+        url = base + REGISTER_PATH.replace("{round_id}", str(round_id))
 
         def register(n: int):
             home = homes[n % len(homes)]
