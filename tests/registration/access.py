@@ -20,7 +20,7 @@ def _place(c: Ctx) -> dict[str, Any]:
 
 
 def _address(c: Ctx) -> str:
-    return f"{c.free_household.building.label}-{c.free_household.room}"
+    return f"{c.free_household.building.label} {c.free_household.room}"
 
 
 def _api_registration(c: Ctx) -> dict[str, Any]:
@@ -63,7 +63,7 @@ ENTRIES = {
     ("GET", "/r/desk/<int:round_id>/<str:committee_code>/"): staff(
         *DESK,
         params=_place,
-        query=lambda c: {"q": f"{c.household.building.label}-{c.household.room}"},
+        query=lambda c: {"q": f"{c.household.building.label} {c.household.room}"},
         own=frozenset({200}),
     ),
     ("POST", "/r/desk/<int:round_id>/<str:committee_code>/"): staff(
