@@ -43,6 +43,9 @@ anonymous:
 * ``public()``: nobody gets 401/403/5xx, and the answer never contains a full name or
   a phone number (invariant 6; opt out with ``pii_ok=True`` for a resident's own
   lookup by ticket + phone).
+* ``public(staff=(roles...))``: anonymous callers are served as by ``public()``, but a
+  bearer token changes who acts (e.g. staff registering at the desk): an expired
+  token gets 401, and every role is then checked as by ``staff(roles...)``.
 
 Options: ``query=`` (query string), ``body=`` (JSON for the API, form fields for pages),
 ``own=`` (a set of statuses the allowed roles must get), ``foreign=`` (statuses a
@@ -100,15 +103,21 @@ class Access:
     own: frozenset[int] | None = None
     foreign: frozenset[int] = frozenset({403, 404})
     pii_ok: bool = False
+    optional_staff: frozenset[str] | None = None  # public, but a bearer acts as staff
 
     @property
     def public(self) -> bool:
         return self.roles == PUBLIC
 
+    @property
+    def public_only(self) -> bool:
+        return self.public and self.optional_staff is None
+
     def allows(self, role: str) -> bool:
-        if self.public:
+        if self.public_only:
             return True
-        return (role if role != "helper" else "committee") in self.roles
+        roles = self.optional_staff if self.public else self.roles
+        return (role if role != "helper" else "committee") in roles
 
     def is_scoped(self, ctx: Ctx) -> bool:
         if self.scoped is not None:
@@ -122,7 +131,11 @@ def staff(*roles: str, **options: Any) -> Access:
     return Access(roles=frozenset(roles or STAFF_ROLES), **options)
 
 
-def public(**options: Any) -> Access:
+def public(*, staff: tuple[str, ...] | None = None, **options: Any) -> Access:
+    if staff is not None:
+        unknown = set(staff) - STAFF_ROLES
+        assert not unknown, f"unknown roles {unknown}; use {sorted(STAFF_ROLES)}"
+        options["optional_staff"] = frozenset(staff)
     return Access(roles=PUBLIC, **options)
 
 

@@ -163,7 +163,12 @@ def _check(key: tuple[str, str], entry: Access, world: World) -> list[str]:
         method, path, entry, Ctx(a, "expired"), user=a.users["expired"], token=a.tokens["expired"]
     )
     if entry.public:
-        for resp, who in ((anon, "anonymous"), (expired, "expired helper")):
+        callers = ((anon, "anonymous"), (expired, "expired helper"))
+        if not entry.public_only:  # an expired bearer token is refused, not ignored
+            status(expired, "expired helper (bearer on a public endpoint)", {401})
+            leak(expired, a, "expired helper", a.markers)
+            callers = callers[:1]
+        for resp, who in callers:
             if resp.status_code in (401, 403) or resp.status_code >= 500:
                 problems.append(f"{who} on a public endpoint: got {resp.status_code}")
             if not entry.pii_ok:
@@ -179,7 +184,7 @@ def _check(key: tuple[str, str], entry: Access, world: World) -> list[str]:
     for role in ("district", "subdistrict", "committee", "helper", "pharmacy"):
         own = _call(method, path, entry, Ctx(a, role), user=a.users[role], token=a.tokens[role])
         foreign = _call(method, path, entry, Ctx(a, role), user=b.users[role], token=b.tokens[role])
-        if entry.public:
+        if entry.public_only:
             for resp, who in ((own, f"{role} own"), (foreign, f"{role} foreign")):
                 if resp.status_code in (401, 403) or resp.status_code >= 500:
                     problems.append(f"{who} on a public endpoint: got {resp.status_code}")

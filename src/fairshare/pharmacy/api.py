@@ -17,10 +17,9 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
-from fairshare.accounts.scoping import pharmacy_scope_q
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize, public_key_b64
-from fairshare.community.models import Committee, Pharmacy
+from fairshare.community.models import Committee
 from fairshare.core.api_errors import bilingual, field_errors_body
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.core.idempotency import idempotent_call
@@ -127,9 +126,7 @@ def offline_redemptions(request: HttpRequest, code: str, payload: OfflineBatchIn
 
 @router.get("/pharmacies/{code}/reconciliation", auth=bearer)
 def reconciliation(request: HttpRequest, code: str, date: Date | None = None) -> dict[str, Any]:
-    pharmacy = get_object_or_404(
-        Pharmacy.objects.filter(pharmacy_scope_q(request.user)).distinct(), code=code
-    )
+    pharmacy = get_object_or_404(selectors.reconciliation_pharmacies(request.user), code=code)
     data = selectors.reconciliation(pharmacy=pharmacy, day=date or timezone.localdate())
     return {
         "pharmacy": pharmacy.code,

@@ -6,10 +6,10 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from fairshare.accounts.scoping import has_access, scope_q
+from fairshare.accounts.scoping import has_access, pharmacy_scope_q, scope_q
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import code_display
 from fairshare.community.models import Pharmacy
@@ -23,6 +23,15 @@ def user_pharmacy(user: Any) -> Pharmacy:
     if not has_access(user) or getattr(user, "role", "") != "pharmacy" or not user.pharmacy_id:
         raise Forbidden("Only pharmacy staff can use the pharmacy terminal.", code="not_pharmacy")
     return user.pharmacy
+
+
+def reconciliation_pharmacies(user: Any) -> QuerySet[Pharmacy]:
+    """Pharmacies whose reconciliation the user may read: their own (pharmacy staff) or
+    those of their subdistrict / district. Not committee staff: a pharmacy-day lists the
+    voucher codes of every committee the pharmacy serves (BRIEF invariant 7)."""
+    if getattr(user, "role", "") == "committee" and not user.is_superuser:
+        return Pharmacy.objects.none()
+    return Pharmacy.objects.filter(pharmacy_scope_q(user)).distinct()
 
 
 def voucher_visible_to(user: Any, voucher: Voucher) -> bool:

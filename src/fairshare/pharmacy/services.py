@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.scoping import committee_in_scope
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import TOKEN_PREFIX, code_normalize, token_verify, voucher_claims
 from fairshare.core.audit import audit_record
@@ -517,7 +518,7 @@ def voucher_proxy_redeem_batch(
     Per-item results in one transaction: each valid voucher is redeemed, each refused
     one is listed with its reason (one expired voucher must not block thirty others).
     """
-    if getattr(actor, "role", "") == "committee" and actor.committee_id != committee.pk:
+    if not committee_in_scope(actor, committee):
         raise Forbidden(_("You can buy only for your own committee."))
     if committee.pharmacy_id != pharmacy.pk:
         raise FieldErrors({"pharmacy": [_("This is not the committee's designated pharmacy.")]})
@@ -571,7 +572,9 @@ def _hand_over(*, voucher: Voucher, actor: Any, recipient_name: str, kind: str) 
     recipient_name = (recipient_name or "").strip()
     if not recipient_name or len(recipient_name) > 64:
         raise FieldErrors({"recipient_name": [_("Who received the pack (1 to 64 characters).")]})
-    if getattr(actor, "role", "") == "committee" and actor.committee_id != voucher.committee_id:
+    if getattr(actor, "role", "") == "pharmacy":
+        raise Forbidden(_("Hand-overs and deliveries are recorded by committee staff."))
+    if not committee_in_scope(actor, voucher.committee):
         raise Forbidden(_("This household belongs to another committee."))
     now = timezone.now()
     with write_transaction():

@@ -80,7 +80,9 @@ def scan(request: HttpRequest, pharmacy) -> HttpResponse:
         except ServiceError as exc:
             context["error"] = _error_text(exc)
             context["status"] = exc.status_code
-    return render(request, "pharmacy/scan.html", context, status=200)
+            if exc.status_code in (403, 404):
+                context["code"] = ""  # another pharmacy's (or no) voucher: nothing to retry
+    return render(request, "pharmacy/scan.html", context, status=context.get("status", 200))
 
 
 @pharmacy_staff

@@ -123,6 +123,15 @@ def staff_registrations(*, user: Any) -> QuerySet[Registration]:
     )
 
 
+def photo_registrations(*, user: Any) -> QuerySet[Registration]:
+    """Registrations whose uploaded photo the user may see: only staff of the committee
+    (committee users and helpers assigned to it), not subdistrict or district admins
+    (issues 3 and 7: photos are visible only to that committee's staff)."""
+    if not getattr(user, "is_superuser", False) and getattr(user, "role", "") != "committee":
+        return Registration.objects.none()
+    return staff_registrations(user=user)
+
+
 def review_queue(*, user: Any, round: Round | None = None) -> QuerySet[Registration]:
     qs = staff_registrations(user=user).filter(status=Registration.Status.PENDING_REVIEW)
     if round is not None:

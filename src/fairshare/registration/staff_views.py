@@ -7,10 +7,13 @@ see and change only their own committee (or their subdistrict / district).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,7 +27,11 @@ from fairshare.core.locking import Busy
 from fairshare.registration.lookup import building_find, household_find
 from fairshare.registration.models import Registration
 from fairshare.registration.photos import photo_path
-from fairshare.registration.selectors import review_queue, staff_registrations
+from fairshare.registration.selectors import (
+    photo_registrations,
+    review_queue,
+    staff_registrations,
+)
 from fairshare.registration.services import (
     VOID_REASONS,
     AlreadyRegistered,
@@ -37,6 +44,22 @@ from fairshare.registration.views import error_dict
 from fairshare.rounds.models import Round
 
 _SPLIT = re.compile(r"[\s\-/#、,，]+")
+DESK_ROLES = ("committee", "subdistrict", "district")
+
+
+def desk_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, and only committee-side staff (committee users, helpers and their
+    subdistrict / district admins): pharmacy staff get 403, not an empty page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not (user.is_superuser or getattr(user, "role", "") in DESK_ROLES):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _scoped_committee(user: Any, code: str) -> Committee:
@@ -51,7 +74,7 @@ def _round_for(committee: Committee, round_id: int) -> Round:
     return get_object_or_404(Round, pk=round_id, district_id=committee.subdistrict.district_id)
 
 
-@login_required
+@desk_staff
 def desk_home(request: HttpRequest) -> HttpResponse:
     committee = scoped(Committee.objects.select_related("subdistrict"), request.user, "").first()
     if committee is None:
@@ -80,7 +103,7 @@ def _parse_address(q: str) -> tuple[str, str]:
     return text, ""
 
 
-@login_required
+@desk_staff
 def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
     committee = _scoped_committee(request.user, committee_code)
     round_obj = _round_for(committee, round_id)
@@ -140,7 +163,7 @@ def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpRespon
     return render(request, "registration/desk.html", context, status=status)
 
 
-@login_required
+@desk_staff
 def slip(request: HttpRequest, pk: int) -> HttpResponse:
     registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
     return render(
@@ -150,7 +173,7 @@ def slip(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@desk_staff
 def review(request: HttpRequest) -> HttpResponse:
     pending = (
         review_queue(user=request.user)
@@ -160,11 +183,16 @@ def review(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registration/review.html",
-        {"pending": pending, "reasons": VOID_REASONS.items(), "errors": {}},
+        {
+            "pending": pending,
+            "reasons": VOID_REASONS.items(),
+            "errors": {},
+            "show_photos": photo_registrations(user=request.user).exists(),
+        },
     )
 
 
-@login_required
+@desk_staff
 @require_POST
 def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
@@ -189,11 +217,11 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("registration:review")
 
 
-@login_required
+@desk_staff
 def photo_file(request: HttpRequest, pk: int) -> FileResponse:
     """The uploaded photo, only for staff whose scope covers the registration's committee."""
     registration = get_object_or_404(
-        staff_registrations(user=request.user).select_related("photo"), pk=pk
+        photo_registrations(user=request.user).select_related("photo"), pk=pk
     )
     photo = getattr(registration, "photo", None)
     if photo is None:
@@ -216,7 +244,7 @@ def _parse_sheet_time(text: str) -> datetime | None:
     return None
 
 
-@login_required
+@desk_staff
 def batch(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
     """Building-sheet / phone entries in sheet order, each with the sheet's own time.
 

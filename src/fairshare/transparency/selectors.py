@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.scoping import committee_in_scope, has_access
 from fairshare.allocation.models import SupplyDay, Voucher
 from fairshare.community.models import Committee, District, Household, Subdistrict
 from fairshare.core.errors import NotFound
@@ -135,7 +135,8 @@ def user_covers(user: Any, area: Area) -> bool:
     if user.role == "subdistrict":
         return area.subdistrict is not None and user.subdistrict_id == area.subdistrict.pk
     if user.role == "committee":
-        return area.committee is not None and user.committee_id == area.committee.pk
+        # Their own committee, or one they are assigned to as a helper (下沉干部).
+        return area.committee is not None and committee_in_scope(user, area.committee)
     return False
 
 
@@ -364,6 +365,17 @@ def stats_children(*, round: Round, area: Area) -> list[dict[str, Any]]:
 
 
 # --- notices ---------------------------------------------------------------------
+
+
+def notice_subdistricts(*, user: Any) -> QuerySet[Subdistrict] | None:
+    """Subdistricts the user may publish notices for; None for roles that never may."""
+    if user.is_superuser:
+        return Subdistrict.objects.all()
+    if user.role == "subdistrict":
+        return Subdistrict.objects.filter(pk=user.subdistrict_id)
+    if user.role == "district":
+        return Subdistrict.objects.filter(district_id=user.district_id)
+    return None
 
 
 def notices_for(*, subdistrict: Any, limit: int = 20) -> QuerySet[Notice]:

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fairshare.accounts.scoping import has_access, scope_q
-from fairshare.community.models import Committee, Subdistrict
+from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.transparency import charts
 from fairshare.transparency.board import (
@@ -34,6 +34,7 @@ from fairshare.transparency.selectors import (
     Area,
     area_resolve,
     headline_for,
+    notice_subdistricts,
     notices_for,
     round_get,
     stats_children,
@@ -302,18 +303,23 @@ def notices_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not has_access(user):
         raise Http404()
-    subs = Subdistrict.objects.all() if user.is_superuser else Subdistrict.objects.none()
-    if user.role == "subdistrict":
-        subs = Subdistrict.objects.filter(pk=user.subdistrict_id)
-    elif user.role == "district":
-        subs = Subdistrict.objects.filter(district_id=user.district_id)
+    subs = notice_subdistricts(user=user)
+    if subs is None:  # committee and pharmacy staff do not publish notices
+        return render(
+            request,
+            "transparency/forbidden.html",
+            {"message": _("Only subdistrict and district staff publish notices.")},
+            status=403,
+        )
     errors: dict[str, list[Any]] = {}
+    status = 422
     form = {"title": "", "body": "", "subdistrict": ""}
     if request.method == "POST":
         form = {k: request.POST.get(k, "") for k in form}
-        sub = subs.filter(code=form["subdistrict"]).first() or (
-            subs.first() if subs.count() == 1 else None
-        )
+        if form["subdistrict"]:  # an explicit choice outside the scope is refused, not redirected
+            sub = subs.filter(code=form["subdistrict"]).first()
+        else:
+            sub = subs.first() if subs.count() == 1 else None
         try:
             if sub is None:
                 raise Forbidden(_("Choose one of your subdistricts."))
@@ -321,7 +327,7 @@ def notices_page(request: HttpRequest) -> HttpResponse:
         except FieldErrors as exc:
             errors = exc.errors
         except ServiceError as exc:
-            errors = {"general": [exc.message]}
+            errors, status = {"general": [exc.message]}, exc.status_code
         else:
             messages.success(request, _("The notice is published."))
             return redirect("transparency:notices")
@@ -332,5 +338,5 @@ def notices_page(request: HttpRequest) -> HttpResponse:
         request,
         "transparency/notices.html",
         {"subdistricts": subs.order_by("code"), "errors": errors, "form": form, "recent": recent},
-        status=422 if errors else 200,
+        status=status if errors else 200,
     )
