@@ -234,3 +234,20 @@ def test_batch_entry_in_sheet_order_with_sheet_times(client, place, staff):
     assert [r.household.room for r in regs] == ["301", "302"]
     assert all(r.channel == "sheet" for r in regs)
     assert timezone.localtime(regs[0].acknowledged_at).strftime("%Y-%m-%d %H:%M") == t1
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("12-301", ("12", "301")),
+        ("12 301", ("12", "301")),
+        ("12号301", ("12", "301")),
+        ("1号-101", ("1", "101")),
+        ("12号 301室", ("12", "301")),
+        ("12/301", ("12", "301")),
+    ],
+)
+def test_desk_address_parsing(typed, expected):
+    from fairshare.registration.staff_views import _parse_address
+
+    assert _parse_address(typed) == expected

@@ -92,9 +92,9 @@ def desk_home(request: HttpRequest) -> HttpResponse:
 
 
 def _parse_address(q: str) -> tuple[str, str]:
-    """ "12-301", "12 301", "12号301" → ("12", "301")."""
+    """ "12-301", "12 301", "12号301", "1号-101", "12号 301室" → ("12", "301")."""
     text = (q or "").strip()
-    match = re.match(r"^\s*(\d+)\s*[号栋幢]\s*(\S+)$", text)
+    match = re.match(r"^(\d+)\s*[号栋幢]?\s*[-－/、,，\s]*(\d+[A-Za-z]?)\s*室?$", text)
     if match:
         return match.group(1), match.group(2)
     parts = [p for p in _SPLIT.split(text) if p]
