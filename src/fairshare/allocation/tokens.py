@@ -86,8 +86,9 @@ def public_key() -> Ed25519PublicKey:
 
 
 def public_key_b64() -> str:
-    return _b64(public_key().public_bytes(serialization.Encoding.Raw,
-                                          serialization.PublicFormat.Raw))
+    return _b64(
+        public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
 
 def token_sign(claims: dict[str, Any]) -> str:
