@@ -306,6 +306,9 @@ def _run_one(
             .first()
         )
         result.vouchers = _build(round, date, pharmacy, day, declaration, picks)
+        codes = {c.id: c.code for c in committees}
+        for voucher in result.vouchers:
+            voucher.committee_code = codes[voucher.committee_id]
         if dry_run:
             return result
         _insert(result.vouchers)
