@@ -9,11 +9,13 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.scoping import has_access, scoped
-from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.lottery import rank_key, seed_matches
+from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.errors import Forbidden, NotFound
 from fairshare.core.models import OutboxMessage
+from fairshare.registration.models import OFFLINE_CHANNELS, Registration
 from fairshare.rounds.models import Round
 
 
@@ -129,3 +131,41 @@ def committee_vouchers(*, committee: Committee, date: Date) -> QuerySet[Voucher]
 def notification_log(*, household_id: int) -> QuerySet[OutboxMessage]:
     """The messages sent (or queued) to one household, newest first."""
     return OutboxMessage.objects.filter(household_id=household_id).order_by("-created_at", "-id")
+
+
+def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
+    """Re-check a lottery round; returns the problems found (empty: all is well).
+
+    The seed must match the published commitment, and within each committee and
+    channel group (offline/online: the offline reserve picks offline households by
+    rank too) the households served so far must be exactly the best-ranked ones,
+    ranks recomputed with ``lottery.rank_key`` from the seed and the tickets alone.
+    Households that went through an expiry requeue are left out of the check.
+    """
+    seed = (seed or round.lottery_seed or "").strip()
+    if not seed_matches(seed, round.lottery_commitment):
+        return ["seed does not match the published commitment"]
+    requeued = set(Requeue.objects.filter(round=round).values_list("household_id", flat=True))
+    served = set(Voucher.objects.filter(round=round).values_list("registration_id", flat=True))
+    offline = {str(c) for c in OFFLINE_CHANNELS}
+    groups: dict[tuple[int, bool], list[tuple[str, bool, str]]] = {}
+    rows = (
+        Registration.objects.filter(round=round)
+        .exclude(status=Registration.Status.VOID)
+        .values_list("id", "household_id", "committee__code", "channel", "ticket")
+    )
+    for reg_id, household_id, committee, channel, ticket in rows:
+        if household_id in requeued:
+            continue
+        groups.setdefault((committee, channel in offline), []).append(
+            (rank_key(seed, ticket), reg_id in served, ticket)
+        )
+    problems = []
+    for (committee, is_offline), items in sorted(groups.items()):
+        items.sort()
+        flags = [done for _, done, _ in items]
+        first_waiting = flags.index(False) if False in flags else len(flags)
+        if any(flags[first_waiting:]):
+            group = "offline" if is_offline else "online"
+            problems.append(f"{committee} ({group}): served out of lottery order")
+    return problems

@@ -13,16 +13,19 @@ issued (live vouchers) for that day.
 
 from __future__ import annotations
 
+import os
 from datetime import date as Date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.allocation.engine import LIVE, AllocationResult, allocation_run
+from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.community.models import Pharmacy
 from fairshare.core.audit import audit_record
@@ -33,6 +36,8 @@ from fairshare.rounds.models import Round
 __all__ = [
     "AllocationResult",
     "allocation_run",
+    "lottery_commit",
+    "lottery_reveal",
     "supply_declare",
     "voucher_expire_due",
     "voucher_set_fulfilment",
@@ -233,3 +238,61 @@ def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: Any) -> 
             pharmacy_id=voucher.pharmacy_id,
         )
     return voucher
+
+
+# --- Lottery seed: commit before registration closes, reveal after --------------------
+
+
+def lottery_seed_path(round: Round):
+    return settings.DATA_DIR / "lottery" / f"round-{round.pk}.seed"
+
+
+def lottery_commit(*, round: Round, actor: Any = None) -> str:
+    """Draw a secret seed, keep it in the data folder (mode 0600), publish its SHA-256."""
+    if round.policy != Round.Policy.LOTTERY:
+        raise Conflict(_("This round does not use the lottery policy."))
+    if round.lottery_commitment:
+        raise Conflict(_("The lottery seed of this round was already committed."))
+    if timezone.now() >= round.registration_closes_at:
+        raise Conflict(_("The seed must be committed before registration closes."))
+    seed = seed_new()
+    commitment = commitment_of(seed)
+    path = lottery_seed_path(round)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with write_transaction():
+        changed = Round.objects.filter(pk=round.pk, lottery_commitment="").update(
+            lottery_commitment=commitment
+        )
+        if not changed:
+            raise Conflict(_("The lottery seed of this round was already committed."))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(seed)
+        audit_record(
+            actor=actor, action="lottery.commit", obj=round, after={"commitment": commitment}
+        )
+    round.lottery_commitment = commitment
+    return commitment
+
+
+def lottery_reveal(*, round: Round, seed: str | None = None, actor: Any = None) -> str:
+    """Publish the seed after registration closed; it must match the commitment."""
+    if not round.lottery_commitment:
+        raise Conflict(_("No lottery seed was committed for this round."))
+    if round.lottery_seed:
+        raise Conflict(_("The lottery seed was already revealed."))
+    if timezone.now() < round.registration_closes_at:
+        raise Conflict(_("The seed may be revealed only after registration closes."))
+    if seed is None:
+        path = lottery_seed_path(round)
+        if not path.exists():
+            raise Conflict(_("The secret seed is not in the data folder; pass it explicitly."))
+        seed = path.read_text().strip()
+    seed = seed.strip()
+    if not seed_matches(seed, round.lottery_commitment):
+        raise FieldErrors({"seed": [_("The seed does not match the published commitment.")]})
+    with write_transaction():
+        Round.objects.filter(pk=round.pk, lottery_seed="").update(lottery_seed=seed)
+        audit_record(actor=actor, action="lottery.reveal", obj=round, after={"seed": seed})
+    round.lottery_seed = seed
+    return seed
