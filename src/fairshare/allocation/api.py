@@ -109,12 +109,13 @@ def _result_body(result: AllocationResult) -> dict[str, Any]:
                 "code": code_display(v.code) if v.code else None,
                 "committee": getattr(v, "committee_code", None),
                 "queue_number": getattr(v, "queue_number", None),
-                "pharmacy": v.pharmacy.code,
+                "pharmacy": p.pharmacy.code,
                 "slot_start": v.slot_start.strftime("%H:%M") if v.slot_start else None,
                 "slot_end": v.slot_end.strftime("%H:%M") if v.slot_end else None,
                 "fulfilment": v.fulfilment,
             }
-            for v in result.vouchers
+            for p in result.pharmacies
+            for v in p.vouchers
         ],
     }
 

@@ -357,13 +357,13 @@ def _build(round, date, pharmacy, day, declaration, picks) -> list[Voucher]:
                 start, end = slots[slot_index][0], slots[slot_index][1]
                 slots[slot_index][2] -= 1
         voucher = Voucher(
-            round=round,
+            round_id=round.pk,
             registration_id=pick.registration_id,
             household_id=pick.household_id,
             committee_id=pick.committee_id,
-            pharmacy=pharmacy,
-            supply_day=day,
-            declaration=declaration,
+            pharmacy_id=pharmacy.pk,
+            supply_day_id=day.pk,
+            declaration_id=declaration.pk,
             date=date,
             slot_start=start,
             slot_end=end,

@@ -165,6 +165,8 @@ class Voucher(models.Model):
         indexes = [
             models.Index(fields=["supply_day", "status"], name="voucher_supply_status_idx"),
             models.Index(fields=["round", "committee", "status"], name="voucher_committee_idx"),
+            # "has this household a live voucher in this round" (the waiting query).
+            models.Index(fields=["household", "round", "status"], name="voucher_household_idx"),
         ]
 
     def __str__(self) -> str:
@@ -235,6 +237,7 @@ class Requeue(models.Model):
                 name="requeue_once_per_household",
             ),
         ]
+        indexes = [models.Index(fields=["household", "round"], name="requeue_household_idx")]
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.outcome}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import segno
+from django.utils import timezone
 
 from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import code_display, token_sign, voucher_claims
@@ -43,9 +44,12 @@ def voucher_sms_rows(
     vouchers: list[Voucher], *, pharmacy: Pharmacy, declaration: SupplyDeclaration
 ) -> None:
     """Enqueue one SMS per voucher (in bulk; same rows as ``sms_enqueue``)."""
+    now = timezone.now()
     rows = [
         OutboxMessage(
             kind="sms",
+            available_at=now,
+            created_at=now,
             payload={
                 "phone": getattr(v, "phone", "") or v.registration.phone,
                 "text": voucher_sms_text(v, pharmacy=pharmacy, declaration=declaration),
