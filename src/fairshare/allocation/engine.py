@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.scoping import pharmacy_scope_q
 from fairshare.allocation import planning
+from fairshare.allocation.bulk import IssuedVoucher, insert_rows
 from fairshare.allocation.lottery import seed_matches
 from fairshare.allocation.models import (
     AllocationRun,
@@ -64,7 +65,7 @@ class PharmacyResult:
     pharmacy: Pharmacy
     packs_available: int = 0
     by_committee: list[dict[str, Any]] = field(default_factory=list)
-    vouchers: list[Voucher] = field(default_factory=list)
+    vouchers: list[IssuedVoucher] = field(default_factory=list)
 
     @property
     def issued(self) -> int:
@@ -83,7 +84,7 @@ class AllocationResult:
         return sum(p.issued for p in self.pharmacies)
 
     @property
-    def vouchers(self) -> list[Voucher]:
+    def vouchers(self) -> list[IssuedVoucher]:
         return [v for p in self.pharmacies for v in p.vouchers]
 
     @property
@@ -305,14 +306,27 @@ def _run_one(
             .order_by("-declared_at", "-id")
             .first()
         )
-        result.vouchers = _build(round, date, pharmacy, day, declaration, picks)
-        codes = {c.id: c.code for c in committees}
-        for voucher in result.vouchers:
-            voucher.committee_code = codes[voucher.committee_id]
+        result.vouchers = _build(
+            round, date, pharmacy, day, picks, {c.id: c.code for c in committees}
+        )
         if dry_run:
             return result
-        _insert(result.vouchers)
-        voucher_sms_rows(result.vouchers, pharmacy=pharmacy, declaration=declaration)
+        now = timezone.now()
+        _insert(
+            result.vouchers,
+            {
+                "round_id": round.pk,
+                "pharmacy_id": pharmacy.pk,
+                "supply_day_id": day.pk,
+                "declaration_id": declaration.pk,
+                "date": date,
+                "valid_until": result.vouchers[0].valid_until,
+                "packs": round.packs_per_household,
+                "status": Voucher.Status.ISSUED,
+                "issued_at": now,
+            },
+        )
+        voucher_sms_rows(result.vouchers, pharmacy=pharmacy, declaration=declaration, now=now)
         run = AllocationRun.objects.create(
             round=round,
             pharmacy=pharmacy,
@@ -334,7 +348,7 @@ def _run_one(
     return result
 
 
-def _build(round, date, pharmacy, day, declaration, picks) -> list[Voucher]:
+def _build(round, date, pharmacy, day, picks, codes: dict[int, str]) -> list[IssuedVoucher]:
     committee_ids = {p.committee_id for p in picks}
     flagged = set(
         Member.objects.filter(household__committee_id__in=committee_ids)
@@ -343,7 +357,6 @@ def _build(round, date, pharmacy, day, declaration, picks) -> list[Voucher]:
     )
     slots = _slot_plan(pharmacy, day)
     valid_until = date + timedelta(days=round.voucher_valid_days - 1)
-    now = timezone.now()
     vouchers = []
     slot_index = 0
     for pick in picks:
@@ -356,26 +369,22 @@ def _build(round, date, pharmacy, day, declaration, picks) -> list[Voucher]:
             if slot_index < len(slots):
                 start, end = slots[slot_index][0], slots[slot_index][1]
                 slots[slot_index][2] -= 1
-        voucher = Voucher(
-            round_id=round.pk,
-            registration_id=pick.registration_id,
-            household_id=pick.household_id,
-            committee_id=pick.committee_id,
-            pharmacy_id=pharmacy.pk,
-            supply_day_id=day.pk,
-            declaration_id=declaration.pk,
-            date=date,
-            slot_start=start,
-            slot_end=end,
-            valid_until=valid_until,
-            code="",
-            packs=round.packs_per_household,
-            fulfilment=Voucher.Fulfilment.DELIVERY if delivery else Voucher.Fulfilment.PICKUP,
-            issued_at=now,
+        vouchers.append(
+            IssuedVoucher(
+                registration_id=pick.registration_id,
+                household_id=pick.household_id,
+                committee_id=pick.committee_id,
+                committee_code=codes[pick.committee_id],
+                queue_number=pick.queue_number,
+                phone=pick.phone,
+                date=date,
+                valid_until=valid_until,
+                packs=round.packs_per_household,
+                fulfilment=Voucher.Fulfilment.DELIVERY if delivery else Voucher.Fulfilment.PICKUP,
+                slot_start=start,
+                slot_end=end,
+            )
         )
-        voucher.phone = pick.phone  # not a field: used for the SMS
-        voucher.queue_number = pick.queue_number
-        vouchers.append(voucher)
     return vouchers
 
 
@@ -396,13 +405,37 @@ def _fresh_codes(count: int) -> list[str]:
     return list(codes)
 
 
-def _insert(vouchers: list[Voucher]) -> None:
+_VOUCHER_COLUMNS = (
+    "registration_id",
+    "household_id",
+    "committee_id",
+    "slot_start",
+    "slot_end",
+    "fulfilment",
+    "code",
+)
+
+
+def _insert(vouchers: list[IssuedVoucher], constants: dict[str, Any]) -> None:
+    """Insert the vouchers set-based; fresh codes on the (rare) code collision."""
     for _attempt in range(3):
         for voucher, code in zip(vouchers, _fresh_codes(len(vouchers)), strict=True):
             voucher.code = code
+        rows = [
+            (
+                v.registration_id,
+                v.household_id,
+                v.committee_id,
+                v.slot_start,
+                v.slot_end,
+                v.fulfilment,
+                v.code,
+            )
+            for v in vouchers
+        ]
         try:
             with transaction.atomic():
-                Voucher.objects.bulk_create(vouchers, batch_size=_BATCH)
+                insert_rows(Voucher, columns=_VOUCHER_COLUMNS, rows=rows, constants=constants)
             return
         except IntegrityError as exc:
             text = str(exc)

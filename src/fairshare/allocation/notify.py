@@ -7,11 +7,12 @@ so they are sent by the outbox worker only after the vouchers are committed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import segno
-from django.utils import timezone
 
+from fairshare.allocation.bulk import IssuedVoucher, insert_rows
 from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import code_display, token_sign, voucher_claims
 from fairshare.community.models import Pharmacy
@@ -19,7 +20,7 @@ from fairshare.core.models import OutboxMessage
 
 
 def voucher_sms_text(
-    voucher: Voucher, *, pharmacy: Pharmacy, declaration: SupplyDeclaration
+    voucher: Voucher | IssuedVoucher, *, pharmacy: Pharmacy, declaration: SupplyDeclaration
 ) -> str:
     """The Chinese SMS for one voucher (pharmacy, date, slot, batch, price, code)."""
     day = f"{voucher.date.month}月{voucher.date.day}日"
@@ -41,24 +42,29 @@ def voucher_sms_text(
 
 
 def voucher_sms_rows(
-    vouchers: list[Voucher], *, pharmacy: Pharmacy, declaration: SupplyDeclaration
+    vouchers: list[IssuedVoucher],
+    *,
+    pharmacy: Pharmacy,
+    declaration: SupplyDeclaration,
+    now: datetime,
 ) -> None:
-    """Enqueue one SMS per voucher (in bulk; same rows as ``sms_enqueue``)."""
-    now = timezone.now()
+    """Enqueue one SMS per issued voucher, set-based (the rows ``sms_enqueue`` writes)."""
     rows = [
-        OutboxMessage(
-            kind="sms",
-            available_at=now,
-            created_at=now,
-            payload={
-                "phone": getattr(v, "phone", "") or v.registration.phone,
+        (
+            {
+                "phone": v.phone,
                 "text": voucher_sms_text(v, pharmacy=pharmacy, declaration=declaration),
             },
-            household_id=v.household_id,
+            v.household_id,
         )
         for v in vouchers
     ]
-    OutboxMessage.objects.bulk_create(rows, batch_size=2000)
+    insert_rows(
+        OutboxMessage,
+        columns=("payload", "household_id"),
+        rows=rows,
+        constants={"kind": "sms", "available_at": now, "created_at": now},
+    )
 
 
 def voucher_token(voucher: Voucher) -> str:
