@@ -149,3 +149,25 @@ def test_slips_pdf(client, pharmacy_setup, subdistrict_user):
     assert response.content.startswith(b"%PDF")
     other_staff = UserFactory(role="committee", committee=s["committees"][1])
     assert client.get(url, **_auth(other_staff)).status_code == 403
+
+
+def test_staff_page_and_slips_download(client, pharmacy_setup, subdistrict_user):
+    s = pharmacy_setup
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 3)
+    _supply(client, s, subdistrict_user, packs=3)
+    client.post(
+        f"/api/v1/rounds/{s['round'].pk}/allocations",
+        {"date": s["today"].isoformat()},
+        content_type="application/json",
+        **_auth(subdistrict_user),
+    )
+    client.force_login(subdistrict_user)
+    day = s["today"].isoformat()
+    page = client.get(f"/vouchers/committees/A01/?date={day}")
+    assert page.status_code == 200
+    assert Voucher.objects.first().code in page.content.decode()
+    pdf = client.get(f"/vouchers/committees/A01/slips.pdf?date={day}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    other = UserFactory(role="committee", committee=s["committees"][1])
+    client.force_login(other)
+    assert client.get(f"/vouchers/committees/A01/slips.pdf?date={day}").status_code == 404

@@ -1,4 +1,4 @@
-"""Printable voucher slips: A4 PDF, 8 slips per page (2 × 4), for mailboxes.
+"""Printable voucher slips: A4 PDF, 5 slips per page (cut along the dashed lines).
 
 Each slip shows the committee, the QR code (the signed voucher token, drawn from
 segno's module matrix), the code for typing, date, pickup slot, pharmacy and
@@ -24,7 +24,7 @@ from fairshare.allocation.tokens import code_display
 from fairshare.community.models import Committee
 
 FONT = "STSong-Light"
-COLUMNS, ROWS = 2, 4
+COLUMNS, ROWS = 1, 5
 _registered: list[bool] = []
 
 
@@ -53,7 +53,7 @@ def _slip(
     canvas.rect(x, y, w, h)
     canvas.setDash()
     pad = 5 * mm
-    qr_size = 36 * mm
+    qr_size = min(36 * mm, h - 2 * pad)
     _qr(canvas, voucher_token(v), x + w - pad - qr_size, y + h - pad - qr_size, qr_size)
     lines = [
         (13, f"{committee.name} 口罩购买凭证"),
@@ -74,9 +74,12 @@ def _slip(
     if v.fulfilment != Voucher.Fulfilment.PICKUP:
         lines.append((9, "送货上门" if v.fulfilment == "delivery" else "居委会代购"))
     cursor = y + h - pad - 4 * mm
+    room = w - 3 * pad - qr_size
     for size, text in lines:
+        while text and pdfmetrics.stringWidth(text, font, size) > room:
+            text = text[:-1]  # clip what does not fit next to the QR code
         canvas.setFont(font, size)
-        canvas.drawString(x + pad, cursor, text[:40])
+        canvas.drawString(x + pad, cursor, text)
         cursor -= size + 3.2
 
 
