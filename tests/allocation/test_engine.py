@@ -225,3 +225,13 @@ def test_set_fulfilment(pharmacy_setup):
     assert voucher.fulfilment == "proxy"
     with pytest.raises(FieldErrors):
         voucher_set_fulfilment(voucher=voucher, fulfilment="drone", actor=None)
+
+
+def test_no_supply_declared_is_refused(pharmacy_setup):
+    s = pharmacy_setup
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 2)
+    with pytest.raises(Conflict):
+        allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
+    with pytest.raises(Conflict):
+        allocation_run(round=s["round"], date=s["today"])
+    assert not Voucher.objects.exists()

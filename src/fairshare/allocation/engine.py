@@ -197,6 +197,8 @@ def _pharmacies(round: Round, pharmacy: Pharmacy | None, actor: Any, date: Date)
             raise FieldErrors(
                 {"pharmacy": [_("This pharmacy serves no committee of the round in your area.")]}
             )
+        if not SupplyDay.objects.filter(pharmacy=pharmacy, date=date).exists():
+            raise Conflict(_("No supply has been declared for this date."), code="no_supply")
         return [pharmacy]
     found = list(pharmacies.filter(supply_days__date=date))
     if not found:
@@ -269,8 +271,15 @@ def _run_one(
                 ]
                 or 0
             )
+        declaration = (
+            SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True)
+            .order_by("-declared_at", "-id")
+            .first()
+            if day is not None
+            else None
+        )
         result.packs_available = max(0, (day.packs if day else 0) - used)
-        households = result.packs_available // round.packs_per_household
+        households = result.packs_available // round.packs_per_household if declaration else 0
         candidates = _candidates(round, [c.id for c in committees])
         if _after_read is not None:
             _after_read()
@@ -301,11 +310,6 @@ def _run_one(
             )
         if not picks:
             return result
-        declaration = (
-            SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True)
-            .order_by("-declared_at", "-id")
-            .first()
-        )
         result.vouchers = _build(
             round, date, pharmacy, day, picks, {c.id: c.code for c in committees}
         )
