@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connections, models
 
 _CHUNK = 5000
+_PG_ROWS = 1000
 
 
 @dataclass(slots=True)
@@ -68,7 +69,7 @@ def insert_rows(
     names = ", ".join(ops.quote_name(fields[n].column) for n in [*columns, *fixed_names])
     # Identifiers come from the model's metadata (quoted); values are parameters.
     table = ops.quote_name(model._meta.db_table)
-    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(placeholders)})"  # noqa: S608
+    row_sql = f"({', '.join(placeholders)})"
     fixed = tuple(fixed_values)
     prepared = [
         tuple(adapt(value) if adapt else value for adapt, value in zip(adapters, row, strict=True))
@@ -76,8 +77,17 @@ def insert_rows(
         for row in rows
     ]
     with conn.cursor() as cursor:
-        for i in range(0, len(prepared), _CHUNK):
-            cursor.executemany(sql, prepared[i : i + _CHUNK])
+        if conn.vendor == "postgresql":
+            # Multi-row VALUES: one statement per chunk (the server parses it once).
+            for i in range(0, len(prepared), _PG_ROWS):
+                chunk = prepared[i : i + _PG_ROWS]
+                values = ", ".join([row_sql] * len(chunk))
+                sql = f"INSERT INTO {table} ({names}) VALUES {values}"  # noqa: S608
+                cursor.execute(sql, [value for row in chunk for value in row])
+        else:  # SQLite: in-process, executemany of one prepared statement is fastest
+            sql = f"INSERT INTO {table} ({names}) VALUES {row_sql}"  # noqa: S608
+            for i in range(0, len(prepared), _CHUNK):
+                cursor.executemany(sql, prepared[i : i + _CHUNK])
 
 
 def _placeholder(field: models.Field, conn) -> str:

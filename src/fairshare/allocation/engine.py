@@ -93,15 +93,24 @@ class AllocationResult:
 
 
 def waiting_registrations(*, round: Round, committee_ids: list[int]):
-    """Live registrations of the round with no live voucher and not dropped (a queryset)."""
-    live = Voucher.objects.filter(round=round, household=OuterRef("household_id"), status__in=LIVE)
-    dropped = Requeue.objects.filter(
-        round=round, household=OuterRef("household_id"), outcome=Requeue.Outcome.DROPPED
+    """Live registrations of the round with no live voucher and not dropped (a queryset).
+
+    Written as ``NOT IN (subquery)`` so both databases hash the excluded households
+    once (PostgreSQL: hashed subplan; SQLite: a temporary index) whatever the table
+    statistics say; a correlated ``NOT EXISTS`` degraded to a nested loop on
+    PostgreSQL right after a bulk load (stale statistics).
+    """
+    live = Voucher.objects.filter(
+        round=round, committee_id__in=committee_ids, status__in=LIVE
+    ).values("household_id")
+    dropped = Requeue.objects.filter(round=round, outcome=Requeue.Outcome.DROPPED).values(
+        "household_id"
     )
     return (
         Registration.objects.filter(round=round, committee_id__in=committee_ids)
         .exclude(status=Registration.Status.VOID)
-        .filter(~Exists(live), ~Exists(dropped))
+        .exclude(household_id__in=live)
+        .exclude(household_id__in=dropped)
     )
 
 
