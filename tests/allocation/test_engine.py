@@ -235,3 +235,17 @@ def test_no_supply_declared_is_refused(pharmacy_setup):
     with pytest.raises(Conflict):
         allocation_run(round=s["round"], date=s["today"])
     assert not Voucher.objects.exists()
+
+
+def test_expire_command(pharmacy_setup, capsys):
+    from django.core.management import call_command
+
+    s = pharmacy_setup
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 2)
+    _declare(s, 2)
+    allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
+    call_command("expire_vouchers", "--today", s["today"].isoformat())
+    assert "expired 0" in capsys.readouterr().out  # still valid today
+    call_command("expire_vouchers", "--today", (s["today"] + timedelta(days=1)).isoformat())
+    assert "expired 2" in capsys.readouterr().out
+    assert Voucher.objects.filter(status="expired").count() == 2
