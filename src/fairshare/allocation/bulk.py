@@ -19,7 +19,6 @@ from typing import Any
 from django.db import connections, models
 
 _CHUNK = 5000
-_PG_ROWS = 1000
 
 
 @dataclass(slots=True)
@@ -64,12 +63,10 @@ def insert_rows(
         fixed_names.append(name)
         fixed_values.append(field.get_db_prep_save(value, conn))
     adapters = [_adapter(fields[name], conn) for name in columns]
-    placeholders = [_placeholder(fields[name], conn) for name in columns]
-    placeholders += [_placeholder(fields[name], conn) for name in fixed_names]
     names = ", ".join(ops.quote_name(fields[n].column) for n in [*columns, *fixed_names])
     # Identifiers come from the model's metadata (quoted); values are parameters.
     table = ops.quote_name(model._meta.db_table)
-    row_sql = f"({', '.join(placeholders)})"
+    row_sql = "(" + ", ".join(["%s"] * (len(columns) + len(fixed_names))) + ")"
     fixed = tuple(fixed_values)
     prepared = [
         tuple(adapt(value) if adapt else value for adapt, value in zip(adapters, row, strict=True))
@@ -78,22 +75,15 @@ def insert_rows(
     ]
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
-            # Multi-row VALUES: one statement per chunk (the server parses it once).
-            for i in range(0, len(prepared), _PG_ROWS):
-                chunk = prepared[i : i + _PG_ROWS]
-                values = ", ".join([row_sql] * len(chunk))
-                sql = f"INSERT INTO {table} ({names}) VALUES {values}"  # noqa: S608
-                cursor.execute(sql, [value for row in chunk for value in row])
+            # COPY streams the rows in one command (no per-statement parsing).
+            raw = cursor.cursor
+            with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in prepared:
+                    copy.write_row(row)
         else:  # SQLite: in-process, executemany of one prepared statement is fastest
             sql = f"INSERT INTO {table} ({names}) VALUES {row_sql}"  # noqa: S608
             for i in range(0, len(prepared), _CHUNK):
                 cursor.executemany(sql, prepared[i : i + _CHUNK])
-
-
-def _placeholder(field: models.Field, conn) -> str:
-    if isinstance(field, models.JSONField) and conn.vendor == "postgresql":
-        return "%s::jsonb"
-    return "%s"
 
 
 def _adapter(field: models.Field, conn):
