@@ -249,3 +249,21 @@ def test_expire_command(pharmacy_setup, capsys):
     call_command("expire_vouchers", "--today", (s["today"] + timedelta(days=1)).isoformat())
     assert "expired 2" in capsys.readouterr().out
     assert Voucher.objects.filter(status="expired").count() == 2
+
+
+def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
+    from fairshare.allocation import engine
+    from fairshare.allocation.tokens import code_new
+
+    s = pharmacy_setup
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 4)
+    _declare(s, 1)
+    allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
+    existing = Voucher.objects.get().code
+    calls = iter([existing])  # the next run's first code collides with a stored one
+
+    monkeypatch.setattr(engine, "code_new", lambda: next(calls, None) or code_new())
+    _declare(s, 4)
+    assert allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"]).issued == 3
+    codes = list(Voucher.objects.values_list("code", flat=True))
+    assert len(codes) == len(set(codes)) == 4

@@ -77,7 +77,10 @@ def insert_rows(
         if conn.vendor == "postgresql":
             # COPY streams the rows in one command (no per-statement parsing).
             raw = cursor.cursor
-            with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            with (
+                conn.wrap_database_errors,  # psycopg errors → django.db errors
+                raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+            ):
                 for row in prepared:
                     copy.write_row(row)
         else:  # SQLite: in-process, executemany of one prepared statement is fastest
