@@ -12,8 +12,9 @@
    not dropped after an expiry) of the committees the pharmacy serves;
 4. split the households across committees by waiting count (largest remainder, ties
    by committee code), then pick within each committee (``planning.committee_pick``);
-5. insert the vouchers with ``bulk_create`` (plus one SMS outbox row per voucher,
-   also in bulk), an AllocationRun record and an audit entry.
+5. insert the vouchers set-based (``bulk.insert_rows``: one COPY on PostgreSQL, one
+   ``executemany`` on SQLite; no model object or save per voucher), one SMS outbox
+   row per voucher the same way, an AllocationRun record and an audit entry.
 
 A re-run issues only what is still unallocated. A dry run computes the same
 choice without locking or writing. Vouchers take the day's current declaration
