@@ -171,3 +171,29 @@ def test_staff_page_and_slips_download(client, pharmacy_setup, subdistrict_user)
     other = UserFactory(role="committee", committee=s["committees"][1])
     client.force_login(other)
     assert client.get(f"/vouchers/committees/A01/slips.pdf?date={day}").status_code == 404
+
+
+def test_fulfilment_endpoint_scoped(client, pharmacy_setup, subdistrict_user):
+    s = pharmacy_setup
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()])
+    _supply(client, s, subdistrict_user, packs=1)
+    client.post(
+        f"/api/v1/rounds/{s['round'].pk}/allocations",
+        {"date": s["today"].isoformat()},
+        content_type="application/json",
+        **_auth(subdistrict_user),
+    )
+    voucher = Voucher.objects.get()
+    staff = UserFactory(role="committee", committee=s["committees"][0])
+    other = UserFactory(role="committee", committee=s["committees"][1])
+    url = f"/api/v1/vouchers/{voucher.code.lower()}/fulfilment"
+    body = {"fulfilment": "proxy"}
+    assert (
+        client.post(url, body, content_type="application/json", **_auth(other)).status_code == 404
+    )
+    response = client.post(url, body, content_type="application/json", **_auth(staff))
+    assert response.status_code == 200 and response.json()["fulfilment"] == "proxy"
+    bad = client.post(url, {"fulfilment": "drone"}, content_type="application/json", **_auth(staff))
+    assert bad.status_code == 422
+    voucher.refresh_from_db()
+    assert voucher.fulfilment == "proxy"

@@ -26,7 +26,11 @@ from ninja import Router, Schema, Status
 from fairshare.accounts.auth import bearer
 from fairshare.allocation import selectors
 from fairshare.allocation.engine import AllocationResult
-from fairshare.allocation.services import allocation_run, supply_declare
+from fairshare.allocation.services import (
+    allocation_run,
+    supply_declare,
+    voucher_set_fulfilment,
+)
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
 from fairshare.core.errors import FieldErrors, Forbidden
@@ -160,3 +164,17 @@ def voucher_slips(request: HttpRequest, code: str, date: Date):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="vouchers-{code}-{date}.pdf"'
     return response
+
+
+class FulfilmentIn(Schema):
+    fulfilment: str
+
+
+@router.post("/vouchers/{code}/fulfilment", auth=bearer, response={200: dict})
+def set_fulfilment(request: HttpRequest, code: str, payload: FulfilmentIn):
+    """Committee staff (or their subdistrict/district) switch pickup / proxy / delivery."""
+    voucher = selectors.voucher_for_committee_staff(user=request.user, code=code)
+    voucher = voucher_set_fulfilment(
+        voucher=voucher, fulfilment=payload.fulfilment, actor=request.user
+    )
+    return {"code": code_display(voucher.code), "fulfilment": voucher.fulfilment}

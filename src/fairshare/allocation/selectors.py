@@ -12,6 +12,7 @@ from fairshare.accounts.scoping import has_access, scoped
 from fairshare.allocation.lottery import rank_key, seed_matches
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
+from fairshare.allocation.tokens import code_normalize
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.errors import Forbidden, NotFound
 from fairshare.core.models import OutboxMessage
@@ -169,3 +170,14 @@ def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
             group = "offline" if is_offline else "online"
             problems.append(f"{committee} ({group}): served out of lottery order")
     return problems
+
+
+def voucher_for_committee_staff(*, user: Any, code: str) -> Voucher:
+    """A voucher by its (typed) code, within the user's committees; 404 otherwise."""
+    canonical = code_normalize(code)
+    voucher = None
+    if canonical is not None:
+        voucher = scoped(Voucher.objects.filter(code=canonical), user).first()
+    if voucher is None:
+        raise NotFound(_("Unknown voucher."), code="unknown_voucher")
+    return voucher
