@@ -1,3 +1,180 @@
-from ninja import Router
+"""Supply declarations and allocation runs (staff API, bearer tokens).
+
+* ``POST /pharmacies/{code}/supplies``: that pharmacy's staff, or subdistrict/district
+  staff of its area (others 403; unknown pharmacy 404) → 201 with the declaration
+  and the day's total.
+* ``POST /rounds/{round}/allocations``: subdistrict or district staff of the round's
+  district; committee and pharmacy staff get 403. Without ``pharmacy`` the run covers
+  every pharmacy of the caller's area that declared supply for the date. Answers 201
+  when vouchers were issued, 200 otherwise (dry run, or nothing left to allocate).
+  ``issued`` and ``vouchers_issued`` are both the number of vouchers issued;
+  ``vouchers`` lists them.
+
+Both accept an ``Idempotency-Key`` header: a retry returns the first answer.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Router, Schema, Status
+
+from fairshare.accounts.auth import bearer
+from fairshare.allocation import selectors
+from fairshare.allocation.engine import AllocationResult
+from fairshare.allocation.services import (
+    allocation_run,
+    supply_declare,
+    voucher_set_fulfilment,
+)
+from fairshare.allocation.slips import slips_pdf
+from fairshare.allocation.tokens import code_display
+from fairshare.core.errors import FieldErrors, Forbidden
+from fairshare.core.idempotency import idempotent_call
 
 router = Router(tags=["allocation"])
+
+
+class SupplyIn(Schema):
+    date: Date
+    packs: int
+    manufacturer: str
+    style: str
+    unit_price: Decimal
+
+
+class AllocationIn(Schema):
+    date: Date
+    pharmacy: str | None = None
+    dry_run: bool = False
+
+
+def _scope(request: HttpRequest) -> str:
+    return f"user:{request.user.pk}:POST:{request.path}"
+
+
+@router.post("/pharmacies/{code}/supplies", auth=bearer, response={201: dict})
+def declare_supply(request: HttpRequest, code: str, payload: SupplyIn):
+    pharmacy = selectors.pharmacy_get(code=code)
+    if not selectors.can_declare_supply(request.user, pharmacy):
+        raise Forbidden(_("You may not declare supply for this pharmacy."))
+    round_ = selectors.round_covering(pharmacy=pharmacy, date=payload.date)
+    if round_ is None and selectors.open_rounds_exist(pharmacy=pharmacy):
+        raise FieldErrors({"date": [_("The date is outside the round's purchase dates.")]})
+
+    def call() -> tuple[int, Any]:
+        declaration = supply_declare(
+            pharmacy=pharmacy,
+            date=payload.date,
+            packs=payload.packs,
+            manufacturer=payload.manufacturer,
+            style=payload.style,
+            unit_price=payload.unit_price,
+            actor=request.user,
+            round=round_,
+        )
+        return 201, {
+            "id": declaration.pk,
+            "pharmacy": pharmacy.code,
+            "date": payload.date.isoformat(),
+            "packs": declaration.packs,
+            "manufacturer": declaration.manufacturer,
+            "style": declaration.style,
+            "unit_price": str(declaration.unit_price),
+            "declared_at": declaration.declared_at.isoformat(),
+            "round": round_.pk if round_ else None,
+            "day_total": declaration.supply_day.packs,
+        }
+
+    status, body = idempotent_call(
+        key=request.headers.get("Idempotency-Key"),
+        scope=_scope(request),
+        payload=payload.model_dump(mode="json") | {"pharmacy": code},
+        call=call,
+    )
+    return Status(status, body)
+
+
+def _result_body(result: AllocationResult) -> dict[str, Any]:
+    return {
+        "round": result.round.pk,
+        "date": result.date.isoformat(),
+        "dry_run": result.dry_run,
+        "issued": result.issued,
+        "vouchers_issued": result.issued,
+        "packs_available": sum(p.packs_available for p in result.pharmacies),
+        "by_committee": result.by_committee,
+        "vouchers": [
+            {
+                "code": code_display(v.code) if v.code else None,
+                "committee": getattr(v, "committee_code", None),
+                "queue_number": getattr(v, "queue_number", None),
+                "pharmacy": p.pharmacy.code,
+                "slot_start": v.slot_start.strftime("%H:%M") if v.slot_start else None,
+                "slot_end": v.slot_end.strftime("%H:%M") if v.slot_end else None,
+                "fulfilment": v.fulfilment,
+            }
+            for p in result.pharmacies
+            for v in p.vouchers
+        ],
+    }
+
+
+@router.post("/rounds/{round_id}/allocations", auth=bearer, response={200: dict, 201: dict})
+def run_allocation(request: HttpRequest, round_id: int, payload: AllocationIn):
+    round_ = selectors.round_get(round_id=round_id)
+    if not selectors.can_allocate(request.user, round_):
+        raise Forbidden(_("Only subdistrict or district staff may run the allocation."))
+    pharmacy = None
+    if payload.pharmacy:
+        pharmacy = selectors.Pharmacy.objects.filter(code=payload.pharmacy).first()
+        if pharmacy is None:
+            raise FieldErrors({"pharmacy": [_("Unknown pharmacy.")]})
+
+    def call() -> tuple[int, Any]:
+        result = allocation_run(
+            round=round_,
+            date=payload.date,
+            pharmacy=pharmacy,
+            actor=request.user,
+            dry_run=payload.dry_run,
+        )
+        return (201 if result.issued and not result.dry_run else 200), _result_body(result)
+
+    status, body = idempotent_call(
+        key=request.headers.get("Idempotency-Key"),
+        scope=_scope(request),
+        payload=payload.model_dump(mode="json") | {"round": round_id},
+        call=call,
+    )
+    return Status(status, body)
+
+
+@router.get("/committees/{code}/voucher-slips.pdf", auth=bearer)
+def voucher_slips(request: HttpRequest, code: str, date: Date):
+    committee = selectors.committee_for_staff(user=request.user, code=code)
+    pdf = slips_pdf(
+        committee=committee,
+        vouchers=list(selectors.committee_vouchers(committee=committee, date=date)),
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="vouchers-{code}-{date}.pdf"'
+    return response
+
+
+class FulfilmentIn(Schema):
+    fulfilment: str
+
+
+@router.post("/vouchers/{code}/fulfilment", auth=bearer, response={200: dict})
+def set_fulfilment(request: HttpRequest, code: str, payload: FulfilmentIn):
+    """Committee staff (or their subdistrict/district) switch pickup / proxy / delivery."""
+    voucher = selectors.voucher_for_committee_staff(user=request.user, code=code)
+    voucher = voucher_set_fulfilment(
+        voucher=voucher, fulfilment=payload.fulfilment, actor=request.user
+    )
+    return {"code": code_display(voucher.code), "fulfilment": voucher.fulfilment}

@@ -165,7 +165,79 @@ class Voucher(models.Model):
         indexes = [
             models.Index(fields=["supply_day", "status"], name="voucher_supply_status_idx"),
             models.Index(fields=["round", "committee", "status"], name="voucher_committee_idx"),
+            # "has this household a live voucher in this round" (the waiting query).
+            models.Index(fields=["household", "round", "status"], name="voucher_household_idx"),
         ]
 
     def __str__(self) -> str:
         return self.code
+
+
+class AllocationRun(models.Model):
+    """One (non-dry) allocation run for a pharmacy-day: who ran it and what it issued."""
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    pharmacy = models.ForeignKey("community.Pharmacy", on_delete=models.PROTECT, related_name="+")
+    supply_day = models.ForeignKey(
+        SupplyDay, on_delete=models.PROTECT, related_name="allocation_runs"
+    )
+    date = models.DateField(_("date"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ran_at = models.DateTimeField(_("ran at"), default=timezone.now)
+    packs_available = models.PositiveIntegerField(_("packs available before the run"))
+    issued = models.PositiveIntegerField(_("vouchers issued"))
+    by_committee = models.JSONField(_("per committee"), default=list)
+
+    class Meta:
+        verbose_name = _("allocation run")
+        verbose_name_plural = _("allocation runs")
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.pharmacy_id} {self.date}: {self.issued}"
+
+
+class Requeue(models.Model):
+    """What happened to a household whose voucher expired unredeemed.
+
+    ``requeued``: the household waits again at the head of its committee's queue
+    (once per round, when the round's ``requeue_expired`` is on); ``dropped``: it
+    lost its place (requeue off, or its second voucher expired too). The engine reads
+    these records; nothing is counted in a drifting counter.
+    """
+
+    class Outcome(models.TextChoices):
+        REQUEUED = "requeued", _("back to the head of the queue")
+        DROPPED = "dropped", _("lost its place")
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(
+        "community.Household", on_delete=models.PROTECT, related_name="requeues"
+    )
+    registration = models.ForeignKey(
+        "registration.Registration", on_delete=models.PROTECT, related_name="requeues"
+    )
+    voucher = models.OneToOneField(Voucher, on_delete=models.PROTECT, related_name="requeue")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("requeue")
+        verbose_name_plural = _("requeues")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["requeued", "dropped"]), name="requeue_outcome_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["round", "household"],
+                condition=Q(outcome="requeued"),
+                name="requeue_once_per_household",
+            ),
+        ]
+        indexes = [models.Index(fields=["household", "round"], name="requeue_household_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.outcome}"

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from fairshare.allocation import views
 
 app_name = "allocation"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("committees/<str:code>/", views.committee_vouchers, name="committee_vouchers"),
+    path("committees/<str:code>/slips.pdf", views.committee_slips, name="committee_slips"),
+]

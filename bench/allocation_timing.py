@@ -1,0 +1,162 @@
+"""Time the allocation engine on 100,000 waiting registrations (a plain script, not a test).
+
+One pharmacy serves 5 committees with 20,000 waiting registrations each (online and
+offline channels, 40 buildings per committee, 10 % offline reserve) and declares
+100,000 packs; the script times one ``allocation_run`` that issues all of them
+(vouchers, time slots, SMS outbox rows, in one transaction), then a re-run that
+must issue nothing.
+
+    # SQLite (a throw-away data folder):
+    FAIRSHARE_DATA_DIR=/tmp/fs-bench DATABASE_URL= .venv/bin/python bench/allocation_timing.py
+    # PostgreSQL (creates its rows in that database; --cleanup removes nothing else):
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fs_alloc .venv/bin/python \\
+        bench/allocation_timing.py
+
+Options: --per-committee N (default 20000), --committees N (default 5),
+--policy fcfs|per_building|lottery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--committees", type=int, default=5)
+    parser.add_argument("--per-committee", type=int, default=20_000)
+    parser.add_argument("--policy", default="fcfs", choices=["fcfs", "per_building", "lottery"])
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fairshare.settings")
+    import django
+
+    django.setup()
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+
+    from fairshare.allocation.lottery import commitment_of, seed_new
+    from fairshare.allocation.models import Voucher
+    from fairshare.allocation.services import allocation_run, supply_declare
+    from fairshare.community.models import (
+        Building,
+        Committee,
+        District,
+        Household,
+        Pharmacy,
+        Subdistrict,
+    )
+    from fairshare.core.errors import Conflict
+    from fairshare.registration.models import Registration
+    from fairshare.rounds.models import Round
+
+    tag = secrets.token_hex(3).upper()
+    total = args.committees * args.per_committee
+    t0 = time.perf_counter()
+    district, _ = District.objects.get_or_create(code="BENCH", defaults={"name": "基准区"})
+    sub = Subdistrict.objects.create(district=district, code=f"BS{tag}", name=f"基准街道{tag}")
+    pharmacy = Pharmacy.objects.create(
+        subdistrict=sub,
+        code=f"BP{tag}",
+        name="基准药房",
+        address="基准路1号",
+        slot_minutes=2,
+        customers_per_slot=1,  # the seeds' "about 2 minutes per person"
+    )
+    now = timezone.now()
+    seed = seed_new()
+    rnd = Round.objects.create(
+        district=district,
+        name=f"bench {tag}",
+        registration_opens_at=now - timedelta(days=1),
+        registration_closes_at=now - timedelta(minutes=1),
+        valid_from=timezone.localdate(),
+        valid_until=timezone.localdate() + timedelta(days=10),
+        status="open",
+        policy=args.policy,
+        offline_reserve_pct=10,
+        lottery_commitment=commitment_of(seed),
+        lottery_seed=seed,
+    )
+    channels = ["online", "online", "online", "desk", "phone"]
+    for c in range(args.committees):
+        committee = Committee.objects.create(
+            subdistrict=sub, code=f"B{tag}{c:02d}", name=f"基准居委{c}", pharmacy=pharmacy
+        )
+        buildings = Building.objects.bulk_create(
+            [Building(committee=committee, label=f"{b}号", sort_order=b) for b in range(40)]
+        )
+        households = Household.objects.bulk_create(
+            [
+                Household(committee=committee, building=buildings[i % 40], room=str(1000 + i))
+                for i in range(args.per_committee)
+            ],
+            batch_size=5000,
+        )
+        Registration.objects.bulk_create(
+            [
+                Registration(
+                    round=rnd,
+                    committee=committee,
+                    household=h,
+                    queue_number=i + 1,
+                    ticket=f"{tag}{c:02d}{i:06d}",
+                    channel=channels[i % 5],
+                    status="verified",
+                    name="张三",
+                    phone=f"139{c:02d}{i:06d}",
+                    acknowledged_at=now,
+                )
+                for i, h in enumerate(households)
+            ],
+            batch_size=5000,
+        )
+    supply_declare(
+        pharmacy=pharmacy,
+        date=timezone.localdate(),
+        packs=min(total, 100_000),
+        manufacturer="上海某医疗用品有限公司",
+        style="一次性医用口罩",
+        unit_price=Decimal("2.50"),
+        actor=None,
+    )
+    setup_s = time.perf_counter() - t0
+    vendor = connection.vendor
+
+    t1 = time.perf_counter()
+    dry = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy, dry_run=True)
+    dry_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    result = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy)
+    run_s = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    try:
+        again_issued = allocation_run(
+            round=rnd, date=timezone.localdate(), pharmacy=pharmacy
+        ).issued
+    except Conflict:  # everybody was served: nothing waits any more
+        again_issued = 0
+    rerun_s = time.perf_counter() - t3
+    stored = Voucher.objects.filter(round=rnd).count()
+    assert stored == result.issued == dry.issued, (stored, result.issued, dry.issued)
+    assert again_issued == 0
+    print(
+        f"database={vendor} policy={args.policy} waiting={total} "
+        f"setup={setup_s:.1f}s dry_run={dry_s:.2f}s allocation={run_s:.2f}s "
+        f"issued={result.issued} rerun={rerun_s:.2f}s (issued {again_issued})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Reads of supply, vouchers and notifications, with role scoping (BRIEF invariant 7)."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.accounts.scoping import has_access, scoped
+from fairshare.allocation.lottery import rank_key, seed_matches
+from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
+from fairshare.allocation.tokens import code_normalize
+from fairshare.community.models import Committee, Pharmacy
+from fairshare.core.errors import Forbidden, NotFound
+from fairshare.core.models import OutboxMessage
+from fairshare.registration.models import OFFLINE_CHANNELS, Registration
+from fairshare.rounds.models import Round
+
+
+def pharmacy_get(*, code: str) -> Pharmacy:
+    pharmacy = Pharmacy.objects.select_related("subdistrict").filter(code=code).first()
+    if pharmacy is None:
+        raise NotFound(_("Unknown pharmacy."), code="unknown_pharmacy")
+    return pharmacy
+
+
+def can_declare_supply(user: Any, pharmacy: Pharmacy) -> bool:
+    """That pharmacy's staff, or subdistrict/district staff of its area."""
+    if not has_access(user):
+        return False
+    if user.is_superuser:
+        return True
+    if user.role == "pharmacy":
+        return user.pharmacy_id == pharmacy.id
+    if user.role == "subdistrict":
+        return user.subdistrict_id == pharmacy.subdistrict_id
+    if user.role == "district":
+        return user.district_id == pharmacy.subdistrict.district_id
+    return False
+
+
+def can_allocate(user: Any, round: Round) -> bool:
+    """Subdistrict or district staff of the round's district (committee staff may not).
+
+    The engine further limits a run to the pharmacies in the user's area.
+    """
+    if not has_access(user):
+        return False
+    if user.is_superuser:
+        return True
+    if user.role == "district":
+        return user.district_id == round.district_id
+    if user.role == "subdistrict":
+        return user.subdistrict is not None and user.subdistrict.district_id == round.district_id
+    return False
+
+
+def round_get(*, round_id: int) -> Round:
+    found = Round.objects.filter(pk=round_id).first()
+    if found is None:
+        raise NotFound(_("Unknown round."), code="unknown_round")
+    return found
+
+
+def round_covering(*, pharmacy: Pharmacy, date: Date) -> Round | None:
+    """The open round of the pharmacy's district whose purchase dates include ``date``."""
+    return (
+        Round.objects.filter(
+            district_id=pharmacy.subdistrict.district_id,
+            status=Round.Status.OPEN,
+            valid_from__lte=date,
+            valid_until__gte=date,
+        )
+        .order_by("-registration_opens_at", "id")
+        .first()
+    )
+
+
+def open_rounds_exist(*, pharmacy: Pharmacy) -> bool:
+    return Round.objects.filter(
+        district_id=pharmacy.subdistrict.district_id, status=Round.Status.OPEN
+    ).exists()
+
+
+def supply_day_total(*, pharmacy: Pharmacy, date: Date) -> int:
+    return (
+        SupplyDay.objects.filter(pharmacy=pharmacy, date=date)
+        .values_list("packs", flat=True)
+        .first()
+        or 0
+    )
+
+
+def supply_history(*, pharmacy: Pharmacy, date: Date) -> QuerySet[SupplyDeclaration]:
+    return SupplyDeclaration.objects.filter(
+        supply_day__pharmacy=pharmacy, supply_day__date=date
+    ).order_by("declared_at", "id")
+
+
+def vouchers_for_user(user: Any) -> QuerySet[Voucher]:
+    """Vouchers the user may see: own committee/subdistrict/district, or own pharmacy."""
+    return scoped(
+        Voucher.objects.select_related("committee", "pharmacy", "declaration"),
+        user,
+        pharmacy_path="pharmacy",
+    )
+
+
+def committee_for_staff(*, user: Any, code: str) -> Committee:
+    committee = Committee.objects.filter(code=code).select_related("pharmacy").first()
+    if committee is None:
+        raise NotFound(_("Unknown committee."), code="unknown_committee")
+    if not scoped(Committee.objects.filter(pk=committee.pk), user, "").exists():
+        raise Forbidden(_("This committee is outside your area."))
+    return committee
+
+
+def committee_vouchers(*, committee: Committee, date: Date) -> QuerySet[Voucher]:
+    """A committee's live vouchers of a day, in issue order (for slips and lists)."""
+    return (
+        Voucher.objects.filter(
+            committee=committee, date=date, status__in=[Voucher.Status.ISSUED, "redeemed"]
+        )
+        .select_related("registration", "household__building", "pharmacy", "declaration")
+        .order_by("registration__queue_number")
+    )
+
+
+def notification_log(*, household_id: int) -> QuerySet[OutboxMessage]:
+    """The messages sent (or queued) to one household, newest first."""
+    return OutboxMessage.objects.filter(household_id=household_id).order_by("-created_at", "-id")
+
+
+def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
+    """Re-check a lottery round; returns the problems found (empty: all is well).
+
+    The seed must match the published commitment, and within each committee and
+    channel group (offline/online: the offline reserve picks offline households by
+    rank too) the households served so far must be exactly the best-ranked ones,
+    ranks recomputed with ``lottery.rank_key`` from the seed and the tickets alone.
+    Households that went through an expiry requeue are left out of the check.
+    """
+    seed = (seed or round.lottery_seed or "").strip()
+    if not seed_matches(seed, round.lottery_commitment):
+        return ["seed does not match the published commitment"]
+    requeued = set(Requeue.objects.filter(round=round).values_list("household_id", flat=True))
+    served = set(Voucher.objects.filter(round=round).values_list("registration_id", flat=True))
+    offline = {str(c) for c in OFFLINE_CHANNELS}
+    groups: dict[tuple[int, bool], list[tuple[str, bool, str]]] = {}
+    rows = (
+        Registration.objects.filter(round=round)
+        .exclude(status=Registration.Status.VOID)
+        .values_list("id", "household_id", "committee__code", "channel", "ticket")
+    )
+    for reg_id, household_id, committee, channel, ticket in rows:
+        if household_id in requeued:
+            continue
+        groups.setdefault((committee, channel in offline), []).append(
+            (rank_key(seed, ticket), reg_id in served, ticket)
+        )
+    problems = []
+    for (committee, is_offline), items in sorted(groups.items()):
+        items.sort()
+        flags = [done for _, done, _ in items]
+        first_waiting = flags.index(False) if False in flags else len(flags)
+        if any(flags[first_waiting:]):
+            group = "offline" if is_offline else "online"
+            problems.append(f"{committee} ({group}): served out of lottery order")
+    return problems
+
+
+def voucher_for_committee_staff(*, user: Any, code: str) -> Voucher:
+    """A voucher by its (typed) code, within the user's committees; 404 otherwise."""
+    canonical = code_normalize(code)
+    voucher = None
+    if canonical is not None:
+        voucher = scoped(Voucher.objects.filter(code=canonical), user).first()
+    if voucher is None:
+        raise NotFound(_("Unknown voucher."), code="unknown_voucher")
+    return voucher

@@ -1,0 +1,298 @@
+"""Supply declarations, voucher expiry and fulfilment (writes).
+
+The allocation engine itself is in ``engine.py`` (``allocation_run`` is re-exported
+here so callers import every write from ``services``).
+
+Batches: a pharmacy-day has ONE current declaration (batch). A new declaration for
+the same day is a correction: it supersedes the current one (``superseded_by``;
+history kept) and sets ``SupplyDay.packs`` to its packs. Vouchers reference the
+declaration that was current when they were issued, so the batch and price on an
+issued voucher never change. A correction may not go below the packs already
+issued (live vouchers) for that day.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date as Date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.allocation.engine import LIVE, AllocationResult, allocation_run
+from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
+from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
+from fairshare.community.models import Pharmacy
+from fairshare.core.audit import audit_record
+from fairshare.core.errors import Conflict, FieldErrors, NotFound
+from fairshare.core.locking import write_transaction
+from fairshare.rounds.models import Round
+
+__all__ = [
+    "AllocationResult",
+    "allocation_run",
+    "lottery_commit",
+    "lottery_reveal",
+    "supply_declare",
+    "voucher_expire_due",
+    "voucher_set_fulfilment",
+]
+
+MAX_PACKS = 100_000
+MAX_PRICE = Decimal("999999.99")
+
+
+def _clean_supply(
+    *, date: Any, packs: Any, manufacturer: Any, style: Any, unit_price: Any, round: Round | None
+) -> tuple[int, Decimal, str, str]:
+    errors = FieldErrors()
+    if isinstance(packs, bool) or not isinstance(packs, int):
+        errors.add("packs", _("Enter a whole number of packs."))
+    elif not 0 <= packs <= MAX_PACKS:
+        errors.add("packs", _("Packs must be between 0 and 100000."))
+    price = Decimal("-1")
+    try:
+        price = Decimal(str(unit_price))
+        bad = not price.is_finite() or price < 0 or price > MAX_PRICE
+        if not bad and price != price.quantize(Decimal("0.01")):
+            bad = True
+    except (InvalidOperation, ValueError, TypeError):
+        bad = True
+    if bad:
+        errors.add("unit_price", _("Enter a price of 0 or more with at most 2 decimals."))
+    if not isinstance(date, Date):
+        errors.add("date", _("Enter a valid date."))
+    elif date < timezone.localdate():
+        errors.add("date", _("The date must be today or later."))
+    elif round is not None and not (round.valid_from <= date <= round.valid_until):
+        errors.add("date", _("The date is outside the round's purchase dates."))
+    texts = []
+    for name, value in (("manufacturer", manufacturer), ("style", style)):
+        text = str(value or "").strip()
+        if not text:
+            errors.add(name, _("This field is required."))
+        elif len(text) > 100:
+            errors.add(name, _("At most 100 characters."))
+        texts.append(text)
+    if errors:
+        raise errors
+    return packs, price.quantize(Decimal("0.01")), texts[0], texts[1]
+
+
+def _supply_day(pharmacy: Pharmacy, date: Date) -> SupplyDay:
+    """The SupplyDay row, created if needed, then locked."""
+    if not SupplyDay.objects.filter(pharmacy=pharmacy, date=date).exists():
+        try:
+            with transaction.atomic():
+                SupplyDay.objects.create(pharmacy=pharmacy, date=date, packs=0)
+        except IntegrityError:
+            pass  # created meanwhile by a concurrent declaration
+    return SupplyDay.objects.select_for_update().get(pharmacy=pharmacy, date=date)
+
+
+def supply_declare(
+    *,
+    pharmacy: Pharmacy,
+    date: Date,
+    packs: int,
+    manufacturer: str,
+    style: str,
+    unit_price: Decimal | str | float,
+    actor: Any,
+    round: Round | None = None,
+) -> SupplyDeclaration:
+    """Declare (or correct) a pharmacy's supply for a day; returns the new declaration."""
+    packs, price, manufacturer, style = _clean_supply(
+        date=date,
+        packs=packs,
+        manufacturer=manufacturer,
+        style=style,
+        unit_price=unit_price,
+        round=round,
+    )
+    with write_transaction():
+        day = _supply_day(pharmacy, date)
+        issued = (
+            Voucher.objects.filter(supply_day=day, status__in=LIVE).aggregate(n=Sum("packs"))["n"]
+            or 0
+        )
+        if packs < issued:
+            raise FieldErrors(
+                {
+                    "packs": [
+                        _("Vouchers for %(n)d packs were already issued for this day.")
+                        % {"n": issued}
+                    ]
+                }
+            )
+        current = list(SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True))
+        declaration = SupplyDeclaration.objects.create(
+            supply_day=day,
+            packs=packs,
+            manufacturer=manufacturer,
+            style=style,
+            unit_price=price,
+            declared_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        SupplyDeclaration.objects.filter(pk__in=[d.pk for d in current]).update(
+            superseded_by=declaration
+        )
+        before = day.packs
+        day.packs = packs
+        day.save(update_fields=["packs"])
+        audit_record(
+            actor=actor,
+            action="supply.declare" if not current else "supply.correct",
+            obj=declaration,
+            before={"packs": before} if current else None,
+            after={
+                "date": date.isoformat(),
+                "packs": packs,
+                "manufacturer": manufacturer,
+                "style": style,
+                "unit_price": str(price),
+            },
+            subdistrict_id=pharmacy.subdistrict_id,
+            pharmacy_id=pharmacy.id,
+        )
+    return declaration
+
+
+def voucher_expire_due(*, today: Date) -> int:
+    """Expire issued vouchers whose validity ended before ``today``; record requeues.
+
+    A conditional update (``status='issued'``) marks them, so a voucher redeemed at the
+    same moment is never expired. Each expired voucher's household is requeued once
+    (round setting ``requeue_expired``); a second expiry, or requeue off, drops it.
+    """
+    now = timezone.now()
+    with write_transaction():
+        due = list(
+            Voucher.objects.filter(status=Voucher.Status.ISSUED, valid_until__lt=today)
+            .values_list("id", flat=True)
+            .order_by("id")
+        )
+        if not due:
+            return 0
+        Voucher.objects.filter(id__in=due, status=Voucher.Status.ISSUED).update(
+            status=Voucher.Status.EXPIRED, expired_at=now
+        )
+        expired = list(
+            Voucher.objects.filter(id__in=due, status=Voucher.Status.EXPIRED, expired_at=now)
+            .select_related("round")
+            .order_by("date", "slot_start", "id")
+        )
+        already = set(
+            Requeue.objects.filter(
+                outcome=Requeue.Outcome.REQUEUED,
+                household_id__in=[v.household_id for v in expired],
+            ).values_list("round_id", "household_id")
+        )
+        rows = []
+        for v in expired:
+            again = (v.round_id, v.household_id) in already
+            requeue = v.round.requeue_expired and not again
+            if requeue:
+                already.add((v.round_id, v.household_id))
+            rows.append(
+                Requeue(
+                    round_id=v.round_id,
+                    household_id=v.household_id,
+                    registration_id=v.registration_id,
+                    voucher=v,
+                    outcome=Requeue.Outcome.REQUEUED if requeue else Requeue.Outcome.DROPPED,
+                    created_at=now,
+                )
+            )
+        Requeue.objects.bulk_create(rows)
+        audit_record(actor=None, action="voucher.expire", after={"count": len(expired)})
+    return len(expired)
+
+
+def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: Any) -> Voucher:
+    """Switch a live voucher between pickup, committee proxy purchase and home delivery."""
+    if fulfilment not in Voucher.Fulfilment.values:
+        raise FieldErrors({"fulfilment": [_("Choose pickup, proxy or delivery.")]})
+    with write_transaction():
+        before = Voucher.objects.filter(pk=voucher.pk).values_list("fulfilment", flat=True).first()
+        if before is None:
+            raise NotFound(_("Unknown voucher."))
+        changed = Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED).update(
+            fulfilment=fulfilment
+        )
+        if not changed:
+            raise Conflict(_("Only an issued, unused voucher can be changed."))
+        voucher.fulfilment = fulfilment
+        audit_record(
+            actor=actor,
+            action="voucher.fulfilment",
+            obj=voucher,
+            before={"fulfilment": before},
+            after={"fulfilment": fulfilment},
+            committee_id=voucher.committee_id,
+            pharmacy_id=voucher.pharmacy_id,
+        )
+    return voucher
+
+
+# --- Lottery seed: commit before registration closes, reveal after --------------------
+
+
+def lottery_seed_path(round: Round):
+    return settings.DATA_DIR / "lottery" / f"round-{round.pk}.seed"
+
+
+def lottery_commit(*, round: Round, actor: Any = None) -> str:
+    """Draw a secret seed, keep it in the data folder (mode 0600), publish its SHA-256."""
+    if round.policy != Round.Policy.LOTTERY:
+        raise Conflict(_("This round does not use the lottery policy."))
+    if round.lottery_commitment:
+        raise Conflict(_("The lottery seed of this round was already committed."))
+    if timezone.now() >= round.registration_closes_at:
+        raise Conflict(_("The seed must be committed before registration closes."))
+    seed = seed_new()
+    commitment = commitment_of(seed)
+    path = lottery_seed_path(round)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with write_transaction():
+        changed = Round.objects.filter(pk=round.pk, lottery_commitment="").update(
+            lottery_commitment=commitment
+        )
+        if not changed:
+            raise Conflict(_("The lottery seed of this round was already committed."))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(seed)
+        audit_record(
+            actor=actor, action="lottery.commit", obj=round, after={"commitment": commitment}
+        )
+    round.lottery_commitment = commitment
+    return commitment
+
+
+def lottery_reveal(*, round: Round, seed: str | None = None, actor: Any = None) -> str:
+    """Publish the seed after registration closed; it must match the commitment."""
+    if not round.lottery_commitment:
+        raise Conflict(_("No lottery seed was committed for this round."))
+    if round.lottery_seed:
+        raise Conflict(_("The lottery seed was already revealed."))
+    if timezone.now() < round.registration_closes_at:
+        raise Conflict(_("The seed may be revealed only after registration closes."))
+    if seed is None:
+        path = lottery_seed_path(round)
+        if not path.exists():
+            raise Conflict(_("The secret seed is not in the data folder; pass it explicitly."))
+        seed = path.read_text().strip()
+    seed = seed.strip()
+    if not seed_matches(seed, round.lottery_commitment):
+        raise FieldErrors({"seed": [_("The seed does not match the published commitment.")]})
+    with write_transaction():
+        Round.objects.filter(pk=round.pk, lottery_seed="").update(lottery_seed=seed)
+        audit_record(actor=actor, action="lottery.reveal", obj=round, after={"seed": seed})
+    round.lottery_seed = seed
+    return seed

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import CommitteeFactory, RoundFactory, UserFactory
+
+
+@pytest.fixture
+def pharmacy_setup(db):
+    """One pharmacy serving three committees of one subdistrict, and an open round."""
+    first = CommitteeFactory(code="A01")
+    others = [
+        CommitteeFactory(code=code, subdistrict=first.subdistrict, pharmacy=first.pharmacy)
+        for code in ("A02", "A03")
+    ]
+    rnd = RoundFactory(district=first.subdistrict.district)
+    return {
+        "pharmacy": first.pharmacy,
+        "committees": [first, *others],
+        "round": rnd,
+        "today": timezone.localdate(),
+    }
+
+
+@pytest.fixture
+def subdistrict_user(pharmacy_setup):
+    sub = pharmacy_setup["pharmacy"].subdistrict
+    return UserFactory(role="subdistrict", subdistrict=sub)

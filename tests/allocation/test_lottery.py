@@ -1,0 +1,112 @@
+"""Lottery: commit → reveal → recompute the ranks from the revealed seed alone."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from fairshare.allocation import lottery
+from fairshare.allocation.models import Voucher
+from fairshare.allocation.services import allocation_run, supply_declare
+from fairshare.rounds.models import Round
+from tests.allocation.factories import Entry, queue_build
+
+pytestmark = pytest.mark.django_db
+
+
+def _close_registration(rnd: Round) -> None:
+    now = timezone.now()
+    Round.objects.filter(pk=rnd.pk).update(
+        registration_opens_at=now - timedelta(hours=2),
+        registration_closes_at=now - timedelta(minutes=1),
+    )
+    rnd.refresh_from_db()
+
+
+def test_commit_reveal_recompute(pharmacy_setup, capsys, settings, tmp_path):
+    settings.DATA_DIR = tmp_path  # the secret seed file goes here
+    s = pharmacy_setup
+    rnd = s["round"]
+    rnd.policy = "lottery"
+    rnd.save()
+    call_command("lottery", "commit", "--round", str(rnd.pk))
+    commitment = capsys.readouterr().out.strip().split()[-1]
+    rnd.refresh_from_db()
+    assert rnd.lottery_commitment == commitment and not rnd.lottery_seed
+    with pytest.raises(CommandError):  # registration still open
+        call_command("lottery", "reveal", "--round", str(rnd.pk))
+    regs = queue_build(round=rnd, committee=s["committees"][0], entries=[Entry()] * 30)
+    _close_registration(rnd)
+    with pytest.raises(CommandError):  # a seed that does not match its commitment
+        call_command("lottery", "reveal", "--round", str(rnd.pk), "--seed", "guess")
+    with pytest.raises(CommandError):  # allocation refuses before the reveal
+        call_command("allocate", "--round", str(rnd.pk), "--date", s["today"].isoformat())
+    call_command("lottery", "reveal", "--round", str(rnd.pk))
+    seed = capsys.readouterr().out.strip().split()[-1]
+    assert (tmp_path / "lottery" / f"round-{rnd.pk}.seed").read_text() == seed
+    assert hashlib.sha256(seed.encode()).hexdigest() == commitment
+    supply_declare(
+        pharmacy=s["pharmacy"],
+        date=s["today"],
+        packs=12,
+        manufacturer="厂",
+        style="平面",
+        unit_price="1.00",
+        actor=None,
+    )
+    rnd.refresh_from_db()
+    allocation_run(round=rnd, date=s["today"])
+    issued = list(
+        Voucher.objects.filter(round=rnd)
+        .order_by("id")
+        .values_list("registration__ticket", flat=True)
+    )
+    # Anyone can recompute the order from the revealed seed and the public tickets.
+    expected = lottery.lottery_order(seed, [r.ticket for r in regs])[:12]
+    assert issued == expected
+    assert issued != [r.ticket for r in regs][:12]  # not simply queue order
+    call_command("lottery", "verify", "--round", str(rnd.pk))
+    assert "OK" in capsys.readouterr().out
+    # A tampered voucher (someone served out of rank) is caught by verify.
+    loser = next(r for r in regs if r.ticket not in issued)
+    winner = Voucher.objects.filter(round=rnd).order_by("id").first()
+    Voucher.objects.filter(pk=winner.pk).update(registration=loser, household=loser.household)
+    with pytest.raises(CommandError):
+        call_command("lottery", "verify", "--round", str(rnd.pk))
+
+
+def test_rank_key_is_keyed_hash():
+    seed, ticket = "abc", "T0001"
+    assert lottery.rank_key(seed, ticket) == hmac.new(b"abc", b"T0001", "sha256").hexdigest()
+    assert lottery.lottery_order(seed, ["b", "a"]) == sorted(
+        ["b", "a"], key=lambda t: lottery.rank_key(seed, t)
+    )
+
+
+def test_allocate_command_dry_run_and_errors(pharmacy_setup, capsys):
+    s = pharmacy_setup
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 3)
+    supply_declare(
+        pharmacy=s["pharmacy"],
+        date=s["today"],
+        packs=2,
+        manufacturer="厂",
+        style="平面",
+        unit_price="1.00",
+        actor=None,
+    )
+    args = ["--round", str(s["round"].pk), "--date", s["today"].isoformat()]
+    call_command("allocate", *args, "--dry-run")
+    assert "would issue 2" in capsys.readouterr().out
+    assert not Voucher.objects.exists()
+    call_command("allocate", *args, "--pharmacy", s["pharmacy"].code)
+    assert "issued 2" in capsys.readouterr().out
+    late = (s["round"].valid_until + timedelta(days=1)).isoformat()
+    with pytest.raises(CommandError):
+        call_command("allocate", "--round", str(s["round"].pk), "--date", late)
+    assert Voucher.objects.count() == 2
