@@ -17,27 +17,27 @@ one transaction.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.allocation.engine import waiting_registrations
-from fairshare.allocation.tokens import ALPHABET
 from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
 from fairshare.core.locking import write_transaction
-from fairshare.core.masking import mask_name
 from fairshare.registration import ledger
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
+from fairshare.registration.selectors import registered_payload_for
+from fairshare.registration.tickets import ticket_new
 from fairshare.rounds.models import Round
 
 
 def _ticket(taken: set[str]) -> str:
+    """A fresh registration ticket (same format and check symbol as the service's)."""
     while True:
-        ticket = "".join(secrets.choice(ALPHABET) for _ in range(10))
+        ticket = ticket_new()
         if ticket not in taken and not Registration.objects.filter(ticket=ticket).exists():
             taken.add(ticket)
             return ticket
@@ -55,7 +55,6 @@ def round_carry_over(*, round: Round, actor: Any = None) -> dict[str, int]:
     )
     counts: dict[str, int] = {}
     now = timezone.now()
-    at_iso = timezone.localtime(now).isoformat()
     taken: set[str] = set()
     with write_transaction():
         carried = list(
@@ -107,17 +106,10 @@ def round_carry_over(*, round: Round, actor: Any = None) -> dict[str, int]:
             prev_hash = ledger.GENESIS
             links = []
             for seq, (old, new) in enumerate(zip(regs, new_regs, strict=True), start=1):
-                text = ledger.canonical(
-                    ledger.registered_payload(
-                        seq=seq,
-                        queue_number=new.queue_number,
-                        masked_name=mask_name(new.name),
-                        building=old.household.building.label,
-                        room=old.household.room,
-                        channel=new.channel,
-                        at_iso=at_iso,
-                    )
-                )
+                # The same payload the registration service writes and verify_ledger
+                # re-computes from the stored row.
+                new.household = old.household
+                text = ledger.canonical(registered_payload_for(new, seq=seq))
                 digest = ledger.link_hash(prev_hash, text)
                 links.append(
                     LedgerEntry(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
 from functools import lru_cache
 from typing import Any
 
@@ -26,37 +25,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from fairshare.core.codes import code_generate, code_parse
 from fairshare.env import EnvError, env_str
 
-ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"  # 25 symbols, none easily confused
 CODE_LENGTH = 10
 TOKEN_PREFIX = "FS1"
 
 
-# Position weights, all coprime with the alphabet size 25 (no multiple of 5): a weight
-# sharing a factor with 25 let some single substitutions keep the same check character
-# (weights 5 and 10 did; found by the property tests). Neighbouring weights also differ
-# by a unit, so adjacent swaps are caught.
-_WEIGHTS = (1, 2, 3, 4, 6, 7, 8, 9, 11, 12)
-
-
-def _check_char(body: str) -> str:
-    # Weighted sum modulo the alphabet size: catches every single error and adjacent swap.
-    total = sum(w * ALPHABET.index(ch) for w, ch in zip(_WEIGHTS, body, strict=True))
-    return ALPHABET[total % len(ALPHABET)]
-
-
 def code_new() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-    return body + _check_char(body)
+    return code_generate(CODE_LENGTH)
 
 
 def code_normalize(raw: str) -> str | None:
     """Return the canonical code, or None when it is malformed or its check fails."""
-    text = "".join(ch for ch in (raw or "").upper() if ch not in " -_\t")
-    if len(text) != CODE_LENGTH + 1 or any(ch not in ALPHABET for ch in text):
-        return None
-    return text if _check_char(text[:-1]) == text[-1] else None
+    return code_parse(raw, CODE_LENGTH)
 
 
 def code_display(code: str) -> str:
