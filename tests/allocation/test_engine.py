@@ -253,7 +253,7 @@ def test_expire_command(pharmacy_setup, capsys):
 
 def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
     from fairshare.allocation import engine
-    from fairshare.allocation.tokens import code_new
+    from fairshare.allocation.tokens import codes_new
 
     s = pharmacy_setup
     queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 4)
@@ -262,7 +262,11 @@ def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
     existing = Voucher.objects.get().code
     calls = iter([existing])  # the next run's first code collides with a stored one
 
-    monkeypatch.setattr(engine, "code_new", lambda: next(calls, None) or code_new())
+    def colliding_codes(count: int) -> list[str]:
+        first = next(calls, None)
+        return [first, *codes_new(count - 1)] if first else codes_new(count)
+
+    monkeypatch.setattr(engine, "codes_new", colliding_codes)
     _declare(s, 4)
     assert allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"]).issued == 3
     codes = list(Voucher.objects.values_list("code", flat=True))

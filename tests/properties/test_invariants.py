@@ -211,3 +211,18 @@ def test_mask_phone_never_shows_more_than_seven_digits(phone):
     digits = sum(ch.isdigit() for ch in phone)
     if digits >= 7:  # a real number keeps at least its first 3 and last 4 hidden parts apart
         assert shown < digits or digits == 7
+
+
+def test_bulk_codes_are_valid_distinct_and_use_every_symbol_evenly():
+    from collections import Counter
+
+    from fairshare.core.codes import codes_generate
+
+    generated = codes_generate(10, 5000)
+    assert len(generated) == 5000 and len(set(generated)) == 5000
+    assert all(tokens.code_normalize(code) == code for code in generated)
+    counts = Counter("".join(code[:-1] for code in generated))
+    assert set(counts) == set(ALPHABET)
+    # 50,000 symbols over 25 values: 2,000 expected each; a biased mapping (e.g. bytes
+    # 250-255 folded in) would push the first symbols far above the rest.
+    assert max(counts.values()) < 2300 and min(counts.values()) > 1700

@@ -48,7 +48,7 @@ from fairshare.allocation.models import (
     Voucher,
 )
 from fairshare.allocation.notify import voucher_sms_rows
-from fairshare.allocation.tokens import code_new
+from fairshare.allocation.tokens import codes_new
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
@@ -403,7 +403,7 @@ def _build(round, date, pharmacy, day, picks, codes: dict[int, str]) -> list[Iss
 
 
 def _fresh_codes(count: int) -> list[str]:
-    """``count`` distinct new codes (``tokens.code_new``).
+    """``count`` distinct new codes (``tokens.codes_new``).
 
     Uniqueness against stored vouchers is left to the unique index: a collision
     (about 1 in 10^9 per run of 100,000 with 25^10 codes) makes the insert fail and
@@ -411,7 +411,7 @@ def _fresh_codes(count: int) -> list[str]:
     """
     codes: set[str] = set()
     while len(codes) < count:
-        codes.add(code_new())
+        codes.update(codes_new(count - len(codes)))
     return list(codes)
 
 

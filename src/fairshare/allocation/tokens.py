@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from fairshare.core.codes import code_generate, code_parse
+from fairshare.core.codes import code_generate, code_parse, codes_generate
 from fairshare.env import EnvError, env_str
 
 CODE_LENGTH = 10
@@ -34,6 +34,10 @@ TOKEN_PREFIX = "FS1"
 
 def code_new() -> str:
     return code_generate(CODE_LENGTH)
+
+
+def codes_new(count: int) -> list[str]:
+    return codes_generate(CODE_LENGTH, count)
 
 
 def code_normalize(raw: str) -> str | None:

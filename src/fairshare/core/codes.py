@@ -17,8 +17,15 @@ WEIGHTS = (1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18, 19)
 _SEPARATORS = " -_\t"
 
 
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+# Random bytes below 250 map evenly onto the 25 symbols (250 = 10 × 25); the rest are
+# dropped, so every symbol is equally likely. bytes.translate does this in C.
+_BYTE_TO_SYMBOL = bytes(ord(ALPHABET[b % 25]) if b < 250 else 0 for b in range(256))
+_UNEVEN_BYTES = bytes(range(250, 256))
+
+
 def _weighted_sum(symbols: str) -> int:
-    return sum(w * ALPHABET.index(ch) for w, ch in zip(WEIGHTS, symbols, strict=False))
+    return sum(w * _VALUE[ch] for w, ch in zip(WEIGHTS, symbols, strict=False))
 
 
 def check_symbol(body: str) -> str:
@@ -32,6 +39,17 @@ def check_symbol(body: str) -> str:
 def code_generate(body_length: int) -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(body_length))
     return body + check_symbol(body)
+
+
+def codes_generate(body_length: int, count: int) -> list[str]:
+    """``count`` codes at once (as ``code_generate``, but drawing the randomness in bulk)."""
+    need = body_length * count
+    symbols = ""
+    while len(symbols) < need:
+        raw = secrets.token_bytes(need - len(symbols) + 64)
+        symbols += raw.translate(_BYTE_TO_SYMBOL, _UNEVEN_BYTES).decode("ascii")
+    bodies = [symbols[i : i + body_length] for i in range(0, need, body_length)]
+    return [body + check_symbol(body) for body in bodies]
 
 
 def code_parse(raw: str | None, body_length: int) -> str | None:
