@@ -11,6 +11,13 @@ with an issued voucher of today), ``photo_registration`` (photo channel, with it
 private photo file), ``bought_registration`` (its ``redeemed_voucher`` bought at the
 pharmacy terminal, ready for a hand-over). ``free_household`` is not registered (for
 desk, batch and API registrations), and ``notice`` is a published subdistrict notice.
+
+Allocation (issue 4), through the real services: the pharmacy declares supply for
+``supply_date`` (tomorrow; ``supply``) with ``supply_declare``, and subdistrict staff run
+``allocation_run`` for it, issuing ``allocated_voucher`` (to ``queued_registration``)
+among others. ``waiting_registration`` registers after that run and waits; the
+pharmacy has also declared ``next_supply_date`` (the day after), so an allocation run
+for that day has something to issue.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Any
 from django.utils import timezone
 
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
+from fairshare.allocation.models import Voucher
+from fairshare.allocation.services import allocation_run, supply_declare
 from fairshare.core.audit import audit_record
 from fairshare.pharmacy.services import voucher_redeem
 from fairshare.registration.photos import registration_create_with_photo
@@ -61,6 +70,12 @@ class Side:
     redeemed_voucher: Any = None
     free_household: Any = None
     notice: Any = None
+    supply_date: Any = None
+    next_supply_date: Any = None
+    supply: Any = None
+    queued_registration: Any = None
+    allocated_voucher: Any = None
+    waiting_registration: Any = None
     users: dict[str, User] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # role → raw bearer token
     token_rows: dict[str, ApiToken] = field(default_factory=dict)
@@ -151,6 +166,7 @@ def build_side(key: str, district_code: str, digit: str) -> Side:
         title=f"答复口径 {key}",
         body="口罩款式和价格因批次不同。",
     )
+    allocated_pii, allocated = _allocate(s, name, digit)
     note = f"AUDIT-SECRET-{key.upper()}"
     audit_record(
         actor=s.users["committee"],
@@ -160,7 +176,7 @@ def build_side(key: str, district_code: str, digit: str) -> Side:
         subdistrict_id=s.subdistrict.pk,
         note=note,
     )
-    s.pii = [name, phone, photo_name, photo_phone, bought_name, bought_phone]
+    s.pii = [name, phone, photo_name, photo_phone, bought_name, bought_phone, *allocated_pii]
     s.markers = [
         *s.pii,
         s.registration.ticket,
@@ -170,8 +186,63 @@ def build_side(key: str, district_code: str, digit: str) -> Side:
         s.redeemed_voucher.code,
         note,
         helper.username,
+        *allocated,
     ]
     return s
+
+
+def _allocate(s: Side, name: str, digit: str) -> tuple[list[str], list[str]]:
+    """Supply, an allocation run and a waiting household (see the module docstring).
+
+    Returns the new private strings: (names and phones, tickets and voucher codes)."""
+    building = s.household.building
+    s.supply_date = timezone.localdate() + timedelta(days=1)
+    s.next_supply_date = s.supply_date + timedelta(days=1)
+    batch = {"manufacturer": "某医疗用品厂", "style": "一次性医用口罩", "unit_price": "12.50"}
+    s.supply = supply_declare(
+        pharmacy=s.pharmacy,
+        date=s.supply_date,
+        packs=10,
+        actor=s.users["pharmacy"],
+        round=s.round,
+        **batch,
+    )
+    queued_name, queued_phone = f"{name}排", f"135{digit * 4}{digit * 4}"
+    s.queued_registration = registration_create(
+        round=s.round,
+        household=HouseholdFactory(building=building),
+        name=queued_name,
+        phone=queued_phone,
+        channel="online",
+    ).registration
+    result = allocation_run(
+        round=s.round, date=s.supply_date, pharmacy=s.pharmacy, actor=s.users["subdistrict"]
+    )
+    issued = Voucher.objects.filter(round=s.round, supply_day=s.supply.supply_day)
+    s.allocated_voucher = issued.get(registration=s.queued_registration)
+    assert result.issued == issued.count() >= 1
+    waiting_name, waiting_phone = f"{name}等", f"134{digit * 4}{digit * 4}"
+    s.waiting_registration = registration_create(
+        round=s.round,
+        household=HouseholdFactory(building=building),
+        name=waiting_name,
+        phone=waiting_phone,
+        channel="online",
+    ).registration
+    supply_declare(
+        pharmacy=s.pharmacy,
+        date=s.next_supply_date,
+        packs=10,
+        actor=s.users["pharmacy"],
+        round=s.round,
+        **batch,
+    )
+    pii = [queued_name, queued_phone, waiting_name, waiting_phone]
+    return pii, [
+        s.queued_registration.ticket,
+        s.waiting_registration.ticket,
+        *issued.values_list("code", flat=True),
+    ]
 
 
 @dataclass

@@ -1,0 +1,81 @@
+"""Who may call the allocation endpoints (issue 4): declarations for the access matrix.
+
+From the allocation app's docstrings and BRIEF invariant 7 (staff see and change only
+their own committee / pharmacy / subdistrict):
+
+* supply: that pharmacy's staff, or subdistrict / district staff of its area;
+* allocation runs: subdistrict / district staff of the round's area only (committee
+  and pharmacy staff get 403);
+* voucher slips (API PDF, page PDF) and the staff voucher page: the committee's staff,
+  its assigned helpers and the admins of its subdistrict / district (not pharmacies);
+* fulfilment changes (pickup / proxy / delivery): committee staff and helpers, and the
+  area admins.
+
+The objects come from tests/accounts/world.py (supply declared and an allocation run
+made through the real services, plus a waiting household and next day's supply).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.accounts.access_registry import Ctx, staff
+
+AREA = ("district", "subdistrict")
+COMMITTEE_AND_AREA = ("committee", *AREA)
+
+
+def _supply(c: Ctx) -> dict[str, Any]:
+    return {
+        "date": c.next_supply_date.isoformat(),
+        "packs": 40,
+        "manufacturer": "某医疗用品厂",
+        "style": "KN95",
+        "unit_price": "15.00",
+    }
+
+
+def _day(c: Ctx) -> dict[str, Any]:
+    return {"date": c.supply_date.isoformat()}
+
+
+def _committee(c: Ctx) -> dict[str, Any]:
+    return {"code": c.committee.code}
+
+
+ENTRIES = {
+    # --- API -------------------------------------------------------------------
+    ("POST", "/api/v1/pharmacies/{code}/supplies"): staff(
+        "pharmacy",
+        *AREA,
+        params=lambda c: {"code": c.pharmacy.code},
+        body=_supply,
+        own=frozenset({201}),
+    ),
+    # The waiting household gets a voucher from next day's supply.
+    ("POST", "/api/v1/rounds/{round_id}/allocations"): staff(
+        *AREA,
+        params=lambda c: {"round_id": c.round.pk},
+        body=lambda c: {
+            "date": c.next_supply_date.isoformat(),
+            "pharmacy": c.pharmacy.code,
+        },
+        own=frozenset({201}),
+    ),
+    ("GET", "/api/v1/committees/{code}/voucher-slips.pdf"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})
+    ),
+    ("POST", "/api/v1/vouchers/{code}/fulfilment"): staff(
+        *COMMITTEE_AND_AREA,
+        params=lambda c: {"code": c.allocated_voucher.code},
+        body=lambda c: {"fulfilment": "proxy"},
+        own=frozenset({200}),
+    ),
+    # --- staff pages -----------------------------------------------------------
+    ("GET", "/vouchers/committees/<str:code>/"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})
+    ),
+    ("GET", "/vouchers/committees/<str:code>/slips.pdf"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})
+    ),
+}
