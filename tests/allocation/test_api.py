@@ -7,7 +7,7 @@ import pytest
 from fairshare.accounts.models import ApiToken
 from fairshare.allocation.models import SupplyDeclaration, Voucher
 from tests.allocation.factories import Entry, queue_build
-from tests.factories import CommitteeFactory, PharmacyFactory, UserFactory
+from tests.factories import CommitteeFactory, MemberFactory, PharmacyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +197,15 @@ def test_fulfilment_endpoint_scoped(client, pharmacy_setup, subdistrict_user):
     assert bad.status_code == 422
     voucher.refresh_from_db()
     assert voucher.fulfilment == "proxy"
+    # Home delivery only for households with a member living alone or with limited mobility.
+    refused = client.post(
+        url, {"fulfilment": "delivery"}, content_type="application/json", **_auth(staff)
+    )
+    assert refused.status_code == 422 and "fulfilment" in refused.json()["errors"]
+    voucher.refresh_from_db()
+    assert voucher.fulfilment == "proxy"
+    MemberFactory(household=voucher.household, lives_alone=True)
+    accepted = client.post(
+        url, {"fulfilment": "delivery"}, content_type="application/json", **_auth(staff)
+    )
+    assert accepted.status_code == 200 and accepted.json()["fulfilment"] == "delivery"

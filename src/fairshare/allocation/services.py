@@ -20,14 +20,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.allocation.engine import LIVE, AllocationResult, allocation_run
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
-from fairshare.community.models import Pharmacy
+from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, NotFound
 from fairshare.core.locking import write_transaction
@@ -218,6 +218,22 @@ def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: Any) -> 
     """Switch a live voucher between pickup, committee proxy purchase and home delivery."""
     if fulfilment not in Voucher.Fulfilment.values:
         raise FieldErrors({"fulfilment": [_("Choose pickup, proxy or delivery.")]})
+    if (
+        fulfilment == Voucher.Fulfilment.DELIVERY
+        and not Member.objects.filter(
+            Q(lives_alone=True) | Q(mobility_impaired=True), household_id=voucher.household_id
+        ).exists()
+    ):
+        raise FieldErrors(
+            {
+                "fulfilment": [
+                    _(
+                        "Home delivery is for households with a member who lives alone or "
+                        "has limited mobility; mark that on the roster first."
+                    )
+                ]
+            }
+        )
     with write_transaction():
         before = Voucher.objects.filter(pk=voucher.pk).values_list("fulfilment", flat=True).first()
         if before is None:
