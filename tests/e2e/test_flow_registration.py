@@ -32,6 +32,7 @@ def test_resident_registers_on_phone(page, app_server):
     room.select_option(label=home["room"])
     page.locator("#id_name").fill("李秀英")
     page.locator("#id_phone").fill("13912345601")
+    _assert_fits_width(page)
     page.locator("button[name=action][value=register]").click()
 
     expect(page).to_have_url(re.compile(r"/r/done/"))

@@ -35,6 +35,8 @@ def test_status_page_shows_the_voucher(page, app_server, issued):
     card = page.locator("article", has=page.get_by_role("heading", name="您的购买凭证"))
     expect(card).to_be_visible()
     expect(card).to_contain_text(issued.code)
+    code_box = card.locator(".ticket").bounding_box()
+    assert code_box and code_box["height"] < 60, code_box  # the code stays on one line
     expect(card).to_contain_text(issued.committee["pharmacy_name"])
     expect(card).to_contain_text(flows.today())
     expect(card).to_contain_text(re.compile(r"\d\d:\d\d–\d\d:\d\d"))
