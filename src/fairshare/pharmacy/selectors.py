@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fairshare.accounts.scoping import has_access, pharmacy_scope_q, scope_q
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
@@ -39,6 +40,17 @@ def voucher_visible_to(user: Any, voucher: Voucher) -> bool:
     return Voucher.objects.filter(q, pk=voucher.pk).exists()
 
 
+def _redeemed_note(voucher: Voucher) -> str:
+    """For a terminal that looks up a bought voucher: when and where (do not sell again)."""
+    if voucher.status != Voucher.Status.REDEEMED or voucher.redeemed_at is None:
+        return ""
+    when = timezone.localtime(voucher.redeemed_at)
+    return _("Already bought on %(when)s at %(where)s.") % {
+        "when": f"{when:%Y-%m-%d %H:%M}",
+        "where": voucher.pharmacy.name,
+    }
+
+
 def voucher_detail(voucher: Voucher) -> dict[str, Any]:
     """What the terminal shows: packs, slot, batch and price, masked household, status."""
     batch = voucher.declaration
@@ -48,6 +60,8 @@ def voucher_detail(voucher: Voucher) -> dict[str, Any]:
         "code": voucher.code,
         "code_display": code_display(voucher.code),
         "status": voucher.status,
+        "status_label": str(voucher.get_status_display()),
+        "redeemed_note": _redeemed_note(voucher),
         "pharmacy": voucher.pharmacy.code,
         "committee": voucher.committee.name,
         "household": mask_name(registration.name) if registration else "",

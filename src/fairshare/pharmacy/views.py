@@ -77,6 +77,8 @@ def scan(request: HttpRequest, pharmacy) -> HttpResponse:
                 if voucher.pharmacy_id != pharmacy.pk:
                     raise Forbidden(_("This voucher belongs to another pharmacy."))
                 context["voucher"] = selectors.voucher_detail(voucher)
+                if context["voucher"]["redeemed_note"]:
+                    context["error"] = context["voucher"]["redeemed_note"]
         except ServiceError as exc:
             context["error"] = _error_text(exc)
             context["status"] = exc.status_code

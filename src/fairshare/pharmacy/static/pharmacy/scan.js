@@ -97,7 +97,7 @@
     var card = el("article", "voucher-card status-" + v.status);
     card.id = "voucher-card";
     var head = el("header");
-    head.append(el("code", "voucher-code", v.code_display || v.code), " · ", el("span", "", v.status));
+    head.append(el("code", "voucher-code", v.code_display || v.code), " · ", el("span", "", v.status_label || v.status));
     card.append(head);
     var dl = el("dl", "voucher-facts");
     var rows = [
@@ -138,6 +138,11 @@
       if (res.status !== 200) { notice(errorText(res.body)); return; }
       var v = res.body;
       showVoucher(v, v.status === "issued" ? function () { redeemOnline(codeOrToken, v); } : null);
+      if (v.redeemed_note) {
+        var note = el("p", "notice notice-error", v.redeemed_note);
+        note.id = "result-error";
+        resultBox.prepend(note);
+      }
     });
   }
 

@@ -1,0 +1,119 @@
+"""Data helpers for the browser flow tests: seeded places, and API calls that set up a
+step a test does not drive through the pages itself (supply, allocation, redemption).
+
+Each flow test takes its own household (by committee and position in the seeded list),
+so the tests run alone, in any order, against the one session server.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.support.liveserver import api_token, http
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> str:
+    return datetime.now(TZ).date().isoformat()
+
+
+def get_json(url: str) -> Any:
+    status, _, body = http("GET", url)
+    assert status == 200, (url, status, body[:300])
+    return json.loads(body)
+
+
+def committee(base_url: str, code: str) -> dict[str, Any]:
+    return next(c for c in get_json(base_url + "/api/v1/committees") if c["code"] == code)
+
+
+def open_round_id(base_url: str) -> int:
+    """The open round (the home page links to /r/<round>/<committee>/)."""
+    rounds = get_json(base_url + "/api/v1/rounds")
+    return next(r["id"] for r in rounds if r.get("status") == "open")
+
+
+def household(base_url: str, code: str, index: int) -> dict[str, Any]:
+    """The ``index``-th household of a committee (negative counts from the end)."""
+    households = get_json(base_url + f"/api/v1/committees/{code}/households")
+    return households[index]
+
+
+def post(base_url: str, path: str, body: dict[str, Any], token: str | None = None) -> Any:
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, _, raw = http("POST", base_url + path, body=body, headers=headers)
+    return status, json.loads(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class IssuedVoucher:
+    round_id: int
+    committee: dict[str, Any]
+    household: dict[str, Any]
+    ticket: str
+    phone: str
+    code: str  # as printed, e.g. "UDCW-W3MHW-KK"
+
+
+def register_and_allocate(base_url: str, *, code: str, index: int, phone: str) -> IssuedVoucher:
+    """Register one household online (API), declare today's supply at its committee's
+    pharmacy and run the allocation: the household's voucher code."""
+    round_id = open_round_id(base_url)
+    place = committee(base_url, code)
+    home = household(base_url, code, index)
+    status, reg = post(
+        base_url,
+        f"/api/v1/rounds/{round_id}/registrations",
+        {
+            "committee": code,
+            "building": home["building"],
+            "room": home["room"],
+            "name": "王小明",
+            "phone": phone,
+        },
+    )
+    assert status in (200, 201), reg
+    pharmacy_token = api_token(base_url, "pharmacy" + place["pharmacy"][1:])
+    status, body = post(
+        base_url,
+        f"/api/v1/pharmacies/{place['pharmacy']}/supplies",
+        {
+            "date": today(),
+            "packs": 200,
+            "manufacturer": "稳健医疗",
+            "style": "一次性使用医用口罩",
+            "unit_price": "9.90",
+        },
+        pharmacy_token,
+    )
+    assert status == 201, body
+    staff_token = api_token(base_url, "subdistrict")
+    status, body = post(
+        base_url,
+        f"/api/v1/rounds/{round_id}/allocations",
+        {"date": today(), "pharmacy": place["pharmacy"]},
+        staff_token,
+    )
+    assert status in (200, 201), body
+    mine = [
+        v
+        for v in body["vouchers"]
+        if v["committee"] == code and v["queue_number"] == reg["queue_number"]
+    ]
+    assert len(mine) == 1, body
+    return IssuedVoucher(round_id, place, home, reg["ticket"], phone, mine[0]["code"])
+
+
+def redeem(base_url: str, voucher: IssuedVoucher) -> int:
+    """Redeem through the terminal API (200, or 409 when it was already redeemed)."""
+    token = api_token(base_url, "pharmacy" + voucher.committee["pharmacy"][1:])
+    status, _ = post(base_url, f"/api/v1/vouchers/{voucher.code}/redeem", {}, token)
+    return status
