@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from fairshare.allocation.models import AllocationRun, Requeue, SupplyDeclaration, Voucher
 from fairshare.allocation.services import (
@@ -146,8 +147,17 @@ def test_void_never_served_and_pending_waits(pharmacy_setup):
     assert sorted(Voucher.objects.values_list("registration__queue_number", flat=True)) == [2, 3]
 
 
-def test_slots_fill_in_order_and_delivery_takes_none(pharmacy_setup):
+def _clock(monkeypatch, day, at: time) -> None:
+    """Pretend the local time is ``at`` on ``day`` for the slot planner."""
+    from fairshare.allocation import engine
+
+    moment = timezone.make_aware(datetime.combine(day, at))
+    monkeypatch.setattr(engine.timezone, "localtime", lambda *a: moment)
+
+
+def test_slots_fill_in_order_and_delivery_takes_none(pharmacy_setup, monkeypatch):
     s = pharmacy_setup
+    _clock(monkeypatch, s["today"], time(7, 0))
     ph = s["pharmacy"]
     ph.opens_at, ph.closes_at, ph.slot_minutes, ph.customers_per_slot = (
         time(9, 0),
@@ -172,6 +182,25 @@ def test_slots_fill_in_order_and_delivery_takes_none(pharmacy_setup):
     ]
     assert by_number[6].slot_start is None  # the day is full: no slot
     assert by_number[2].valid_until == s["today"]
+
+
+def test_todays_slots_that_end_too_soon_are_skipped(pharmacy_setup, monkeypatch):
+    s = pharmacy_setup
+    ph = s["pharmacy"]
+    ph.opens_at, ph.closes_at, ph.slot_minutes, ph.customers_per_slot = (
+        time(9, 0),
+        time(11, 0),
+        30,
+        5,
+    )
+    ph.save()
+    # At 09:10 the 09:00-09:30 slot ends before residents can be told and get there
+    # (30 minutes' lead); 09:30-10:00 is the first slot handed out.
+    _clock(monkeypatch, s["today"], time(9, 10))
+    queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 2)
+    _declare(s, 2)
+    allocation_run(round=s["round"], date=s["today"], pharmacy=ph)
+    assert set(Voucher.objects.values_list("slot_start", flat=True)) == {time(9, 30)}
 
 
 def test_errors_change_nothing(pharmacy_setup):

@@ -156,6 +156,10 @@ def _candidates(round: Round, committee_ids: list[int]) -> list[planning.Candida
     ]
 
 
+# Time to send the SMS and walk to the pharmacy: today's slots ending sooner are skipped.
+SLOT_LEAD = timedelta(minutes=30)
+
+
 def _slot_plan(pharmacy: Pharmacy, day: SupplyDay) -> list[list[Any]]:
     """Pickup slots of the day as [start, end, free places], earliest first.
 
@@ -163,6 +167,8 @@ def _slot_plan(pharmacy: Pharmacy, day: SupplyDay) -> list[list[Any]]:
     ``closes_at``), each for ``customers_per_slot`` people, minus the live vouchers
     already holding it. Slots fill in order; when the day is full, later vouchers
     get no slot ("any time during opening hours"). Delivery vouchers take no slot.
+    When the vouchers are for today, slots that end before residents can be told and
+    get there (``SLOT_LEAD``) are skipped.
     """
     taken = dict(
         Voucher.objects.filter(supply_day=day, status__in=LIVE, slot_start__isnull=False)
@@ -173,10 +179,12 @@ def _slot_plan(pharmacy: Pharmacy, day: SupplyDay) -> list[list[Any]]:
     start = datetime.combine(day.date, pharmacy.opens_at)
     close = datetime.combine(day.date, pharmacy.closes_at)
     step = timedelta(minutes=pharmacy.slot_minutes)
+    now = timezone.localtime()
+    earliest_end = (now + SLOT_LEAD).replace(tzinfo=None) if day.date == now.date() else None
     while start < close:
         end = min(start + step, close)
         free = pharmacy.customers_per_slot - taken.get(start.time(), 0)
-        if free > 0:
+        if free > 0 and (earliest_end is None or end > earliest_end):
             plan.append([start.time(), end.time(), free])
         start = end
     return plan
