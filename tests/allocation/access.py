@@ -78,4 +78,27 @@ ENTRIES = {
     ("GET", "/vouchers/committees/<str:code>/slips.pdf"): staff(
         *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})
     ),
+    # Supply form: the pharmacy's own staff and the area admins; another area's staff
+    # naming this pharmacy get 404 (it is not among their pharmacies).
+    ("GET", "/vouchers/supply/"): staff("pharmacy", *AREA, scoped=False, own=frozenset({200})),
+    ("POST", "/vouchers/supply/"): staff(
+        "pharmacy",
+        *AREA,
+        body=lambda c: {"pharmacy": c.pharmacy.code, **_supply(c)},
+        own=frozenset({302}),
+    ),
+    # Allocation page: area admins only; a preview writes nothing. Another area's admin
+    # naming this area's pharmacy is refused (422: not a pharmacy of their area).
+    ("GET", "/vouchers/allocate/"): staff(*AREA, scoped=False, own=frozenset({200})),
+    ("POST", "/vouchers/allocate/"): staff(
+        *AREA,
+        body=lambda c: {
+            "round": str(c.round.pk),
+            "date": c.next_supply_date.isoformat(),
+            "pharmacy": c.pharmacy.code,
+            "dry_run": "1",
+        },
+        own=frozenset({200}),
+        foreign=frozenset({403, 404, 422}),
+    ),
 }

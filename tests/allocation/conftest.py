@@ -27,3 +27,15 @@ def pharmacy_setup(db):
 def subdistrict_user(pharmacy_setup):
     sub = pharmacy_setup["pharmacy"].subdistrict
     return UserFactory(role="subdistrict", subdistrict=sub)
+
+
+@pytest.fixture(autouse=True)
+def _morning(monkeypatch):
+    """Allocation tests run as if it were 07:00 today, so today's pickup slots are all
+    still ahead (the engine skips slots that end too soon; see its own test)."""
+    from datetime import datetime, time
+
+    from fairshare.allocation import engine
+
+    moment = timezone.make_aware(datetime.combine(timezone.localdate(), time(7, 0)))
+    monkeypatch.setattr(engine, "_local_now", lambda: moment)

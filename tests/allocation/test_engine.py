@@ -152,7 +152,7 @@ def _clock(monkeypatch, day, at: time) -> None:
     from fairshare.allocation import engine
 
     moment = timezone.make_aware(datetime.combine(day, at))
-    monkeypatch.setattr(engine.timezone, "localtime", lambda *a: moment)
+    monkeypatch.setattr(engine, "_local_now", lambda: moment)
 
 
 def test_slots_fill_in_order_and_delivery_takes_none(pharmacy_setup, monkeypatch):

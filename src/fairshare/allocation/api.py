@@ -20,20 +20,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
 
 from fairshare.accounts.auth import bearer
 from fairshare.allocation import selectors
 from fairshare.allocation.engine import AllocationResult
 from fairshare.allocation.services import (
-    allocation_run,
-    supply_declare,
+    allocation_run_as,
+    supply_declare_as,
     voucher_set_fulfilment,
 )
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
-from fairshare.core.errors import FieldErrors, Forbidden
 from fairshare.core.idempotency import idempotent_call
 
 router = Router(tags=["allocation"])
@@ -60,23 +58,18 @@ def _scope(request: HttpRequest) -> str:
 @router.post("/pharmacies/{code}/supplies", auth=bearer, response={201: dict})
 def declare_supply(request: HttpRequest, code: str, payload: SupplyIn):
     pharmacy = selectors.pharmacy_get(code=code)
-    if not selectors.can_declare_supply(request.user, pharmacy):
-        raise Forbidden(_("You may not declare supply for this pharmacy."))
-    round_ = selectors.round_covering(pharmacy=pharmacy, date=payload.date)
-    if round_ is None and selectors.open_rounds_exist(pharmacy=pharmacy):
-        raise FieldErrors({"date": [_("The date is outside the round's purchase dates.")]})
 
     def call() -> tuple[int, Any]:
-        declaration = supply_declare(
+        declaration = supply_declare_as(
+            actor=request.user,
             pharmacy=pharmacy,
             date=payload.date,
             packs=payload.packs,
             manufacturer=payload.manufacturer,
             style=payload.style,
             unit_price=payload.unit_price,
-            actor=request.user,
-            round=round_,
         )
+        round_ = selectors.round_covering(pharmacy=pharmacy, date=payload.date)
         return 201, {
             "id": declaration.pk,
             "pharmacy": pharmacy.code,
@@ -127,20 +120,13 @@ def _result_body(result: AllocationResult) -> dict[str, Any]:
 @router.post("/rounds/{round_id}/allocations", auth=bearer, response={200: dict, 201: dict})
 def run_allocation(request: HttpRequest, round_id: int, payload: AllocationIn):
     round_ = selectors.round_get(round_id=round_id)
-    if not selectors.can_allocate(request.user, round_):
-        raise Forbidden(_("Only subdistrict or district staff may run the allocation."))
-    pharmacy = None
-    if payload.pharmacy:
-        pharmacy = selectors.Pharmacy.objects.filter(code=payload.pharmacy).first()
-        if pharmacy is None:
-            raise FieldErrors({"pharmacy": [_("Unknown pharmacy.")]})
 
     def call() -> tuple[int, Any]:
-        result = allocation_run(
+        result = allocation_run_as(
+            actor=request.user,
             round=round_,
             date=payload.date,
-            pharmacy=pharmacy,
-            actor=request.user,
+            pharmacy_code=payload.pharmacy,
             dry_run=payload.dry_run,
         )
         return (201 if result.issued and not result.dry_run else 200), _result_body(result)

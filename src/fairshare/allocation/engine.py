@@ -160,6 +160,10 @@ def _candidates(round: Round, committee_ids: list[int]) -> list[planning.Candida
 SLOT_LEAD = timedelta(minutes=30)
 
 
+def _local_now() -> datetime:
+    return timezone.localtime()
+
+
 def _slot_plan(pharmacy: Pharmacy, day: SupplyDay) -> list[list[Any]]:
     """Pickup slots of the day as [start, end, free places], earliest first.
 
@@ -179,7 +183,7 @@ def _slot_plan(pharmacy: Pharmacy, day: SupplyDay) -> list[list[Any]]:
     start = datetime.combine(day.date, pharmacy.opens_at)
     close = datetime.combine(day.date, pharmacy.closes_at)
     step = timedelta(minutes=pharmacy.slot_minutes)
-    now = timezone.localtime()
+    now = _local_now()
     earliest_end = (now + SLOT_LEAD).replace(tzinfo=None) if day.date == now.date() else None
     while start < close:
         end = min(start + step, close)

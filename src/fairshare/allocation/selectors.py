@@ -6,9 +6,10 @@ from datetime import date as Date
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.accounts.scoping import has_access, scoped
+from fairshare.accounts.scoping import has_access, pharmacy_scope_q, scoped
 from fairshare.allocation.lottery import rank_key, seed_matches
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
@@ -181,3 +182,32 @@ def voucher_for_committee_staff(*, user: Any, code: str) -> Voucher:
     if voucher is None:
         raise NotFound(_("Unknown voucher."), code="unknown_voucher")
     return voucher
+
+
+def supply_pharmacies(*, user: Any) -> list[Pharmacy]:
+    """Pharmacies whose supply the user may declare (own pharmacy, or those of the area)."""
+    candidates = (
+        Pharmacy.objects.filter(pharmacy_scope_q(user))
+        .select_related("subdistrict")
+        .distinct()
+        .order_by("code")
+    )
+    return [p for p in candidates if can_declare_supply(user, p)]
+
+
+def supply_recent(*, pharmacy: Pharmacy, days: int = 7) -> QuerySet[SupplyDeclaration]:
+    """The pharmacy's declarations (current and superseded) from today on."""
+    return (
+        SupplyDeclaration.objects.filter(
+            supply_day__pharmacy=pharmacy, supply_day__date__gte=timezone.localdate()
+        )
+        .select_related("supply_day", "superseded_by")
+        .order_by("supply_day__date", "-declared_at")[: days * 5]
+    )
+
+
+def allocatable_rounds(*, user: Any) -> list[Round]:
+    rounds = Round.objects.filter(status__in=[Round.Status.OPEN, Round.Status.CLOSED]).order_by(
+        "-registration_opens_at"
+    )
+    return [r for r in rounds if can_allocate(user, r)]

@@ -29,7 +29,7 @@ from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
-from fairshare.core.errors import Conflict, FieldErrors, NotFound
+from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
 from fairshare.core.locking import write_transaction
 from fairshare.rounds.models import Round
 
@@ -254,6 +254,65 @@ def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: Any) -> 
             pharmacy_id=voucher.pharmacy_id,
         )
     return voucher
+
+
+# --- Staff entry points shared by the pages and the API --------------------------------
+
+
+def supply_declare_as(
+    *,
+    actor: Any,
+    pharmacy: Pharmacy,
+    date: Date,
+    packs: int,
+    manufacturer: str,
+    style: str,
+    unit_price: Decimal | str | float,
+) -> SupplyDeclaration:
+    """``supply_declare`` for a staff member: permission and round checks first.
+
+    That pharmacy's staff or subdistrict/district staff of its area may declare; the
+    date must fall in the purchase dates of a round the pharmacy serves (when it
+    serves any open round).
+    """
+    from fairshare.allocation import selectors
+
+    if not selectors.can_declare_supply(actor, pharmacy):
+        raise Forbidden(_("You may not declare supply for this pharmacy."))
+    round_ = selectors.round_covering(pharmacy=pharmacy, date=date)
+    if round_ is None and selectors.open_rounds_exist(pharmacy=pharmacy):
+        raise FieldErrors({"date": [_("The date is outside the round's purchase dates.")]})
+    return supply_declare(
+        pharmacy=pharmacy,
+        date=date,
+        packs=packs,
+        manufacturer=manufacturer,
+        style=style,
+        unit_price=unit_price,
+        actor=actor,
+        round=round_,
+    )
+
+
+def allocation_run_as(
+    *,
+    actor: Any,
+    round: Round,
+    date: Date,
+    pharmacy_code: str | None = None,
+    dry_run: bool = False,
+) -> AllocationResult:
+    """``allocation_run`` for a staff member (subdistrict or district staff of the round)."""
+    from fairshare.allocation import selectors
+
+    if not selectors.can_allocate(actor, round):
+        raise Forbidden(_("Only subdistrict or district staff may run the allocation."))
+    pharmacy = None
+    if pharmacy_code:
+        pharmacy = Pharmacy.objects.filter(code=pharmacy_code).first()
+        if pharmacy is None:
+            raise FieldErrors({"pharmacy": [_("Unknown pharmacy.")]})
+    return allocation_run(round=round, date=date, pharmacy=pharmacy, actor=actor, dry_run=dry_run)
 
 
 # --- Lottery seed: commit before registration closes, reveal after --------------------

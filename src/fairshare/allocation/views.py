@@ -1,17 +1,22 @@
-"""Staff pages: a committee's vouchers of a day and their printable slips (scoped)."""
+"""Staff pages: supply declaration, allocation runs, a committee's vouchers and slips."""
 
 from __future__ import annotations
 
 from datetime import date as Date
+from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fairshare.allocation import selectors
+from fairshare.allocation.services import allocation_run_as, supply_declare_as
 from fairshare.allocation.slips import slips_pdf
-from fairshare.core.errors import Forbidden, NotFound
+from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 
 PAGE_LIMIT = 500
 
@@ -59,3 +64,133 @@ def committee_slips(request: HttpRequest, code: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="vouchers-{code}-{day}.pdf"'
     return response
+
+
+# --- Supply declaration and allocation pages (same services as the API) ----------------
+
+
+def _error_messages(exc: ServiceError) -> dict[str, list[str]]:
+    if isinstance(exc, FieldErrors):
+        return {field: [str(m) for m in messages] for field, messages in exc.items()}
+    return {"general": [str(exc.message)]}
+
+
+def _status(errors: dict[str, list[str]], exc: ServiceError | None) -> int:
+    if not errors:
+        return 200
+    return exc.status_code if exc is not None else 422
+
+
+@login_required
+def supply_page(request: HttpRequest) -> HttpResponse:
+    """A pharmacy (or its area's staff) declares a day's stock; corrections supersede."""
+    pharmacies = list(selectors.supply_pharmacies(user=request.user))
+    if not pharmacies:
+        raise PermissionDenied
+    chosen = request.POST.get("pharmacy") or request.GET.get("pharmacy") or pharmacies[0].code
+    pharmacy = next((p for p in pharmacies if p.code == chosen), None)
+    if pharmacy is None:
+        raise Http404
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    values = {
+        "date": tomorrow.isoformat(),
+        "packs": "",
+        "manufacturer": "",
+        "style": "",
+        "unit_price": "",
+    }
+    errors: dict[str, list[str]] = {}
+    failure: ServiceError | None = None
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in values}
+        try:
+            day = Date.fromisoformat(values["date"])
+        except ValueError:
+            errors["date"] = [str(_("Enter a date like 2020-02-03."))]
+        if not errors:
+            try:
+                declaration = supply_declare_as(
+                    actor=request.user,
+                    pharmacy=pharmacy,
+                    date=day,
+                    # Digits become a number; anything else is refused by the service.
+                    packs=int(values["packs"]) if values["packs"].isdigit() else values["packs"],
+                    manufacturer=values["manufacturer"],
+                    style=values["style"],
+                    unit_price=values["unit_price"],
+                )
+            except ServiceError as exc:
+                errors, failure = _error_messages(exc), exc
+            else:
+                messages.success(
+                    request,
+                    _("Declared %(packs)s packs for %(date)s; the day's total is %(total)s.")
+                    % {
+                        "packs": declaration.packs,
+                        "date": day.isoformat(),
+                        "total": declaration.supply_day.packs,
+                    },
+                )
+                return redirect(f"{request.path}?pharmacy={pharmacy.code}")
+    return render(
+        request,
+        "allocation/supply.html",
+        {
+            "pharmacies": pharmacies,
+            "pharmacy": pharmacy,
+            "values": values,
+            "errors": errors,
+            "recent": selectors.supply_recent(pharmacy=pharmacy),
+        },
+        status=_status(errors, failure),
+    )
+
+
+@login_required
+def allocate_page(request: HttpRequest) -> HttpResponse:
+    """Subdistrict or district staff turn confirmed supply into vouchers (or preview it)."""
+    rounds = list(selectors.allocatable_rounds(user=request.user))
+    if not rounds:
+        raise PermissionDenied
+    pharmacies = list(selectors.supply_pharmacies(user=request.user))
+    values = {
+        "round": str(rounds[0].pk),
+        "date": timezone.localdate().isoformat(),
+        "pharmacy": "",
+        "dry_run": "",
+    }
+    errors: dict[str, list[str]] = {}
+    failure: ServiceError | None = None
+    result = None
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in values}
+        round_ = next((r for r in rounds if str(r.pk) == values["round"]), None)
+        if round_ is None:
+            errors["round"] = [str(_("Choose a round."))]
+        try:
+            day = Date.fromisoformat(values["date"])
+        except ValueError:
+            errors["date"] = [str(_("Enter a date like 2020-02-03."))]
+        if not errors:
+            try:
+                result = allocation_run_as(
+                    actor=request.user,
+                    round=round_,
+                    date=day,
+                    pharmacy_code=values["pharmacy"] or None,
+                    dry_run=bool(values["dry_run"]),
+                )
+            except ServiceError as exc:
+                errors, failure = _error_messages(exc), exc
+    return render(
+        request,
+        "allocation/allocate.html",
+        {
+            "rounds": rounds,
+            "pharmacies": pharmacies,
+            "values": values,
+            "errors": errors,
+            "result": result,
+        },
+        status=_status(errors, failure),
+    )
