@@ -156,7 +156,9 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
         f"Fairshare benchmark — {result.get('database')} — {result['mode']} — "
         f"{result['machine']['nproc']} cores {result['machine']['cpu_model']}, load "
         f"{result['machine']['load_before'][0]:.2f} before / "
-        f"{result['machine'].get('load_after', [0])[0]:.2f} after"
+        f"{result['machine'].get('load_after', [0])[0]:.2f} after — "
+        f"{result.get('workers')} workers ({result.get('worker_class', 'sync')}), "
+        f"cache: {result.get('cache', '?')}"
     )
     print(line.format(*header))
     for r in rows:

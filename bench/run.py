@@ -35,6 +35,7 @@ from harness import (
     http,
     log,
     openapi_paths,
+    redis_reachable,
     run_loadgen,
     write_jobs,
 )
@@ -67,10 +68,18 @@ class Bench:
             # behind a trusted proxy (a few households per address, under the limit).
             "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
         }
+        # As in production: Redis for the cache and the rate limits when it is reachable
+        # (``--no-redis`` compares with the database cache).
+        self.redis_url = "" if args.no_redis else redis_reachable(args.redis_url)
+        if self.redis_url:
+            self.env["REDIS_URL"] = self.redis_url
+        else:
+            self.env.pop("REDIS_URL", None)
         self.work = self.data_dir / "bench-work"
         self.result: dict[str, Any] = {
             "mode": "smoke" if self.smoke else ("large" if args.large else "standard"),
             "steps": {},
+            "cache": f"redis ({self.redis_url})" if self.redis_url else "database cache",
             "invariants": {},
             "notes": [],
         }
@@ -92,9 +101,25 @@ class Bench:
             workers=self.args.workers,
             env=self.env,
             logfile=self.work / "server.log",
+            extra=self.serve_args(),
         )
         self.service.start()
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
+
+    def worker_class(self) -> str:
+        from fairshare.core.management.commands.serve import DEFAULT_WORKER_CLASS
+
+        return self.args.worker_class or self.env.get(
+            "FAIRSHARE_WORKER_CLASS", DEFAULT_WORKER_CLASS
+        )
+
+    def serve_args(self) -> tuple[str, ...]:
+        extra: list[str] = []
+        if self.args.worker_class:
+            extra += ["--worker-class", self.args.worker_class]
+        if self.args.threads:
+            extra += ["--threads", str(self.args.threads)]
+        return tuple(extra)
 
     def seed(self, households: int, *, force: bool = False) -> None:
         t0 = time.perf_counter()
@@ -114,7 +139,9 @@ class Bench:
         svc = self.service
         assert svc is not None
         short = self.smoke
-        static = StaticServer(self.args.port + 1, close=True)
+        # The generator's ceiling against a server that treats connections like ours:
+        # closes each one (sync workers) or keeps it alive (gthread).
+        static = StaticServer(self.args.port + 1, close=self.worker_class() == "sync")
         try:
             lg = run_loadgen(
                 self.args.port + 1,
@@ -388,6 +415,8 @@ class Bench:
             f"  (DATABASE_URL={self.database_url})" if self.database_url else ""
         )
         self.result["workers"] = self.args.workers
+        self.result["worker_class"] = self.worker_class()
+        self.result["threads"] = self.args.threads or "(serve default)"
         broken = False
         try:
             self.setup()
@@ -444,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", action="store_true", help="the 500,000-household district")
     ap.add_argument("--smoke", action="store_true", help="seconds-long harness + invariant check")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    ap.add_argument("--worker-class", help="gunicorn worker class (default: serve's default)")
+    ap.add_argument("--threads", type=int, help="threads per gthread worker")
     ap.add_argument("--port", type=int, default=8110, help="service port; +1 for the static server")
     ap.add_argument("--steps", help=f"registration rate:seconds steps (default {FULL_STEPS})")
     ap.add_argument(
@@ -451,6 +482,15 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="py-spy the steps (default: on, off in --smoke)",
+    )
+    ap.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="Redis for the service's cache and rate limits, used when reachable "
+        "(default $BENCH_REDIS_URL or redis://127.0.0.1:6379/0)",
+    )
+    ap.add_argument(
+        "--no-redis", action="store_true", help="database cache for rate limits (no REDIS_URL)"
     )
     ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
     ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))

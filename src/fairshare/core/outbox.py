@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fairshare.core.fastsql import insert_model
 from fairshare.core.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
 def outbox_enqueue(
     *, kind: str, payload: dict[str, Any], household_id: int | None = None
 ) -> OutboxMessage:
-    return OutboxMessage.objects.create(kind=kind, payload=payload, household_id=household_id)
+    message = OutboxMessage(kind=kind, payload=payload, household_id=household_id)
+    insert_model(message)  # hot path (one per registration): no ORM compilation
+    return message
 
 
 def _claim(now, limit: int) -> list[OutboxMessage]:

@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError
 from fairshare.accounts.auth import bearer
 from fairshare.core.api_errors import bilingual, field_errors_body
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
+from fairshare.core.fastsql import select_models
 from fairshare.core.idempotency import idempotent_call
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.lookup import household_resolve
@@ -106,7 +107,8 @@ def _optional_staff(request: HttpRequest) -> Any:
 
 
 def _round_or_404(round_id: int) -> Round:
-    round_obj = Round.objects.select_related("district").filter(pk=round_id).first()
+    found = select_models(Round, "id = %s", [round_id])  # hot path: no ORM compilation
+    round_obj = found[0] if found else None
     if round_obj is None:
         raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
     return round_obj
