@@ -117,3 +117,46 @@ def insert_model(obj: Model, *, ignore_conflicts: bool = False, using: str = "de
     obj._state.adding = False
     obj._state.db = using
     return True
+
+
+def insert_statement(obj: Model, *, using: str = "default") -> tuple[str, list[Any]]:
+    """The INSERT of ``obj`` without RETURNING (its pk stays unset), for ``WriteBatch``."""
+    conn = connections[using]
+    sql, fields = _insert_sql(type(obj), conn.vendor, False)
+    sql = sql.split(" RETURNING ")[0]
+    return sql, [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+
+
+class WriteBatch:
+    """Writes whose results are not needed, sent in ONE round trip on PostgreSQL.
+
+    psycopg's client-side-binding cursor (Django's default) accepts several statements
+    in one ``execute``; they run in order inside the current transaction, and an error in
+    any of them raises like a single statement would. SQLite runs them one by one (it
+    is in-process: there is no round trip to save).
+    """
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+        self.statements: list[tuple[str, list[Any]]] = []
+
+    def add(self, sql: str, params: Sequence[Any]) -> None:
+        self.statements.append((sql, list(params)))
+
+    def insert(self, obj: Model) -> None:
+        self.statements.append(insert_statement(obj, using=self.using))
+
+    def flush(self) -> None:
+        conn = connections[self.using]
+        todo, self.statements = self.statements, []
+        if not todo:
+            return
+        one_trip = conn.vendor == "postgresql" and not conn.settings_dict.get("OPTIONS", {}).get(
+            "server_side_binding"
+        )
+        with conn.cursor() as cursor:
+            if one_trip:
+                cursor.execute("; ".join(s for s, _ in todo), [p for _, ps in todo for p in ps])
+            else:
+                for sql, params in todo:
+                    cursor.execute(sql, params)

@@ -122,17 +122,35 @@ def write_transaction(
 ) -> Iterator[None]:
     """Run one business operation in one transaction with bounded lock waits."""
     conn = connections[using]
+    outermost = not conn.in_atomic_block
     try:
         with _writer_turn(conn), _depth(), transaction.atomic(using=using):
             if conn.vendor == "postgresql":
-                ms = lock_timeout_ms or settings.LOCK_TIMEOUT_MS
-                with conn.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{int(ms)}ms'")
+                _set_lock_timeout(conn, int(lock_timeout_ms or settings.LOCK_TIMEOUT_MS), outermost)
             yield
-    except OperationalError as exc:
-        if is_lock_error(exc):
+    except BaseException as exc:
+        conn.__dict__.pop(_LOCK_TIMEOUT_MARK, None)  # a rolled-back SET is undone
+        if isinstance(exc, OperationalError) and is_lock_error(exc):
             raise Busy() from exc
         raise
+
+
+_LOCK_TIMEOUT_MARK = "_fairshare_lock_timeout"
+
+
+def _set_lock_timeout(conn, ms: int, outermost: bool) -> None:
+    """Bound lock waits. An outermost write transaction sets the session's lock_timeout
+    once per database connection (it stays after COMMIT; a rollback undoes it and clears
+    the mark) instead of ``SET LOCAL`` in every transaction: one round trip less per
+    write. Nested in someone else's transaction, ``SET LOCAL`` as before."""
+    raw = conn.connection
+    mark = conn.__dict__.get(_LOCK_TIMEOUT_MARK)
+    if outermost and mark is not None and mark[0] is raw and mark[1] == ms:
+        return
+    with conn.cursor() as cursor:
+        cursor.execute(f"SET {'' if outermost else 'LOCAL '}lock_timeout = '{ms}ms'")
+    if outermost:
+        conn.__dict__[_LOCK_TIMEOUT_MARK] = (raw, ms)
 
 
 def supports_row_locks(using: str = "default") -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.community.models import Building, Committee, Household, Subdistrict
+from fairshare.community.models import Building, Committee, Household, Member, Subdistrict
 from fairshare.core.errors import FieldErrors
 from fairshare.core.fastsql import model_columns, model_width, row_to_model
 
@@ -40,6 +40,23 @@ def household_find(*, building: Building, room: str) -> Household | None:
     return next((found[v] for v in variants if v in found), None)
 
 
+# The household's roster names, read in the same statement (registration_create's match).
+ROSTER_ATTR = "_roster_names"
+_SEP = "\x1f"  # unit separator (chr(31)); a name holding it is detected by the count
+
+
+def _roster_column(h_t: str) -> str:
+    qn = connection.ops.quote_name
+    m_t = qn(Member._meta.db_table)
+    agg = (
+        f"string_agg({m_t}.{qn('name')}, chr(31))"
+        if connection.vendor == "postgresql"
+        else f"group_concat({m_t}.{qn('name')}, char(31))"
+    )
+    where = f"FROM {m_t} WHERE {m_t}.{qn('household_id')} = {h_t}.{qn('id')}"
+    return f"(SELECT count(*) {where}), (SELECT {agg} {where})"
+
+
 def _household_resolve_one_query(*, code: str, building: str, room: str) -> Household | None:
     """``household_resolve``'s answer in one statement when it is a household, else None.
 
@@ -56,7 +73,7 @@ def _household_resolve_one_query(*, code: str, building: str, room: str) -> Hous
     sql = (
         f"SELECT {model_columns(Building)}, "  # noqa: S608
         f"{model_columns(Committee)}, "
-        f"{model_columns(Subdistrict)}, {model_columns(Household)} "
+        f"{model_columns(Subdistrict)}, {model_columns(Household)}, {_roster_column(h_t)} "
         f"FROM {b_t} INNER JOIN {c_t} ON {b_t}.{qn('committee_id')} = {c_t}.{qn('id')} "
         f"INNER JOIN {s_t} ON {c_t}.{qn('subdistrict_id')} = {s_t}.{qn('id')} "
         f"LEFT JOIN {h_t} ON {h_t}.{qn('building_id')} = {b_t}.{qn('id')} "
@@ -84,7 +101,11 @@ def _household_resolve_one_query(*, code: str, building: str, room: str) -> Hous
     building_obj = row_to_model(Building, row[:wb])
     committee = row_to_model(Committee, row[wb : wb + wc])
     committee.subdistrict = row_to_model(Subdistrict, row[wb + wc : wb + wc + ws])
-    household = row_to_model(Household, row[wb + wc + ws :])
+    household = row_to_model(Household, row[wb + wc + ws : -2])
+    count, joined = row[-2], row[-1]
+    names = joined.split(_SEP) if joined else []
+    if len(names) == count:  # else a name holds the separator: registration reads the roster
+        setattr(household, ROSTER_ATTR, names)
     if household.committee_id != committee.pk:
         return None  # inconsistent data: let the step-by-step path decide
     building_obj.committee = committee

@@ -23,10 +23,11 @@ from django.utils.translation import gettext_lazy as _
 from fairshare.community.models import Committee, Household, Member
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden
-from fairshare.core.fastsql import insert_model, select_models
+from fairshare.core.fastsql import WriteBatch, insert_model, select_models
 from fairshare.core.locking import supports_row_locks, write_transaction
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration.ledger import canonical, link_hash, voided_payload
+from fairshare.registration.lookup import ROSTER_ATTR
 from fairshare.registration.models import (
     Channel,
     LedgerEntry,
@@ -84,6 +85,9 @@ def _same_key(text: str) -> str:
 
 def _roster_match(household: Household, name: str) -> bool:
     wanted = _same_key(name)
+    names = getattr(household, ROSTER_ATTR, None)  # fetched with the household (lookup.py)
+    if names is not None:
+        return any(_same_key(n) == wanted for n in names)
     table = connection.ops.quote_name(Member._meta.db_table)
     with connection.cursor() as cursor:  # hot path: no ORM compilation (core/fastsql.py)
         sql = f"SELECT name FROM {table} WHERE household_id = %s"  # noqa: S608 - model table
@@ -128,21 +132,22 @@ def _lock_counter(*, round_id: int, committee_id: int) -> QueueCounter:
     return counter
 
 
-def _counter_save(counter: QueueCounter) -> None:
+def _counter_save(counter: QueueCounter, batch: WriteBatch) -> None:
     table = connection.ops.quote_name(QueueCounter._meta.db_table)
     sql = (
         f"UPDATE {table} "  # noqa: S608
         "SET last_number = %s, ledger_seq = %s, head_hash = %s WHERE id = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [counter.last_number, counter.ledger_seq, counter.head_hash, counter.pk],
-        )
+    batch.add(sql, [counter.last_number, counter.ledger_seq, counter.head_hash, counter.pk])
 
 
 def _append_link(
-    counter: QueueCounter, *, kind: str, registration: Registration, payload: dict
+    counter: QueueCounter,
+    *,
+    kind: str,
+    registration: Registration,
+    payload: dict,
+    batch: WriteBatch | None = None,
 ) -> LedgerEntry:
     text = canonical(payload)
     entry = LedgerEntry(
@@ -155,7 +160,10 @@ def _append_link(
         prev_hash=counter.head_hash,
         hash=link_hash(counter.head_hash, text),
     )
-    insert_model(entry)
+    if batch is not None:
+        batch.insert(entry)
+    else:
+        insert_model(entry)
     counter.ledger_seq = entry.seq
     counter.head_hash = entry.hash
     return entry
@@ -279,16 +287,24 @@ def registration_create(
         if code_id is not None:
             phone_code_consume(code_id=code_id)
         payload = registered_payload_for(registration, seq=counter.ledger_seq + 1)
+        # Ledger link, counter and SMS: one round trip on PostgreSQL (core/fastsql.py).
+        batch = WriteBatch()
         _append_link(
-            counter, kind=LedgerEntry.Kind.REGISTERED, registration=registration, payload=payload
+            counter,
+            kind=LedgerEntry.Kind.REGISTERED,
+            registration=registration,
+            payload=payload,
+            batch=batch,
         )
         counter.last_number = number
-        _counter_save(counter)
+        _counter_save(counter, batch)
         sms_enqueue(
             phone=phone,
             text=_confirmation_text(registration, round, committee),
             household_id=household.pk,
+            batch=batch,
         )
+        batch.flush()
         if is_staff:
             audit_record(
                 actor=actor,

@@ -7,9 +7,14 @@ import os
 
 from django.core.management.base import BaseCommand
 
-# Worker model: see BENCHMARKS.md ("worker class") for the measurements behind these.
-DEFAULT_WORKER_CLASS = "sync"
-DEFAULT_THREADS = 1
+# Worker model, chosen by measurement (BENCHMARKS.md, "worker class"; 2 shared cores,
+# 4 workers, load average 4-6): /ping with 50 closed-loop clients reached 356-435 req/s
+# with sync workers (each closes its connection after one answer: close_graceful + write
+# were 70-75 % of a worker's samples) and 1,709-1,863 req/s with gthread (4 threads,
+# keep-alive); the open-model /ping held 472/s (sync) vs 1,440-1,874/s (gthread).
+# Threads also overlap one request's database wait with another's Python work.
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_THREADS = 4
 KEEPALIVE_SECONDS = 5
 
 
