@@ -113,6 +113,19 @@ class Service:
         ).stdout
         return [int(p) for p in out.split()]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the service's worker processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / tick
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return

@@ -46,6 +46,15 @@ FULL_STEPS = "250:6,500:6,750:6,1000:6,1250:6,1500:6,2000:6"
 PING_STEPS = "500:4,1000:4,1500:4,2000:4,2500:4,3000:4,4000:4"
 
 
+def cpu_cost(cpu_seconds: float, ok: int) -> dict[str, Any]:
+    """Worker CPU time of a step and per successful answer: what an idle machine's cores
+    could serve is about cores / cpu_s_per_ok (the load generator and database aside)."""
+    return {
+        "worker_cpu_s": round(cpu_seconds, 2),
+        "worker_cpu_ms_per_ok": round(1000 * cpu_seconds / ok, 3) if ok else None,
+    }
+
+
 def internal_errors(res: dict[str, Any]) -> dict[str, Any]:
     """HTTP 500 answers are bugs at any load (503 "busy, retry" is not counted here)."""
     n = sum(s.get("errors", {}).get("http_500", 0) for s in res["steps"])
@@ -161,6 +170,7 @@ class Bench:
             "connection like gunicorn's sync workers (50 closed-loop clients)"
         }
         prof = self.profiler("ping")
+        cpu0 = svc.cpu_seconds()
         ping = run_loadgen(
             svc.port,
             "--model",
@@ -172,7 +182,10 @@ class Bench:
             "--path",
             "/ping",
         )
-        self.result["steps"]["ping_closed"] = ping["steps"][0] | {"profile": self.finish(prof)}
+        self.result["steps"]["ping_closed"] = ping["steps"][0] | {
+            "profile": self.finish(prof),
+            **cpu_cost(svc.cpu_seconds() - cpu0, ping["steps"][0].get("ok", 0)),
+        }
         if not short:
             ping_open = run_loadgen(
                 svc.port,
@@ -209,6 +222,7 @@ class Bench:
         log(f"registration rush: {len(jobs)} distinct households, steps {steps}")
         jobs_file = write_jobs(jobs, self.work / "registration-jobs.jsonl")
         prof = self.profiler("registration")
+        cpu0 = svc.cpu_seconds()
         res = run_loadgen(
             svc.port,
             "--model",
@@ -222,8 +236,10 @@ class Bench:
             "--drain",
             "10",
         )
+        ok = sum(s.get("ok", 0) for s in res["steps"])
         self.result["steps"]["registration_rush"] = {
             "steps": res["steps"],
+            **cpu_cost(svc.cpu_seconds() - cpu0, ok),
             "profile": self.finish(prof),
         }
         self.result["invariants"]["after_rush"] = dbwork.invariants(acked_tickets=res["tickets"])

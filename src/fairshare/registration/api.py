@@ -15,6 +15,7 @@ from fairshare.accounts.auth import bearer
 from fairshare.core.api_errors import bilingual, field_errors_body
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
 from fairshare.core.fastsql import select_models
+from fairshare.core.groupcommit import group_commit
 from fairshare.core.idempotency import idempotent_call
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.lookup import household_resolve
@@ -169,11 +170,11 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
         return (201 if result.created else 200), body
 
     scope = f"reg:{round_obj.pk}:{actor.pk if actor is not None else 'anon'}"
-    status, body = idempotent_call(
-        key=request.headers.get("Idempotency-Key"),
-        scope=scope,
-        payload=payload.dict(),
-        call=call,
+    key = request.headers.get("Idempotency-Key")
+    data = payload.dict()
+    # SQLite: concurrent registrations of this worker share one COMMIT (core/groupcommit.py).
+    status, body = group_commit(
+        lambda: idempotent_call(key=key, scope=scope, payload=data, call=call)
     )
     from fairshare.api import api
 
