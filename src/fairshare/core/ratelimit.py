@@ -2,7 +2,9 @@
 
 A fixed window per (bucket, key): the first hit of a window creates the counter with
 ``cache.add`` (atomic "set if absent" on every backend), later hits ``cache.incr`` it.
-On Redis ``incr`` is atomic, so the limit is exact under any concurrency. The
+On Redis the hits of all scopes of one request are counted in one pipeline
+(``SET key 0 EX window+1 NX`` then ``INCR``: atomic, so the limit is exact under any
+concurrency; the same keys and integer values as ``cache.add``/``cache.incr``). The
 database cache implements ``incr`` as read-then-write, so concurrent hits from
 several processes may be under-counted by a few; that is acceptable for abuse
 control on a single-machine deployment and exact once Redis is configured.
