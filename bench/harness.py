@@ -34,11 +34,37 @@ def fairshare(*args: str, env: dict[str, str], check: bool = True) -> subprocess
     return proc
 
 
+def redis_reachable(url: str) -> str:
+    """``url`` when a Redis answers PING there, "" otherwise. Nothing is flushed: the
+    rate-limit keys are hashed with the secret key of the run's fresh data folder, so
+    counters of earlier runs (or other users of that Redis database) never collide."""
+    if not url:
+        return ""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        client.ping()
+        client.close()
+    except Exception:
+        return ""
+    return url
+
+
 class Service:
     """``fairshare serve --workers N --no-outbox`` on 127.0.0.1:port (debug off)."""
 
-    def __init__(self, *, port: int, workers: int, env: dict[str, str], logfile: Path) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        workers: int,
+        env: dict[str, str],
+        logfile: Path,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.port, self.workers, self.env, self.logfile = port, workers, env, logfile
+        self.extra = extra
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -55,6 +81,7 @@ class Service:
                 "--workers",
                 str(self.workers),
                 "--no-outbox",
+                *self.extra,
             ],
             env=env,
             stdout=fh,
@@ -85,6 +112,19 @@ class Service:
             ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True
         ).stdout
         return [int(p) for p in out.split()]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the service's worker processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / tick
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

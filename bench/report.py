@@ -82,6 +82,8 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                 ratio(ping_open["ok_per_s"], ping_rate),
             ]
         )
+    if ping.get("worker_cpu_ms_per_ok"):
+        rows.append(["  worker CPU per /ping", f"{ping['worker_cpu_ms_per_ok']} ms", "", ""])
     rows.append(["raw INSERT+COMMIT loop (1 connection)", _fmt(raw, " rows/s"), "", ""])
     rush = st.get("registration_rush", {})
     if "not_available" in rush:
@@ -122,6 +124,15 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                 ratio(peak, ping_rate),
             ]
         )
+        if rush.get("worker_cpu_ms_per_ok"):
+            rows.append(
+                [
+                    "  worker CPU per registration",
+                    f"{rush['worker_cpu_ms_per_ok']} ms",
+                    "per /ping",
+                    ratio(rush["worker_cpu_ms_per_ok"], ping.get("worker_cpu_ms_per_ok")),
+                ]
+            )
     alloc = st.get("allocation", {})
     if "not_available" in alloc:
         rows.append(["allocation of 100,000 waiting", alloc["not_available"], "", ""])
@@ -156,7 +167,9 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
         f"Fairshare benchmark — {result.get('database')} — {result['mode']} — "
         f"{result['machine']['nproc']} cores {result['machine']['cpu_model']}, load "
         f"{result['machine']['load_before'][0]:.2f} before / "
-        f"{result['machine'].get('load_after', [0])[0]:.2f} after"
+        f"{result['machine'].get('load_after', [0])[0]:.2f} after — "
+        f"{result.get('workers')} workers ({result.get('worker_class', 'sync')}), "
+        f"cache: {result.get('cache', '?')}"
     )
     print(line.format(*header))
     for r in rows:

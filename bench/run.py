@@ -35,6 +35,7 @@ from harness import (
     http,
     log,
     openapi_paths,
+    redis_reachable,
     run_loadgen,
     write_jobs,
 )
@@ -43,6 +44,15 @@ from report import machine_info, print_table
 NA = "not available on this build"
 FULL_STEPS = "250:6,500:6,750:6,1000:6,1250:6,1500:6,2000:6"
 PING_STEPS = "500:4,1000:4,1500:4,2000:4,2500:4,3000:4,4000:4"
+
+
+def cpu_cost(cpu_seconds: float, ok: int) -> dict[str, Any]:
+    """Worker CPU time of a step and per successful answer: what an idle machine's cores
+    could serve is about cores / cpu_s_per_ok (the load generator and database aside)."""
+    return {
+        "worker_cpu_s": round(cpu_seconds, 2),
+        "worker_cpu_ms_per_ok": round(1000 * cpu_seconds / ok, 3) if ok else None,
+    }
 
 
 def internal_errors(res: dict[str, Any]) -> dict[str, Any]:
@@ -67,10 +77,18 @@ class Bench:
             # behind a trusted proxy (a few households per address, under the limit).
             "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
         }
+        # As in production: Redis for the cache and the rate limits when it is reachable
+        # (``--no-redis`` compares with the database cache).
+        self.redis_url = "" if args.no_redis else redis_reachable(args.redis_url)
+        if self.redis_url:
+            self.env["REDIS_URL"] = self.redis_url
+        else:
+            self.env.pop("REDIS_URL", None)
         self.work = self.data_dir / "bench-work"
         self.result: dict[str, Any] = {
             "mode": "smoke" if self.smoke else ("large" if args.large else "standard"),
             "steps": {},
+            "cache": f"redis ({self.redis_url})" if self.redis_url else "database cache",
             "invariants": {},
             "notes": [],
         }
@@ -92,9 +110,25 @@ class Bench:
             workers=self.args.workers,
             env=self.env,
             logfile=self.work / "server.log",
+            extra=self.serve_args(),
         )
         self.service.start()
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
+
+    def worker_class(self) -> str:
+        from fairshare.core.management.commands.serve import DEFAULT_WORKER_CLASS
+
+        return self.args.worker_class or self.env.get(
+            "FAIRSHARE_WORKER_CLASS", DEFAULT_WORKER_CLASS
+        )
+
+    def serve_args(self) -> tuple[str, ...]:
+        extra: list[str] = []
+        if self.args.worker_class:
+            extra += ["--worker-class", self.args.worker_class]
+        if self.args.threads:
+            extra += ["--threads", str(self.args.threads)]
+        return tuple(extra)
 
     def seed(self, households: int, *, force: bool = False) -> None:
         t0 = time.perf_counter()
@@ -114,7 +148,9 @@ class Bench:
         svc = self.service
         assert svc is not None
         short = self.smoke
-        static = StaticServer(self.args.port + 1, close=True)
+        # The generator's ceiling against a server that treats connections like ours:
+        # closes each one (sync workers) or keeps it alive (gthread).
+        static = StaticServer(self.args.port + 1, close=self.worker_class() == "sync")
         try:
             lg = run_loadgen(
                 self.args.port + 1,
@@ -134,6 +170,7 @@ class Bench:
             "connection like gunicorn's sync workers (50 closed-loop clients)"
         }
         prof = self.profiler("ping")
+        cpu0 = svc.cpu_seconds()
         ping = run_loadgen(
             svc.port,
             "--model",
@@ -145,7 +182,10 @@ class Bench:
             "--path",
             "/ping",
         )
-        self.result["steps"]["ping_closed"] = ping["steps"][0] | {"profile": self.finish(prof)}
+        self.result["steps"]["ping_closed"] = ping["steps"][0] | {
+            "profile": self.finish(prof),
+            **cpu_cost(svc.cpu_seconds() - cpu0, ping["steps"][0].get("ok", 0)),
+        }
         if not short:
             ping_open = run_loadgen(
                 svc.port,
@@ -182,6 +222,7 @@ class Bench:
         log(f"registration rush: {len(jobs)} distinct households, steps {steps}")
         jobs_file = write_jobs(jobs, self.work / "registration-jobs.jsonl")
         prof = self.profiler("registration")
+        cpu0 = svc.cpu_seconds()
         res = run_loadgen(
             svc.port,
             "--model",
@@ -195,8 +236,10 @@ class Bench:
             "--drain",
             "10",
         )
+        ok = sum(s.get("ok", 0) for s in res["steps"])
         self.result["steps"]["registration_rush"] = {
             "steps": res["steps"],
+            **cpu_cost(svc.cpu_seconds() - cpu0, ok),
             "profile": self.finish(prof),
         }
         self.result["invariants"]["after_rush"] = dbwork.invariants(acked_tickets=res["tickets"])
@@ -388,6 +431,8 @@ class Bench:
             f"  (DATABASE_URL={self.database_url})" if self.database_url else ""
         )
         self.result["workers"] = self.args.workers
+        self.result["worker_class"] = self.worker_class()
+        self.result["threads"] = self.args.threads or "(serve default)"
         broken = False
         try:
             self.setup()
@@ -444,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", action="store_true", help="the 500,000-household district")
     ap.add_argument("--smoke", action="store_true", help="seconds-long harness + invariant check")
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    ap.add_argument("--worker-class", help="gunicorn worker class (default: serve's default)")
+    ap.add_argument("--threads", type=int, help="threads per gthread worker")
     ap.add_argument("--port", type=int, default=8110, help="service port; +1 for the static server")
     ap.add_argument("--steps", help=f"registration rate:seconds steps (default {FULL_STEPS})")
     ap.add_argument(
@@ -451,6 +498,15 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="py-spy the steps (default: on, off in --smoke)",
+    )
+    ap.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="Redis for the service's cache and rate limits, used when reachable "
+        "(default $BENCH_REDIS_URL or redis://127.0.0.1:6379/0)",
+    )
+    ap.add_argument(
+        "--no-redis", action="store_true", help="database cache for rate limits (no REDIS_URL)"
     )
     ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
     ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))

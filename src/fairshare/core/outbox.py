@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fairshare.core.fastsql import WriteBatch, insert_model
 from fairshare.core.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,20 @@ def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def outbox_enqueue(
-    *, kind: str, payload: dict[str, Any], household_id: int | None = None
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    household_id: int | None = None,
+    batch: WriteBatch | None = None,
 ) -> OutboxMessage:
-    return OutboxMessage.objects.create(kind=kind, payload=payload, household_id=household_id)
+    """Record a message in the current transaction. With ``batch`` the INSERT joins the
+    caller's batch (sent with its other writes; the message's pk is then not set)."""
+    message = OutboxMessage(kind=kind, payload=payload, household_id=household_id)
+    if batch is not None:
+        batch.insert(message)
+    else:
+        insert_model(message)  # hot path (one per registration): no ORM compilation
+    return message
 
 
 def _claim(now, limit: int) -> list[OutboxMessage]:

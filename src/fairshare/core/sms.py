@@ -60,9 +60,14 @@ def get_backend() -> SmsBackend:
     return cls()
 
 
-def sms_enqueue(*, phone: str, text: str, household_id: int | None = None) -> None:
-    """Record an SMS to send after the current transaction commits."""
-    outbox_enqueue(kind="sms", payload={"phone": phone, "text": text}, household_id=household_id)
+def sms_enqueue(
+    *, phone: str, text: str, household_id: int | None = None, batch: Any = None
+) -> None:
+    """Record an SMS to send after the current transaction commits (``batch``: a
+    fairshare.core.fastsql.WriteBatch to join, see outbox_enqueue)."""
+    outbox_enqueue(
+        kind="sms", payload={"phone": phone, "text": text}, household_id=household_id, batch=batch
+    )
 
 
 @outbox_handler("sms")

@@ -14,6 +14,8 @@ from ninja.errors import AuthenticationError
 from fairshare.accounts.auth import bearer
 from fairshare.core.api_errors import bilingual, field_errors_body
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
+from fairshare.core.fastsql import select_models
+from fairshare.core.groupcommit import group_commit
 from fairshare.core.idempotency import idempotent_call
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.lookup import household_resolve
@@ -106,7 +108,8 @@ def _optional_staff(request: HttpRequest) -> Any:
 
 
 def _round_or_404(round_id: int) -> Round:
-    round_obj = Round.objects.select_related("district").filter(pk=round_id).first()
+    found = select_models(Round, "id = %s", [round_id])  # hot path: no ORM compilation
+    round_obj = found[0] if found else None
     if round_obj is None:
         raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
     return round_obj
@@ -167,11 +170,11 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
         return (201 if result.created else 200), body
 
     scope = f"reg:{round_obj.pk}:{actor.pk if actor is not None else 'anon'}"
-    status, body = idempotent_call(
-        key=request.headers.get("Idempotency-Key"),
-        scope=scope,
-        payload=payload.dict(),
-        call=call,
+    key = request.headers.get("Idempotency-Key")
+    data = payload.dict()
+    # SQLite: concurrent registrations of this worker share one COMMIT (core/groupcommit.py).
+    status, body = group_commit(
+        lambda: idempotent_call(key=key, scope=scope, payload=data, call=call)
     )
     from fairshare.api import api
 

@@ -15,17 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.community.models import Committee, Household
+from fairshare.community.models import Committee, Household, Member
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden
+from fairshare.core.fastsql import WriteBatch, insert_model, select_models
 from fairshare.core.locking import supports_row_locks, write_transaction
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration.ledger import canonical, link_hash, voided_payload
+from fairshare.registration.lookup import ROSTER_ATTR
 from fairshare.registration.models import (
     Channel,
     LedgerEntry,
@@ -83,7 +85,15 @@ def _same_key(text: str) -> str:
 
 def _roster_match(household: Household, name: str) -> bool:
     wanted = _same_key(name)
-    return any(_same_key(n) == wanted for n in household.members.values_list("name", flat=True))
+    names = getattr(household, ROSTER_ATTR, None)  # fetched with the household (lookup.py)
+    if names is not None:
+        return any(_same_key(n) == wanted for n in names)
+    table = connection.ops.quote_name(Member._meta.db_table)
+    with connection.cursor() as cursor:  # hot path: no ORM compilation (core/fastsql.py)
+        sql = f"SELECT name FROM {table} WHERE household_id = %s"  # noqa: S608 - model table
+        cursor.execute(sql, [household.pk])
+        names = [row[0] for row in cursor.fetchall()]
+    return any(_same_key(n) == wanted for n in names)
 
 
 def actor_may_manage(actor: Any, committee_id: int) -> bool:
@@ -102,25 +112,45 @@ def _require_scope(actor: Any, committee_id: int) -> None:
 def _lock_counter(*, round_id: int, committee_id: int) -> QueueCounter:
     """The (round, committee) counter row, locked for the rest of the transaction."""
 
-    def query():
-        qs = QueueCounter.objects.filter(round_id=round_id, committee_id=committee_id)
-        return qs.select_for_update() if supports_row_locks() else qs
+    def query() -> QueueCounter | None:
+        found = select_models(
+            QueueCounter,
+            "round_id = %s AND committee_id = %s",
+            [round_id, committee_id],
+            suffix="FOR UPDATE" if supports_row_locks() else "",
+        )
+        return found[0] if found else None
 
-    counter = query().first()
+    counter = query()
     if counter is None:
         # INSERT … ON CONFLICT DO NOTHING: concurrent first registrations cannot fail here.
         QueueCounter.objects.bulk_create(
             [QueueCounter(round_id=round_id, committee_id=committee_id)], ignore_conflicts=True
         )
-        counter = query().get()
+        counter = query()
+        assert counter is not None
     return counter
 
 
+def _counter_save(counter: QueueCounter, batch: WriteBatch) -> None:
+    table = connection.ops.quote_name(QueueCounter._meta.db_table)
+    sql = (
+        f"UPDATE {table} "  # noqa: S608
+        "SET last_number = %s, ledger_seq = %s, head_hash = %s WHERE id = %s"
+    )
+    batch.add(sql, [counter.last_number, counter.ledger_seq, counter.head_hash, counter.pk])
+
+
 def _append_link(
-    counter: QueueCounter, *, kind: str, registration: Registration, payload: dict
+    counter: QueueCounter,
+    *,
+    kind: str,
+    registration: Registration,
+    payload: dict,
+    batch: WriteBatch | None = None,
 ) -> LedgerEntry:
     text = canonical(payload)
-    entry = LedgerEntry.objects.create(
+    entry = LedgerEntry(
         round_id=counter.round_id,
         committee_id=counter.committee_id,
         seq=payload["seq"],
@@ -130,6 +160,10 @@ def _append_link(
         prev_hash=counter.head_hash,
         hash=link_hash(counter.head_hash, text),
     )
+    if batch is not None:
+        batch.insert(entry)
+    else:
+        insert_model(entry)
     counter.ledger_seq = entry.seq
     counter.head_hash = entry.hash
     return entry
@@ -215,55 +249,62 @@ def registration_create(
     ticket = ticket_new()
     with write_transaction():
         counter = _lock_counter(round_id=round.pk, committee_id=committee.pk)
-        existing = _live_registration(round_id=round.pk, household_id=household.pk)
-        if existing is not None:
-            return _same_or_conflict(existing, name=name, phone=phone)
-        if code_id is not None:
-            phone_code_consume(code_id=code_id)
         number = counter.last_number + 1
         registration = None
+        # Insert first: the partial unique index "one live registration per household
+        # and round" answers whether the household is registered already, so the common
+        # case needs no separate look-up. ON CONFLICT DO NOTHING inserts nothing on a
+        # conflict (that household, or a ticket drawn twice) and we look at which one.
         for _attempt in range(TICKET_ATTEMPTS):
-            try:
-                with transaction.atomic():
-                    registration = Registration.objects.create(
-                        round=round,
-                        committee=committee,
-                        household=household,
-                        queue_number=number,
-                        ticket=ticket,
-                        channel=channel,
-                        status=status,
-                        name=name,
-                        phone=phone,
-                        acknowledged_at=ack,
-                        returned_recently=returned_recently,
-                        returned_from=returned_from,
-                        returned_on=returned_on,
-                        created_by=actor if is_staff else None,
-                        id_checked=bool(id_checked and is_staff),
-                    )
+            candidate = Registration(
+                round=round,
+                committee=committee,
+                household=household,
+                queue_number=number,
+                ticket=ticket,
+                channel=channel,
+                status=status,
+                name=name,
+                phone=phone,
+                acknowledged_at=ack,
+                returned_recently=returned_recently,
+                returned_from=returned_from,
+                returned_on=returned_on,
+                created_by=actor if is_staff else None,
+                id_checked=bool(id_checked and is_staff),
+            )
+            if insert_model(candidate, ignore_conflicts=True):
+                registration = candidate
                 break
-            except IntegrityError:
-                existing = _live_registration(round_id=round.pk, household_id=household.pk)
-                if existing is not None:  # the constraint caught what the lock should have
-                    return _same_or_conflict(existing, name=name, phone=phone)
-                if not Registration.objects.filter(ticket=ticket).exists():
-                    raise
-                ticket = ticket_new()
+            existing = _live_registration(round_id=round.pk, household_id=household.pk)
+            if existing is not None:
+                return _same_or_conflict(existing, name=name, phone=phone)
+            # The ticket was drawn before (or the look-up missed: the next attempt, with a
+            # new ticket, conflicts again and looks again).
+            ticket = ticket_new()
         if registration is None:
-            raise RuntimeError("could not draw an unused ticket")
-        registration.household = household
+            raise RuntimeError("could not insert the registration (ticket or household conflict)")
+        if code_id is not None:
+            phone_code_consume(code_id=code_id)
         payload = registered_payload_for(registration, seq=counter.ledger_seq + 1)
+        # Ledger link, counter and SMS: one round trip on PostgreSQL (core/fastsql.py).
+        batch = WriteBatch()
         _append_link(
-            counter, kind=LedgerEntry.Kind.REGISTERED, registration=registration, payload=payload
+            counter,
+            kind=LedgerEntry.Kind.REGISTERED,
+            registration=registration,
+            payload=payload,
+            batch=batch,
         )
         counter.last_number = number
-        counter.save(update_fields=["last_number", "ledger_seq", "head_hash"])
+        _counter_save(counter, batch)
         sms_enqueue(
             phone=phone,
             text=_confirmation_text(registration, round, committee),
             household_id=household.pk,
+            batch=batch,
         )
+        batch.flush()
         if is_staff:
             audit_record(
                 actor=actor,

@@ -7,6 +7,16 @@ import os
 
 from django.core.management.base import BaseCommand
 
+# Worker model, chosen by measurement (BENCHMARKS.md, "worker class"; 2 shared cores,
+# 4 workers, load average 4-6): /ping with 50 closed-loop clients reached 356-435 req/s
+# with sync workers (each closes its connection after one answer: close_graceful + write
+# were 70-75 % of a worker's samples) and 1,709-1,863 req/s with gthread (4 threads,
+# keep-alive); the open-model /ping held 472/s (sync) vs 1,440-1,874/s (gthread).
+# Threads also overlap one request's database wait with another's Python work.
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_THREADS = 4
+KEEPALIVE_SECONDS = 5
+
 
 def _outbox_loop() -> None:
     from django.core.management import call_command
@@ -24,10 +34,32 @@ class Command(BaseCommand):
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3"))
         )
         parser.add_argument(
+            "--worker-class",
+            default=os.environ.get("FAIRSHARE_WORKER_CLASS", DEFAULT_WORKER_CLASS),
+            choices=["sync", "gthread"],
+            help=f"gunicorn worker class (default {DEFAULT_WORKER_CLASS}; see BENCHMARKS.md)",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("FAIRSHARE_THREADS", str(DEFAULT_THREADS))),
+            help=f"threads per gthread worker (default {DEFAULT_THREADS})",
+        )
+        parser.add_argument(
             "--no-outbox", action="store_true", help="do not start the outbox worker"
         )
 
-    def handle(self, *args, host: str, port: int, workers: int, no_outbox: bool, **options):
+    def handle(
+        self,
+        *args,
+        host: str,
+        port: int,
+        workers: int,
+        worker_class: str,
+        threads: int,
+        no_outbox: bool,
+        **options,
+    ):
         from gunicorn.app.base import BaseApplication
 
         from fairshare.wsgi import application
@@ -36,6 +68,10 @@ class Command(BaseCommand):
             def load_config(self):
                 self.cfg.set("bind", f"{host}:{port}")
                 self.cfg.set("workers", workers)
+                self.cfg.set("worker_class", worker_class)
+                if worker_class == "gthread":
+                    self.cfg.set("threads", max(1, threads))
+                    self.cfg.set("keepalive", KEEPALIVE_SECONDS)
                 self.cfg.set("timeout", 60)
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("accesslog", None)
