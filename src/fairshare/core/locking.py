@@ -28,6 +28,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -75,20 +76,36 @@ def _sqlite_writer_turn(path: str) -> Iterator[None]:
     four workers while one thread alone did 140/s; see BENCHMARKS.md). ``flock`` wakes
     the next waiter as soon as the holder releases it. Threads of one process queue on
     a ``threading.Lock`` first (flock is per open file, shared by the threads).
-    The wait is bounded in practice: the lock is held for one write transaction at a
-    time, and a stuck holder is killed by gunicorn's worker timeout, which releases it.
+    The wait is bounded like every lock wait (rule 5): after ``LOCK_TIMEOUT_MS`` the
+    caller gets ``Busy``. The file lock is polled with short sleeps (0.5 ms growing to
+    5 ms), still far finer than SQLite's busy handler.
     """
     with _registry_lock:
         tlock = _thread_locks.setdefault(path, threading.Lock())
         fd = _lock_files.get(path)
         if fd is None:
             fd = _lock_files[path] = os.open(path + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
-    with tlock:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    timeout = settings.LOCK_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + timeout
+    if not tlock.acquire(timeout=timeout):
+        raise Busy()
+    try:
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy() from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.005)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        tlock.release()
 
 
 def _writer_turn(conn) -> object:
