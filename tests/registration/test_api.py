@@ -140,3 +140,14 @@ def test_registration_is_rate_limited_per_phone_with_retry_after(client, place, 
     assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
     client.get("/api/v1/registrations/AAAAAAAAA", {"phone": "13812345678"})
     assert client.get("/api/v1/registrations/X", {"phone": "1"}).status_code == 429
+
+
+@pytest.mark.parametrize("round_id", ["0", "-1", "966581010484063392235520"])
+def test_out_of_range_round_id_is_404_not_500(client, round_id):
+    # Found by schemathesis: a round id beyond 64 bits overflowed the database driver.
+    response = client.post(
+        f"/api/v1/rounds/{round_id}/registrations",
+        {"committee": "X", "building": "1", "room": "101", "name": "张三", "phone": "13812345678"},
+        content_type="application/json",
+    )
+    assert response.status_code == 404

@@ -107,8 +107,15 @@ def _optional_staff(request: HttpRequest) -> Any:
     return user
 
 
+MAX_ID = 2**63 - 1  # bigint; a larger id is no round (and would overflow the driver)
+
+
 def _round_or_404(round_id: int) -> Round:
-    found = select_models(Round, "id = %s", [round_id])  # hot path: no ORM compilation
+    found = (
+        select_models(Round, "id = %s", [round_id])  # hot path: no ORM compilation
+        if 0 < round_id <= MAX_ID
+        else []
+    )
     round_obj = found[0] if found else None
     if round_obj is None:
         raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
