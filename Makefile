@@ -61,7 +61,7 @@ bench-smoke: install
 	$(BIN)/python bench/run.py --smoke --data-dir $(CURDIR)/var/bench-smoke \
 	  --results-dir $(CURDIR)/var/bench-smoke-results --port 8112 $(BENCH_ARGS)
 
-# Fault injection (kill -9, PostgreSQL outage on a private server at port 55432, failing
+# Fault injection (kill -9, PostgreSQL outage on a private server on a free port, failing
 # SMS gateway). Not part of `make test` (pyproject's addopts deselect the `faults` marker);
 # CI runs it after `make test`.
 faults: install

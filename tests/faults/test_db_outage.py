@@ -1,6 +1,6 @@
 """PostgreSQL stops during load: clients get clean 503s, the same processes recover.
 
-A private PostgreSQL server (port 55432, never the shared one) is stopped with
+A private PostgreSQL server (on a free loopback port, never the shared server) is stopped with
 ``pg_ctl stop -m fast`` while threads send reads and writes (token logins,
 committee and round lists, the home page, and registrations once that endpoint
 is in the build). While it is down every answer must be a 503 with Retry-After

@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
 
-PRIVATE_PG_PORT = int(os.environ.get("FAIRSHARE_FAULTS_PG_PORT", "55432"))
+
+def _free_port_below_ephemeral() -> int:
+    """A loopback port nobody listens on, below the ephemeral range (32768 and up here):
+    a port in that range can be held for a while by anyone's outgoing connection."""
+    start = 20000 + os.getpid() % 10000
+    for offset in range(12000):
+        port = 20000 + (start - 20000 + offset) % 12000
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port between 20000 and 32000")
+
+
+PRIVATE_PG_PORT = int(os.environ.get("FAIRSHARE_FAULTS_PG_PORT", "0"))  # 0: pick a free one
 
 
 def pg_bin_dir() -> Path | None:
@@ -38,9 +55,9 @@ class PrivateCluster:
         self.bin = bindir
         self.root = root
         self.data = root / "pgdata"
-        self.port = port
+        self.port = port or _free_port_below_ephemeral()
         self.as_postgres = os.geteuid() == 0
-        self.url = f"postgres://postgres@127.0.0.1:{port}/fairshare_faults"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/fairshare_faults"
 
     def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         cmd = list(args)
@@ -82,7 +99,7 @@ class PrivateCluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        # The port may be held for a moment by someone's outgoing connection (55432 lies
+        # The port may still be held for a moment (e.g. a fixed FAIRSHARE_FAULTS_PG_PORT
         # in the ephemeral range): retry for a while rather than fail.
         for attempt in range(20):
             try:
