@@ -58,6 +58,8 @@ def test_pharmacy_redeems_typed_code_once(page, app_server, issued):
     page.locator("input[name=password]").fill("demo")
     page.locator("input[name=password]").press("Enter")
     expect(page).to_have_url(re.compile(r"/pharmacy/scan/$"))
+    # Type only once scan.js drives the page (before that, Enter posts the no-JS form).
+    expect(page.locator("html[data-scan-ready]")).to_have_count(1)
 
     code_input = page.locator("#code-input")
     code_input.fill(issued.code)

@@ -303,4 +303,6 @@
   };
   showNet();
   showQueue();
+  // The page is driven by this script from here on (tests wait for this mark).
+  document.documentElement.dataset.scanReady = "1";
 })();
