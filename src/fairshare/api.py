@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
-from fairshare.core.api_errors import bilingual, field_errors_body, validation_error_body
+from fairshare.core.api_errors import bilingual, service_error_body, validation_error_body
 from fairshare.core.dbguard import is_unavailable, unavailable_response
-from fairshare.core.errors import FieldErrors, ServiceError
+from fairshare.core.errors import ServiceError
 from fairshare.core.idempotency import IdempotencyMismatch
 from fairshare.core.locking import Busy
 
@@ -30,11 +30,7 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 @api.exception_handler(ServiceError)
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    if isinstance(exc, FieldErrors):
-        body = field_errors_body(exc)
-    else:
-        body = {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
-    return api.create_response(request, body, status=exc.status_code)
+    return api.create_response(request, service_error_body(exc), status=exc.status_code)
 
 
 @api.exception_handler(Busy)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from fairshare.allocation import selectors
 from fairshare.allocation.services import allocation_run_as, supply_declare_as
 from fairshare.allocation.slips import slips_pdf
-from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.core.errors import Forbidden, NotFound, ServiceError, error_messages
 
 PAGE_LIMIT = 500
 
@@ -69,12 +69,6 @@ def committee_slips(request: HttpRequest, code: str) -> HttpResponse:
 # --- Supply declaration and allocation pages (same services as the API) ----------------
 
 
-def _error_messages(exc: ServiceError) -> dict[str, list[str]]:
-    if isinstance(exc, FieldErrors):
-        return {field: [str(m) for m in messages] for field, messages in exc.items()}
-    return {"general": [str(exc.message)]}
-
-
 def _status(errors: dict[str, list[str]], exc: ServiceError | None) -> int:
     if not errors:
         return 200
@@ -120,7 +114,7 @@ def supply_page(request: HttpRequest) -> HttpResponse:
                     unit_price=values["unit_price"],
                 )
             except ServiceError as exc:
-                errors, failure = _error_messages(exc), exc
+                errors, failure = error_messages(exc), exc
             else:
                 messages.success(
                     request,
@@ -181,7 +175,7 @@ def allocate_page(request: HttpRequest) -> HttpResponse:
                     dry_run=bool(values["dry_run"]),
                 )
             except ServiceError as exc:
-                errors, failure = _error_messages(exc), exc
+                errors, failure = error_messages(exc), exc
     return render(
         request,
         "allocation/allocate.html",

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import translation
 
-from fairshare.core.errors import FieldErrors
+from fairshare.core.errors import FieldErrors, ServiceError
 
 
 def bilingual(message: Any) -> str:
@@ -24,6 +24,13 @@ def field_errors_body(errors: FieldErrors) -> dict[str, Any]:
         "code": "invalid",
         "errors": {field: [bilingual(m) for m in messages] for field, messages in errors.items()},
     }
+
+
+def service_error_body(exc: ServiceError) -> dict[str, Any]:
+    """The JSON body of any service error (per-field for FieldErrors)."""
+    if isinstance(exc, FieldErrors):
+        return field_errors_body(exc)
+    return {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
 
 
 def validation_error_body(errors: list[dict[str, Any]]) -> dict[str, Any]:

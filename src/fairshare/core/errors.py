@@ -21,6 +21,13 @@ class ServiceError(Exception):
         self.extra = extra or {}
 
 
+def error_messages(exc: ServiceError) -> dict[str, list[str]]:
+    """A service error as {field: [message, ...]} for a page; "general" when not per-field."""
+    if isinstance(exc, FieldErrors):
+        return {field: [str(m) for m in messages] for field, messages in exc.items()}
+    return {"general": [str(exc.message)]}
+
+
 class NotFound(ServiceError):
     status_code = 404
     code = "not_found"

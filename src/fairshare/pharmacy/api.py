@@ -20,7 +20,7 @@ from fairshare.accounts.auth import bearer
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
-from fairshare.core.api_errors import bilingual, field_errors_body
+from fairshare.core.api_errors import service_error_body
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.core.idempotency import idempotent_call
 from fairshare.pharmacy import selectors, services
@@ -29,12 +29,6 @@ router = Router(tags=["pharmacy"])
 # Terminal endpoints also accept the page's session (with its CSRF token) so scan.js
 # calls the same API as other clients.
 terminal_auth = [bearer, django_auth]
-
-
-def error_body(exc: ServiceError) -> dict[str, Any]:
-    if isinstance(exc, FieldErrors):
-        return field_errors_body(exc)
-    return {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
 
 
 class KeyOut(Schema):
@@ -80,7 +74,7 @@ def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = N
                 code_or_token=code, pharmacy=pharmacy, actor=user, terminal_id=terminal_id
             )
         except ServiceError as exc:
-            return exc.status_code, error_body(exc)
+            return exc.status_code, service_error_body(exc)
         return 200, selectors.voucher_detail(redemption.voucher)
 
     status, body = idempotent_call(

@@ -12,7 +12,7 @@ from ninja import Router, Schema
 from ninja.errors import AuthenticationError
 
 from fairshare.accounts.auth import bearer
-from fairshare.core.api_errors import bilingual, field_errors_body
+from fairshare.core.api_errors import service_error_body
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
 from fairshare.core.fastsql import select_models
 from fairshare.core.groupcommit import group_commit
@@ -83,16 +83,10 @@ class StatusOut(Schema):
     voucher: VoucherOut | None
 
 
-def error_body(exc: ServiceError) -> dict[str, Any]:
-    if isinstance(exc, FieldErrors):
-        return field_errors_body(exc)
-    return {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
-
-
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     from fairshare.api import api
 
-    response = api.create_response(request, error_body(exc), status=429)
+    response = api.create_response(request, service_error_body(exc), status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -164,7 +158,7 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
                 phone_code=payload.sms_code,
             )
         except ServiceError as exc:
-            return exc.status_code, error_body(exc)
+            return exc.status_code, service_error_body(exc)
         reg = result.registration
         body = {
             "ticket": reg.ticket,

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from fairshare.accounts.scoping import has_access, scoped
 from fairshare.community.models import Committee, Household
-from fairshare.core.errors import FieldErrors, ServiceError
+from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.locking import Busy
 from fairshare.registration.lookup import building_find, household_find
 from fairshare.registration.models import Registration
@@ -40,7 +40,6 @@ from fairshare.registration.services import (
     registration_void,
 )
 from fairshare.registration.tickets import ticket_display
-from fairshare.registration.views import error_dict
 from fairshare.rounds.models import Round
 
 _SPLIT = re.compile(r"[\s\-/#、,，]+")
@@ -131,7 +130,7 @@ def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpRespon
         except AlreadyRegistered:
             status = 409  # the page below shows the existing registration
         except ServiceError as exc:
-            context["errors"], status = error_dict(exc), exc.status_code
+            context["errors"], status = error_messages(exc), exc.status_code
         except Busy as exc:
             context["errors"], status = {"general": [str(exc.message)]}, 503
         context["values"] = request.POST
@@ -211,7 +210,7 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except ServiceError as exc:
         from django.contrib import messages
 
-        for field_messages in error_dict(exc).values():
+        for field_messages in error_messages(exc).values():
             for message in field_messages:
                 messages.error(request, message)
     return redirect("registration:review")
@@ -298,7 +297,7 @@ def _batch_row(round_obj, committee, channel, line, user) -> dict[str, Any]:
     except AlreadyRegistered as exc:
         return {"error": str(exc.message)}
     except FieldErrors as exc:
-        return {"error": "; ".join(m for ms in error_dict(exc).values() for m in ms)}
+        return {"error": "; ".join(m for ms in error_messages(exc).values() for m in ms)}
     except (ServiceError, Busy) as exc:
         return {"error": str(exc.message)}
     return {

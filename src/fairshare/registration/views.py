@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from fairshare.community.models import Building, Committee, Household
-from fairshare.core.errors import FieldErrors, ServiceError
+from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.locking import Busy
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.models import Registration
@@ -31,12 +31,6 @@ from fairshare.registration.validation import normalize_phone
 from fairshare.rounds.models import Round
 
 SESSION_TICKETS = "registration_tickets"
-
-
-def error_dict(exc: ServiceError) -> dict[str, list[str]]:
-    if isinstance(exc, FieldErrors):
-        return {field: [str(m) for m in messages] for field, messages in exc.items()}
-    return {"general": [str(exc.message)]}
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -97,9 +91,9 @@ def entry(
             else:
                 return _register(request, round_obj, committee, building, photo)
         except RateLimited as exc:
-            errors, status = error_dict(exc), 429
+            errors, status = error_messages(exc), 429
         except ServiceError as exc:
-            errors, status = error_dict(exc), exc.status_code
+            errors, status = error_messages(exc), exc.status_code
         except Busy as exc:
             errors, status = {"general": [str(exc.message)]}, 503
     context = {
@@ -192,7 +186,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
                 **_voucher_display(voucher),
             )
         except ServiceError as exc:
-            context["errors"], status = error_dict(exc), exc.status_code
+            context["errors"], status = error_messages(exc), exc.status_code
     return render(request, "registration/status.html", context, status=status)
 
 
