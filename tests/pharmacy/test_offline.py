@@ -32,7 +32,12 @@ def sync(client: Client, pharmacy_code: str, headers: dict, batch_id: str, items
 
 
 def item(code: str, minutes_ago: int = 5, terminal: str = "T1") -> dict:
-    at = timezone.now() - timedelta(minutes=minutes_ago)
+    """A sale ``minutes_ago`` — but never before local midnight: the test vouchers are
+    for today, and just after midnight "20 minutes ago" is yesterday, when they were
+    not yet valid (older sales keep the earlier times)."""
+    now = timezone.localtime()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    at = max(now - timedelta(minutes=minutes_ago), midnight + timedelta(seconds=60 - minutes_ago))
     return {"code": code, "redeemed_at": at.isoformat(), "terminal_id": terminal}
 
 
