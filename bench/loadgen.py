@@ -1,6 +1,6 @@
 """HTTP/1.1 load generator for the Fairshare benchmark (stdlib only, one process, asyncio).
 
-Two models:
+Three models:
 
 * ``open``: a fixed arrival rate per step. Request *i* of a step is due at
   ``start + i / rate`` and is sent at that time whether or not earlier requests have
@@ -8,7 +8,11 @@ Two models:
   reached). Latency is measured from the *scheduled* send time, so a slow server
   cannot hide its slowness by slowing the generator down (no coordinated omission).
 * ``closed``: N concurrent clients, each sends its next request when the previous
-  answer arrived (for the ceilings and for the 50 redemption scanners).
+  answer arrived (for the ceilings and for redemption saturation).
+* ``paced``: N clients (scanners), each on its own fixed schedule: client *c* sends its
+  *k*-th request at ``start + (c / N + k) * interval`` whether or not its previous one
+  was answered (an open model per client; the clients' phases are spread evenly over
+  one interval). Latency is measured from the scheduled send time, as in ``open``.
 
 Jobs are either one repeated request (``--path``) or a JSON-lines file of distinct
 requests used once each (``--jobs``: ``{"method", "path", "body", "headers", "tag"}``).
@@ -336,6 +340,52 @@ async def run_open(
     return results, total
 
 
+async def run_paced(
+    pool: Pool,
+    jobs: JobSource,
+    clients: int,
+    interval: float,
+    duration: float,
+    expect: set[int],
+    drain_s: float,
+) -> tuple[list[dict], Recorder]:
+    """``clients`` scanners, each sending one request every ``interval`` seconds on its own
+    fixed schedule; the merged schedule is dispatched in time order."""
+    loop = asyncio.get_running_loop()
+    rec = Recorder(expect)
+    rounds = max(1, int(round(duration / interval)))
+    schedule = sorted((c / clients + k) * interval for k in range(rounds) for c in range(clients))
+    n = min(len(schedule), jobs.remaining())
+    tasks: list[asyncio.Task] = []
+    t0 = loop.time() + 0.05
+    for i in range(n):
+        due = t0 + schedule[i]
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        data, tag = jobs.next()
+        tasks.append(loop.create_task(one(pool, rec, data, tag, due)))
+    sent_late = loop.time() - (t0 + schedule[n - 1]) if n else 0.0
+    pending: set[asyncio.Task] = set()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=duration + drain_s)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    summary = summarize(rec, t0=t0, n=n, offered=clients / interval, duration=rounds * interval)
+    summary.update(
+        clients=clients,
+        interval_s=interval,
+        scheduled=len(schedule),
+        schedule_lag_ms=round(max(0.0, sent_late) * 1000, 1),
+        connections_opened=pool.connects,
+    )
+    if n < len(schedule):
+        summary["jobs_short"] = len(schedule) - n
+    return [summary], rec
+
+
 async def run_closed(
     pool: Pool, jobs: JobSource, clients: int, duration: float, expect: set[int]
 ) -> tuple[list[dict], Recorder]:
@@ -442,12 +492,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--serve-static", action="store_true")
     ap.add_argument("--close", action="store_true", help="static server: close after each answer")
-    ap.add_argument("--model", choices=["open", "closed"], default="open")
+    ap.add_argument("--model", choices=["open", "closed", "paced"], default="open")
     ap.add_argument("--path", help="repeat GET of this path")
     ap.add_argument("--jobs", help="JSON-lines file of distinct requests, each sent once")
     ap.add_argument("--steps", default="250:6", help="open model: rate:seconds,rate:seconds,...")
-    ap.add_argument("--clients", type=int, default=50, help="closed model: concurrent clients")
-    ap.add_argument("--duration", type=float, default=5.0, help="closed model: seconds")
+    ap.add_argument(
+        "--clients", type=int, default=50, help="closed/paced model: concurrent clients"
+    )
+    ap.add_argument("--duration", type=float, default=5.0, help="closed/paced model: seconds")
+    ap.add_argument(
+        "--interval", type=float, default=1.0, help="paced model: seconds between a client's sends"
+    )
     ap.add_argument("--expect", default="200", help="statuses counted as success, e.g. 201")
     ap.add_argument("--pool-cap", type=int, default=512)
     ap.add_argument("--drain", type=float, default=10.0, help="seconds to wait after a step")
@@ -471,6 +526,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.model == "open":
                 return await run_open(pool, jobs, steps, expect, args.drain, args.pause)
+            if args.model == "paced":
+                return await run_paced(
+                    pool, jobs, args.clients, args.interval, args.duration, expect, args.drain
+                )
             return await run_closed(pool, jobs, args.clients, args.duration, expect)
         finally:
             pool.close_all()
