@@ -353,7 +353,7 @@ async def run_paced(
     fixed schedule; the merged schedule is dispatched in time order."""
     loop = asyncio.get_running_loop()
     rec = Recorder(expect)
-    rounds = max(1, int(round(duration / interval)))
+    rounds = max(1, round(duration / interval))
     schedule = sorted((c / clients + k) * interval for k in range(rounds) for c in range(clients))
     n = min(len(schedule), jobs.remaining())
     tasks: list[asyncio.Task] = []

@@ -104,3 +104,86 @@ def test_race_is_real_without_the_conditional_update():
     voucher = VoucherFactory()
     results = _run_threads(lambda _index: _naive_redeem(voucher.pk))
     assert sum(results) > 1  # several "successful" sales of one voucher
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_keyed_redemptions_commit_with_their_idempotency_records(monkeypatch):
+    """16 simultaneous keyed sales through the API (on SQLite they share COMMITs, see
+    core/groupcommit.py): 12 vouchers, 4 of them scanned again at a second till. Each
+    voucher is sold once; each answer is stored under its key in the transaction of the
+    sale; a sale whose key record cannot be written is rolled back with it."""
+    from fairshare.core import idempotency
+    from fairshare.core.models import AuditLog, IdempotencyRecord
+    from tests.pharmacy.factories import sibling_voucher
+
+    first = VoucherFactory()
+    vouchers = [first] + [sibling_voucher(first) for _ in range(11)]
+    owner = UserFactory(role="pharmacy", pharmacy=first.pharmacy)
+    auth = bearer_for(owner)
+    jobs = [(vouchers[i].code, f"k-{i}") for i in range(12)]
+    jobs += [(vouchers[i].code, f"till2-{i}") for i in range(4)]
+    real_insert = idempotency.insert_model
+
+    def failing_insert(obj, **kwargs):
+        if obj.key == "k-11":
+            raise RuntimeError("record write failed")
+        return real_insert(obj, **kwargs)
+
+    monkeypatch.setattr(idempotency, "insert_model", failing_insert)
+    gate = threading.Barrier(len(jobs))
+    results: dict[str, object] = {}
+
+    def work(index: int) -> None:
+        code, key = jobs[index]
+        try:
+            gate.wait(timeout=30)
+            # The test client's exception signal reaches every client with a request in
+            # flight: read the 500 instead of re-raising (the log shows the error).
+            response = Client(raise_request_exception=False).post(
+                f"/api/v1/vouchers/{code}/redeem",
+                {},
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=key,
+                **auth,
+            )
+            results[key] = (
+                (response.status_code, response.json())
+                if response.status_code != 500
+                else (500, None)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert results["k-11"] == (500, None)
+    failed = vouchers[11]
+    failed.refresh_from_db()
+    assert failed.status == Voucher.Status.ISSUED
+    assert not Redemption.objects.filter(voucher=failed).exists()
+    assert not AuditLog.objects.filter(action="voucher.redeem", object_id=str(failed.pk)).exists()
+    for i in range(11):
+        statuses = sorted(
+            results[key][0] for key in (f"k-{i}", f"till2-{i}") if key in results
+        )
+        assert statuses == ([200, 409] if i < 4 else [200]), (i, statuses)
+        assert Redemption.objects.filter(voucher=vouchers[i]).count() == 1
+    records = {r.key: r for r in IdempotencyRecord.objects.all()}
+    assert "k-11" not in records
+    assert set(records) == {key for key in results if key != "k-11"}
+    for key, record in records.items():
+        assert (record.status_code, record.body) == results[key]
+    # A retry with the same key answers the stored result without selling again.
+    status, body = results["k-0"]
+    again = Client().post(
+        f"/api/v1/vouchers/{vouchers[0].code}/redeem",
+        {},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-0",
+        **auth,
+    )
+    assert (again.status_code, again.json()) == (status, body)
+    assert AuditLog.objects.filter(action="voucher.redeem").count() == 11

@@ -4,23 +4,47 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from fairshare.accounts.models import ApiToken
+from fairshare.accounts.models import ApiToken, User
 from fairshare.accounts.scoping import has_access
+from fairshare.community.models import Pharmacy
+from fairshare.core.fastsql import model_columns, model_width, row_to_model
+
+
+def _token_lookup(token_hash: str) -> ApiToken | None:
+    """The live token with its user and the user's pharmacy (None for other roles) in one
+    statement without ORM compilation (every terminal call authenticates; core/fastsql.py)."""
+    qn = connection.ops.quote_name
+    tok, usr, pha = ApiToken._meta.db_table, User._meta.db_table, Pharmacy._meta.db_table
+    sql = (
+        f"SELECT {model_columns(ApiToken)}, {model_columns(User)}, {model_columns(Pharmacy)} "  # noqa: S608
+        f"FROM {qn(tok)} JOIN {qn(usr)} ON {qn(usr)}.{qn('id')} = {qn(tok)}.{qn('user_id')} "
+        f"LEFT JOIN {qn(pha)} ON {qn(pha)}.{qn('id')} = {qn(usr)}.{qn('pharmacy_id')} "
+        f"WHERE {qn(tok)}.{qn('token_hash')} = %s AND {qn(tok)}.{qn('revoked_at')} IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    a, b = model_width(ApiToken), model_width(ApiToken) + model_width(User)
+    token = row_to_model(ApiToken, row[:a])
+    user = row_to_model(User, row[a:b])
+    if user.pharmacy_id is not None:
+        User.pharmacy.field.set_cached_value(user, row_to_model(Pharmacy, row[b:]))
+    ApiToken.user.field.set_cached_value(token, user)
+    return token
 
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         if not token or len(token) > 200:
             return None
-        row = (
-            ApiToken.objects.select_related("user")
-            .filter(token_hash=ApiToken.hash(token), revoked_at__isnull=True)
-            .first()
-        )
+        row = _token_lookup(ApiToken.hash(token))
         if row is None or not has_access(row.user):
             return None
         now = timezone.now()

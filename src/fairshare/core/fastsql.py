@@ -21,7 +21,7 @@ M = TypeVar("M", bound=Model)
 
 
 @cache
-def _select_parts(model: type[Model], vendor: str) -> tuple[str, list[str], list[list[Any]]]:
+def _select_parts(model: type[Model], vendor: str) -> tuple[str, list[str], list[Any]]:
     conn = connections["default"]
     qn = conn.ops.quote_name
     fields = list(model._meta.concrete_fields)
@@ -29,8 +29,8 @@ def _select_parts(model: type[Model], vendor: str) -> tuple[str, list[str], list
     cols = ", ".join(f"{qn(table)}.{qn(f.column)}" for f in fields)
     converters = []
     for f in fields:
-        col = f.get_col(table)
-        converters.append(conn.ops.get_db_converters(col) + f.get_db_converters(conn))
+        col = f.get_col(table)  # passed to the converters as the ORM does (SQLite's Decimal)
+        converters.append((conn.ops.get_db_converters(col) + f.get_db_converters(conn), col))
     head = f"SELECT {cols} FROM {qn(table)}"  # noqa: S608 - names from model metadata
     return head, [f.attname for f in fields], converters
 
@@ -53,9 +53,9 @@ def row_to_model(model: type[M], row: Sequence[Any], *, using: str = "default") 
     conn = connections[using]
     _, names, converters = _select_parts(model, conn.vendor)
     values = list(row)
-    for i, funcs in enumerate(converters):
+    for i, (funcs, col) in enumerate(converters):
         for func in funcs:
-            values[i] = func(values[i], None, conn)
+            values[i] = func(values[i], col, conn)
     return model.from_db(using, names, values)
 
 

@@ -13,8 +13,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
+from fairshare.core.fastsql import insert_model, select_models
 from fairshare.core.locking import write_transaction
 from fairshare.core.models import IdempotencyRecord
 
@@ -42,15 +43,21 @@ def idempotent_call(
         return call()
     key = key.strip()[:MAX_KEY_LENGTH]
     request_hash = _hash(payload)
-    existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    existing = _record_get(scope=scope, key=key)
     if existing is not None:
         return _replay(existing, request_hash)
     try:
         with write_transaction():
             status, body = call()
             if status < 500:
-                IdempotencyRecord.objects.create(
-                    key=key, scope=scope, request_hash=request_hash, status_code=status, body=body
+                insert_model(
+                    IdempotencyRecord(
+                        key=key,
+                        scope=scope,
+                        request_hash=request_hash,
+                        status_code=status,
+                        body=body,
+                    )
                 )
             return status, body
     except IntegrityError:
@@ -58,6 +65,16 @@ def idempotent_call(
         if existing is None:
             raise
         return _replay(existing, request_hash)
+
+
+def _record_get(*, scope: str, key: str) -> IdempotencyRecord | None:
+    """One statement without ORM compilation: every keyed write (scan.js sends a key with
+    each sale, the registration form with each submission) looks first (core/fastsql.py)."""
+    qn = connection.ops.quote_name
+    rows = select_models(
+        IdempotencyRecord, f"{qn('scope')} = %s AND {qn('key')} = %s", [scope, key]
+    )
+    return rows[0] if rows else None
 
 
 def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[int, Any]:

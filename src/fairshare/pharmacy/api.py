@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
@@ -22,6 +22,7 @@ from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
 from fairshare.core.api_errors import service_error_body
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.core.groupcommit import group_commit
 from fairshare.core.idempotency import idempotent_call
 from fairshare.pharmacy import selectors, services
 
@@ -68,6 +69,9 @@ def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = N
     pharmacy = selectors.user_pharmacy(user)
     terminal_id = payload.terminal_id if payload else ""
 
+    key = request.headers.get("Idempotency-Key")
+    language = translation.get_language()
+
     def call() -> tuple[int, Any]:
         try:
             redemption = services.voucher_redeem(
@@ -75,14 +79,22 @@ def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = N
             )
         except ServiceError as exc:
             return exc.status_code, service_error_body(exc)
-        return 200, selectors.voucher_detail(redemption.voucher)
+        return 200, selectors.voucher_detail(redemption.voucher, redemption=redemption)
 
-    status, body = idempotent_call(
-        key=request.headers.get("Idempotency-Key"),
-        scope=f"user:{user.pk}:POST:/vouchers/redeem",
-        payload={"code": code, "terminal_id": terminal_id},
-        call=call,
-    )
+    def unit() -> tuple[int, Any]:
+        # May run on another request's thread (the group's leader): answer in this
+        # request's language, whatever that thread has active.
+        with translation.override(language):
+            return idempotent_call(
+                key=key,
+                scope=f"user:{user.pk}:POST:/vouchers/redeem",
+                payload={"code": code, "terminal_id": terminal_id},
+                call=call,
+            )
+
+    # SQLite: concurrent redemptions of this worker share one COMMIT (core/groupcommit.py);
+    # the redemption and its Idempotency-Key record stay in one transaction.
+    status, body = group_commit(unit)
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 

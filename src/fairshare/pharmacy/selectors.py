@@ -51,10 +51,12 @@ def _redeemed_note(voucher: Voucher) -> str:
     }
 
 
-def voucher_detail(voucher: Voucher) -> dict[str, Any]:
-    """What the terminal shows: packs, slot, batch and price, masked household, status."""
+def voucher_detail(voucher: Voucher, *, redemption: Redemption | None = None) -> dict[str, Any]:
+    """What the terminal shows: packs, slot, batch and price, masked household, status.
+    ``redemption``: the voucher's, when the caller has it (saves a read)."""
     batch = voucher.declaration
-    redemption = Redemption.objects.filter(voucher=voucher).first()
+    if redemption is None:
+        redemption = Redemption.objects.filter(voucher=voucher).first()
     registration = voucher.registration
     return {
         "code": voucher.code,

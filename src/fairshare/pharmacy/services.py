@@ -17,17 +17,26 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.scoping import committee_in_scope
-from fairshare.allocation.models import Voucher
+from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import TOKEN_PREFIX, code_normalize, token_verify, voucher_claims
-from fairshare.core.audit import audit_record
+from fairshare.community.models import Committee, Pharmacy
+from fairshare.core.audit import audit_entry, audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, Gone, NotFound
+from fairshare.core.fastsql import (
+    WriteBatch,
+    insert_model,
+    model_columns,
+    model_width,
+    row_to_model,
+)
 from fairshare.core.locking import write_transaction
 from fairshare.pharmacy.models import (
     Channel,
@@ -39,6 +48,7 @@ from fairshare.pharmacy.models import (
     Redemption,
     RedemptionConflict,
 )
+from fairshare.registration.models import Registration
 
 MAX_OFFLINE_ITEMS = 2000
 CLOCK_SKEW = timedelta(minutes=10)
@@ -97,14 +107,47 @@ def voucher_code_resolve(
     return code, None
 
 
-def _voucher_get(code: str) -> Voucher:
-    voucher = (
-        Voucher.objects.select_related("pharmacy", "declaration", "registration", "committee")
-        .filter(code=code)
-        .first()
+_VOUCHER_JOINS = (  # (relation on Voucher, model): what the terminal's answer shows
+    ("pharmacy", Pharmacy),
+    ("declaration", SupplyDeclaration),
+    ("registration", Registration),
+    ("committee", Committee),
+)
+
+
+@cache
+def _voucher_sql(vendor: str) -> str:
+    qn = connection.ops.quote_name
+    table = qn(Voucher._meta.db_table)
+    cols = [model_columns(Voucher)]
+    joins = []
+    for name, model in _VOUCHER_JOINS:
+        other = qn(model._meta.db_table)
+        cols.append(model_columns(model))
+        column = qn(Voucher._meta.get_field(name).column)
+        joins.append(f"JOIN {other} ON {other}.{qn(model._meta.pk.column)} = {table}.{column}")
+    return (
+        f"SELECT {', '.join(cols)} FROM {table} {' '.join(joins)} "  # noqa: S608
+        f"WHERE {table}.{qn('code')} = %s"
     )
-    if voucher is None:
+
+
+def _voucher_get(code: str) -> Voucher:
+    """The voucher with its pharmacy, batch, registration and committee: one statement,
+    built once per process (the terminal's hot path; core/fastsql.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_voucher_sql(connection.vendor), [code])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound(_("No voucher has this code."))
+    at = model_width(Voucher)
+    voucher = row_to_model(Voucher, row[:at])
+    for name, model in _VOUCHER_JOINS:
+        width = model_width(model)
+        Voucher._meta.get_field(name).set_cached_value(
+            voucher, row_to_model(model, row[at : at + width])
+        )
+        at += width
     return voucher
 
 
@@ -213,23 +256,17 @@ def _redeem(
     day = timezone.localdate(at)
     user = actor if getattr(actor, "is_authenticated", False) else None
     with write_transaction():
-        changes: dict[str, Any] = {
-            "status": Voucher.Status.REDEEMED,
-            "redeemed_at": at,
-            "redeemed_by": user,
-        }
-        if channel == Channel.PROXY:
-            changes["fulfilment"] = Voucher.Fulfilment.PROXY
-        rows = Voucher.objects.filter(
-            pk=voucher.pk,
-            status=Voucher.Status.ISSUED,
-            pharmacy=pharmacy,
-            date__lte=day,
-            valid_until__gte=day,
-        ).update(**changes)
+        rows = _conditional_update(
+            voucher_id=voucher.pk,
+            pharmacy_id=pharmacy.pk,
+            day=day,
+            at=at,
+            user_id=user.pk if user is not None else None,
+            proxy=channel == Channel.PROXY,
+        )
         if rows != 1:
             _explain_refusal(voucher_id=voucher.pk, pharmacy=pharmacy, day=day)
-        redemption = Redemption.objects.create(
+        redemption = Redemption(
             voucher=voucher,
             pharmacy=pharmacy,
             channel=channel,
@@ -239,17 +276,54 @@ def _redeem(
             offline_batch=offline_batch,
             proxy_batch=proxy_batch,
         )
-        audit_record(
-            actor=actor,
-            action="voucher.redeem",
-            obj=voucher,
-            before={"status": "issued"},
-            after={"status": "redeemed", "redeemed_at": at.isoformat(), "channel": channel},
-            committee_id=voucher.committee_id,
-            pharmacy_id=pharmacy.pk,
+        insert_model(redemption)
+        audit = WriteBatch()  # no result needed: no extra round trip on PostgreSQL
+        audit.insert(
+            audit_entry(
+                actor=actor,
+                action="voucher.redeem",
+                obj=voucher,
+                before={"status": "issued"},
+                after={"status": "redeemed", "redeemed_at": at.isoformat(), "channel": channel},
+                committee_id=voucher.committee_id,
+                pharmacy_id=pharmacy.pk,
+            )
         )
+        audit.flush()
     voucher.status, voucher.redeemed_at, voucher.redeemed_by = Voucher.Status.REDEEMED, at, user
+    if channel == Channel.PROXY:
+        voucher.fulfilment = Voucher.Fulfilment.PROXY
     return redemption
+
+
+def _conditional_update(
+    *, voucher_id: int, pharmacy_id: int, day: Any, at: datetime, user_id: int | None, proxy: bool
+) -> int:
+    """The UPDATE of invariant 4 (module docstring); returns its row count. Hand-written
+    (values through the fields' own adapters) to skip the ORM's compilation per call."""
+    qn = connection.ops.quote_name
+    field = Voucher._meta.get_field
+    sets = [
+        (field("status"), Voucher.Status.REDEEMED),
+        (field("redeemed_at"), at),
+        (field("redeemed_by"), user_id),
+    ]
+    if proxy:
+        sets.append((field("fulfilment"), Voucher.Fulfilment.PROXY))
+    date, valid_until = field("date"), field("valid_until")
+    sql = (
+        f"UPDATE {qn(Voucher._meta.db_table)} SET "  # noqa: S608 - names from model metadata
+        + ", ".join(f"{qn(f.column)} = %s" for f, _ in sets)
+        + f" WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('pharmacy_id')} = %s"
+        f" AND {qn(date.column)} <= %s AND {qn(valid_until.column)} >= %s"
+    )
+    params = [f.get_db_prep_save(value, connection) for f, value in sets]
+    params += [voucher_id, Voucher.Status.ISSUED, pharmacy_id]
+    params += [date.get_db_prep_value(day, connection)]
+    params += [valid_until.get_db_prep_value(day, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def voucher_redeem(
