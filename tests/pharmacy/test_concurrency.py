@@ -166,9 +166,7 @@ def test_concurrent_keyed_redemptions_commit_with_their_idempotency_records(monk
     assert not Redemption.objects.filter(voucher=failed).exists()
     assert not AuditLog.objects.filter(action="voucher.redeem", object_id=str(failed.pk)).exists()
     for i in range(11):
-        statuses = sorted(
-            results[key][0] for key in (f"k-{i}", f"till2-{i}") if key in results
-        )
+        statuses = sorted(results[key][0] for key in (f"k-{i}", f"till2-{i}") if key in results)
         assert statuses == ([200, 409] if i < 4 else [200]), (i, statuses)
         assert Redemption.objects.filter(voucher=vouchers[i]).count() == 1
     records = {r.key: r for r in IdempotencyRecord.objects.all()}
