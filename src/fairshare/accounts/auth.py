@@ -13,6 +13,7 @@ from fairshare.accounts.models import ApiToken, User
 from fairshare.accounts.scoping import has_access
 from fairshare.community.models import Pharmacy
 from fairshare.core.fastsql import model_columns, model_width, row_to_model
+from fairshare.core.locking import write_transaction
 
 
 def _token_lookup(token_hash: str) -> ApiToken | None:
@@ -49,7 +50,10 @@ class BearerAuth(HttpBearer):
             return None
         now = timezone.now()
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+            # In the writer queue like every write (an autocommit UPDATE on SQLite would
+            # poll for the lock in SQLite's busy handler, sleeping up to 100 ms at a time).
+            with write_transaction():
+                ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.user = row.user
         request.api_token = row
         return row.user

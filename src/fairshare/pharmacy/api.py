@@ -71,11 +71,17 @@ def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = N
 
     key = request.headers.get("Idempotency-Key")
     language = translation.get_language()
+    # Reads first, outside the (shared) write transaction: inside it, only the writes.
+    voucher = services.voucher_redeem_target(code_or_token=code)
 
     def call() -> tuple[int, Any]:
         try:
             redemption = services.voucher_redeem(
-                code_or_token=code, pharmacy=pharmacy, actor=user, terminal_id=terminal_id
+                code_or_token=code,
+                pharmacy=pharmacy,
+                actor=user,
+                terminal_id=terminal_id,
+                voucher=voucher,
             )
         except ServiceError as exc:
             return exc.status_code, service_error_body(exc)

@@ -326,6 +326,32 @@ def _conditional_update(
         return cursor.rowcount
 
 
+def voucher_redeem_target(*, code_or_token: str) -> Voucher | None:
+    """The voucher a sale will be about, read *before* the write transaction, or None when
+    the code or token would be refused (malformed, forged, unknown, altered): then
+    ``voucher_redeem`` without ``voucher`` resolves it again and answers (and logs) as
+    usual. Nothing is written here. The sale's own guard is the conditional UPDATE, so a
+    voucher read a moment before the write is as good as one read inside it."""
+    raw = (code_or_token or "").strip()
+    claims = None
+    if raw.startswith(f"{TOKEN_PREFIX}."):
+        claims = token_verify(raw)
+        code = code_normalize(str(claims.get("c", ""))) if claims else None
+    else:
+        code = code_normalize(raw)
+    if code is None:
+        return None
+    try:
+        voucher = _voucher_get(code)
+    except NotFound:
+        return None
+    if claims is not None:
+        expected = voucher_claims(voucher)
+        if any(claims.get(key) != value for key, value in expected.items()):
+            return None
+    return voucher
+
+
 def voucher_redeem(
     *,
     code_or_token: str,
@@ -334,30 +360,34 @@ def voucher_redeem(
     at: datetime | None = None,
     channel: str = Channel.ONLINE,
     terminal_id: str = "",
+    voucher: Voucher | None = None,
 ) -> Redemption:
     """Redeem a typed code or a scanned QR token at ``pharmacy``.
 
     422 malformed code / forged or altered token (logged); 404 unknown; 403 another
     pharmacy's; 409 already redeemed (with when and where); 410 expired, not yet
     valid or cancelled. Idempotency-Key handling is the caller's (the API).
+    ``voucher``: what ``voucher_redeem_target`` returned for this code (skips the read,
+    so that only the writes run inside the caller's write transaction).
     """
-    code, claims = voucher_code_resolve(
-        code_or_token=code_or_token,
-        pharmacy=pharmacy,
-        actor=actor,
-        channel=channel,
-        terminal_id=terminal_id,
-    )
-    voucher = _voucher_get(code)
-    _check_claims(
-        voucher=voucher,
-        claims=claims,
-        raw=code_or_token,
-        pharmacy=pharmacy,
-        actor=actor,
-        channel=channel,
-        terminal_id=terminal_id,
-    )
+    if voucher is None:
+        code, claims = voucher_code_resolve(
+            code_or_token=code_or_token,
+            pharmacy=pharmacy,
+            actor=actor,
+            channel=channel,
+            terminal_id=terminal_id,
+        )
+        voucher = _voucher_get(code)
+        _check_claims(
+            voucher=voucher,
+            claims=claims,
+            raw=code_or_token,
+            pharmacy=pharmacy,
+            actor=actor,
+            channel=channel,
+            terminal_id=terminal_id,
+        )
     return _redeem(
         voucher=voucher,
         pharmacy=pharmacy,
