@@ -60,6 +60,7 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
         "phone varchar(20), committee_id bigint, queue_number integer)"
     )
     n = 0
+    lat: list[float] = []  # per INSERT+COMMIT: the storage's latency tail (fsync)
     if not database_url:
         path = data_dir / "fairshare.sqlite3"
         conn = sqlite3.connect(path, isolation_level=None, timeout=20)
@@ -73,7 +74,7 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
         conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
         conn.execute(ddl.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT"))
         t0 = time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
+        while (start := time.perf_counter()) - t0 < seconds:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
                 "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, "
@@ -81,6 +82,7 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
                 row,
             )
             conn.execute("COMMIT")
+            lat.append(time.perf_counter() - start)
             n += 1
         elapsed = time.perf_counter() - t0
         conn.execute("DROP TABLE bench_scratch_insert")
@@ -97,8 +99,9 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
                 "queue_number) VALUES (%s, %s, %s, %s, %s)"
             )
             t0 = time.perf_counter()
-            while time.perf_counter() - t0 < seconds:
+            while (start := time.perf_counter()) - t0 < seconds:
                 conn.execute(sql, row)  # autocommit: one transaction, one commit per row
+                lat.append(time.perf_counter() - start)
                 n += 1
             elapsed = time.perf_counter() - t0
             conn.execute("DROP TABLE bench_scratch_insert")
@@ -109,7 +112,16 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
         "rows_per_s": round(n / elapsed, 1),
         "driver": driver,
         "connections": 1,
+        **_latency_ms(lat),
     }
+
+
+def _latency_ms(lat: list[float]) -> dict[str, float | None]:
+    s = sorted(lat)
+    if not s:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    pick = lambda q: round(1000 * s[min(len(s) - 1, int(q * len(s)))], 3)  # noqa: E731
+    return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(1000 * s[-1], 3)}
 
 
 # --- allocation set-up ------------------------------------------------------------------

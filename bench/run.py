@@ -186,6 +186,22 @@ class Bench:
             "profile": self.finish(prof),
             **cpu_cost(svc.cpu_seconds() - cpu0, ping["steps"][0].get("ok", 0)),
         }
+        # The floor of the scanners' pace on this machine at this moment: /ping (no DB)
+        # sent by 50 clients once a second each, measured like the redemption runs.
+        ping_paced = run_loadgen(
+            svc.port,
+            "--model",
+            "paced",
+            "--clients",
+            "50",
+            "--interval",
+            "1",
+            "--duration",
+            "1" if short else "10",
+            "--path",
+            "/ping",
+        )
+        self.result["steps"]["ping_paced_1s"] = ping_paced["steps"][0]
         if not short and not self.args.only:
             ping_open = run_loadgen(
                 svc.port,
