@@ -24,7 +24,7 @@ from fairshare.core.api_errors import service_error_body
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.core.groupcommit import group_commit
 from fairshare.core.idempotency import idempotent_call
-from fairshare.pharmacy import selectors, services
+from fairshare.pharmacy import fulfilment, offline, selectors, services
 
 router = Router(tags=["pharmacy"])
 # Terminal endpoints also accept the page's session (with its CSRF token) so scan.js
@@ -131,7 +131,7 @@ def offline_redemptions(request: HttpRequest, code: str, payload: OfflineBatchIn
         items.append(
             {"code": item.code or item.token, "redeemed_at": at, "terminal_id": item.terminal_id}
         )
-    return services.offline_batch_sync(
+    return offline.offline_batch_sync(
         pharmacy=pharmacy, actor=request.user, batch_id=payload.batch_id, items=items
     )
 
@@ -199,7 +199,7 @@ def proxy_purchase(request: HttpRequest, code: str, payload: ProxyIn) -> dict[st
     if getattr(user, "role", "") != "committee" and not user.is_superuser:
         raise HttpError(403, "Only committee staff can buy on behalf of residents.")
     committee = get_object_or_404(Committee.objects.select_related("pharmacy"), code=code)
-    return services.voucher_proxy_redeem_batch(
+    return fulfilment.voucher_proxy_redeem_batch(
         committee=committee, pharmacy=committee.pharmacy, codes=payload.codes, actor=user
     )
 
@@ -221,7 +221,7 @@ def _committee_voucher(request: HttpRequest, code: str) -> Voucher:
 @router.post("/vouchers/{code}/handover", auth=bearer)
 def handover(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, Any]:
     voucher = _committee_voucher(request, code)
-    services.voucher_handover(
+    fulfilment.voucher_handover(
         voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
     )
     return _fulfilment_json(voucher)
@@ -230,7 +230,7 @@ def handover(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, 
 @router.post("/vouchers/{code}/delivery", auth=bearer)
 def delivery(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, Any]:
     voucher = _committee_voucher(request, code)
-    services.voucher_deliver(
+    fulfilment.voucher_deliver(
         voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
     )
     return _fulfilment_json(voucher)

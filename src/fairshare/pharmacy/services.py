@@ -1,4 +1,7 @@
-"""Redeeming vouchers: online at the terminal, offline batches synced later, and proxy buys.
+"""Redeeming vouchers at the terminal: resolving a typed code or scanned token, the sale.
+
+Offline batches synced later are in ``pharmacy.offline``; committee proxy purchases and
+hand-overs in ``pharmacy.fulfilment``; both redeem through ``redemption_apply`` below.
 
 Invariant 4 (a voucher is redeemed at most once, only at its pharmacy, only while
 valid) rests on one conditional UPDATE per redemption::
@@ -14,21 +17,18 @@ the voucher is re-read only to *explain* the refusal (403 / 409 / 410).
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.accounts.scoping import committee_in_scope
 from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import TOKEN_PREFIX, code_normalize, token_verify, voucher_claims
 from fairshare.community.models import Committee, Pharmacy
-from fairshare.core.audit import audit_entry, audit_record
+from fairshare.core.audit import audit_entry
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, Gone, NotFound
 from fairshare.core.fastsql import (
     WriteBatch,
@@ -41,18 +41,11 @@ from fairshare.core.locking import write_transaction
 from fairshare.pharmacy.models import (
     Channel,
     ForgedTokenLog,
-    Handover,
     OfflineBatch,
-    OfflineItem,
     ProxyBatch,
     Redemption,
-    RedemptionConflict,
 )
 from fairshare.registration.models import Registration
-
-MAX_OFFLINE_ITEMS = 2000
-CLOCK_SKEW = timedelta(minutes=10)
-
 
 # --- resolving what was typed or scanned -------------------------------------------
 
@@ -151,7 +144,7 @@ def _voucher_get(code: str) -> Voucher:
     return voucher
 
 
-def _check_claims(
+def claims_check(
     *,
     voucher: Voucher,
     claims: dict[str, Any] | None,
@@ -190,7 +183,7 @@ def voucher_lookup(*, code_or_token: str, pharmacy: Any, actor: Any) -> Voucher:
     """The voucher a terminal scanned or typed (no state change)."""
     code, claims = voucher_code_resolve(code_or_token=code_or_token, pharmacy=pharmacy, actor=actor)
     voucher = _voucher_get(code)
-    _check_claims(
+    claims_check(
         voucher=voucher,
         claims=claims,
         raw=code_or_token,
@@ -242,7 +235,7 @@ def _explain_refusal(*, voucher_id: int, pharmacy: Any, day: Any) -> None:
     raise Conflict(_("The voucher changed meanwhile; please retry."), code="retry")
 
 
-def _redeem(
+def redemption_apply(
     *,
     voucher: Voucher,
     pharmacy: Any,
@@ -253,6 +246,10 @@ def _redeem(
     offline_batch: OfflineBatch | None = None,
     proxy_batch: ProxyBatch | None = None,
 ) -> Redemption:
+    """The sale of a resolved voucher: the conditional UPDATE, the Redemption row and the
+    audit row in one write transaction (a savepoint inside the caller's, if any).
+    Refusals raise 403 / 409 / 410 (``_explain_refusal``). Used by the terminal, offline
+    batches (``pharmacy.offline``) and proxy purchases (``pharmacy.fulfilment``)."""
     day = timezone.localdate(at)
     user = actor if getattr(actor, "is_authenticated", False) else None
     with write_transaction():
@@ -379,7 +376,7 @@ def voucher_redeem(
             terminal_id=terminal_id,
         )
         voucher = _voucher_get(code)
-        _check_claims(
+        claims_check(
             voucher=voucher,
             claims=claims,
             raw=code_or_token,
@@ -388,330 +385,11 @@ def voucher_redeem(
             channel=channel,
             terminal_id=terminal_id,
         )
-    return _redeem(
+    return redemption_apply(
         voucher=voucher,
         pharmacy=pharmacy,
         actor=actor,
         at=at or timezone.now(),
         channel=channel,
         terminal_id=terminal_id,
-    )
-
-
-# --- offline batches -------------------------------------------------------------------
-
-
-def _batch_hash(items: list[dict[str, Any]]) -> str:
-    raw = json.dumps(items, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _item_answer(item: OfflineItem) -> dict[str, Any]:
-    return {
-        "position": item.position,
-        "code": item.code,
-        "outcome": item.outcome,
-        "reason": item.reason,
-        "detail": item.detail,
-    }
-
-
-def _batch_answer(batch: OfflineBatch, *, replay: bool) -> dict[str, Any]:
-    items = [_item_answer(item) for item in batch.items.order_by("position")]
-    counts: dict[str, int] = {outcome: 0 for outcome in OfflineItem.Outcome.values}
-    for item in items:
-        counts[item["outcome"]] += 1
-    return {"batch_id": batch.batch_id, "replay": replay, "counts": counts, "items": items}
-
-
-def offline_batch_sync(
-    *, pharmacy: Any, actor: Any, batch_id: str, items: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Apply redemptions a terminal recorded offline. Sending the same batch again returns
-    the same answers and changes nothing; a batch id reused for other items is refused.
-
-    Each item is {"code": code or QR token, "redeemed_at": aware datetime, "terminal_id"}.
-    Outcomes: redeemed; duplicate (same voucher earlier in this batch); conflict (already
-    redeemed online or by another batch, or expired/cancelled meanwhile — a
-    RedemptionConflict row); rejected (malformed, forged, unknown, another pharmacy's,
-    outside its validity window).
-    """
-    batch_id = (batch_id or "").strip()
-    errors = FieldErrors()
-    if not batch_id or len(batch_id) > 64:
-        errors.add("batch_id", _("A batch id of 1 to 64 characters is required."))
-    if not items or len(items) > MAX_OFFLINE_ITEMS:
-        errors.add("items", _("A batch holds 1 to %(n)d items.") % {"n": MAX_OFFLINE_ITEMS})
-    if errors:
-        raise errors
-    request_hash = _batch_hash(items)
-    existing = OfflineBatch.objects.filter(pharmacy=pharmacy, batch_id=batch_id).first()
-    if existing is not None:
-        return _batch_replay(existing, request_hash)
-    try:
-        with write_transaction():
-            batch = OfflineBatch.objects.create(
-                pharmacy=pharmacy,
-                batch_id=batch_id,
-                request_hash=request_hash,
-                submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
-            )
-            _batch_apply(batch=batch, pharmacy=pharmacy, actor=actor, items=items)
-            audit_record(
-                actor=actor,
-                action="offline_batch.sync",
-                obj=batch,
-                after={"items": len(items)},
-                pharmacy_id=pharmacy.pk,
-            )
-            return _batch_answer(batch, replay=False)
-    except IntegrityError:
-        existing = OfflineBatch.objects.filter(pharmacy=pharmacy, batch_id=batch_id).first()
-        if existing is None:
-            raise
-        return _batch_replay(existing, request_hash)
-
-
-def _batch_replay(batch: OfflineBatch, request_hash: str) -> dict[str, Any]:
-    if batch.request_hash != request_hash:
-        raise FieldErrors({"batch_id": [_("This batch id was already synced with other items.")]})
-    return _batch_answer(batch, replay=True)
-
-
-def _batch_apply(
-    *, batch: OfflineBatch, pharmacy: Any, actor: Any, items: list[dict[str, Any]]
-) -> None:
-    now = timezone.now()
-    prepared = []
-    for position, item in enumerate(items):
-        raw = str(item.get("code") or item.get("token") or "").strip()
-        at = item.get("redeemed_at") or now
-        at = min(at, now)  # a terminal clock ahead of ours cannot date a sale in the future
-        prepared.append((position, raw, at, str(item.get("terminal_id") or "")[:64]))
-    resolved = []
-    for position, raw, at, terminal_id in prepared:
-        row = OfflineItem(
-            batch=batch, position=position, raw=raw[:2000], redeemed_at=at, terminal_id=terminal_id
-        )
-        try:
-            code, claims = voucher_code_resolve(
-                code_or_token=raw,
-                pharmacy=pharmacy,
-                actor=actor,
-                channel=Channel.OFFLINE,
-                terminal_id=terminal_id,
-            )
-        except FieldErrors:
-            forged = raw.startswith(f"{TOKEN_PREFIX}.")
-            _reject(
-                row,
-                "forged" if forged else "malformed",
-                _("Forged or altered QR token.") if forged else _("Malformed code."),
-            )
-            continue
-        row.code = code
-        resolved.append((code, at, position, row, claims))
-    # Lock order by code avoids deadlocks between concurrent batches; within one code
-    # the earliest sale is applied first.
-    resolved.sort(key=lambda entry: (entry[0], entry[1], entry[2]))
-    redeemed_here: set[str] = set()
-    for code, at, _position, row, claims in resolved:
-        _apply_one(
-            row=row,
-            code=code,
-            at=at,
-            claims=claims,
-            batch=batch,
-            pharmacy=pharmacy,
-            actor=actor,
-            redeemed_here=redeemed_here,
-        )
-
-
-def _reject(row: OfflineItem, reason: str, detail: Any) -> None:
-    row.outcome, row.reason, row.detail = OfflineItem.Outcome.REJECTED, reason, str(detail)[:300]
-    row.save()
-
-
-def _apply_one(
-    *,
-    row: OfflineItem,
-    code: str,
-    at: datetime,
-    claims: dict | None,
-    batch: OfflineBatch,
-    pharmacy: Any,
-    actor: Any,
-    redeemed_here: set[str],
-) -> None:
-    voucher = Voucher.objects.select_related("pharmacy").filter(code=code).first()
-    if voucher is None:
-        _reject(row, "unknown", _("No voucher has this code."))
-        return
-    row.voucher = voucher
-    try:
-        _check_claims(
-            voucher=voucher,
-            claims=claims,
-            raw=row.raw,
-            pharmacy=pharmacy,
-            actor=actor,
-            channel=Channel.OFFLINE,
-            terminal_id=row.terminal_id,
-        )
-    except FieldErrors:
-        _reject(row, "forged", _("Forged or altered QR token."))
-        return
-    if code in redeemed_here:
-        row.outcome, row.reason = OfflineItem.Outcome.DUPLICATE, "same_batch"
-        row.detail = str(_("Scanned twice in this batch; counted once."))
-        row.save()
-        return
-    try:
-        _redeem(
-            voucher=voucher,
-            pharmacy=pharmacy,
-            actor=actor,
-            at=at,
-            channel=Channel.OFFLINE,
-            terminal_id=row.terminal_id,
-            offline_batch=batch,
-        )
-    except Forbidden as exc:
-        _reject(row, "other_pharmacy", exc.message)
-    except Conflict as exc:
-        _conflict(row=row, voucher=voucher, pharmacy=pharmacy, reason=exc.code, detail=exc.message)
-    except Gone as exc:
-        if exc.code in ("expired", "cancelled") and voucher.date <= timezone.localdate(at) <= (
-            voucher.valid_until
-        ):
-            # Sold while valid, but expired/cancelled on the server meanwhile.
-            _conflict(
-                row=row, voucher=voucher, pharmacy=pharmacy, reason=exc.code, detail=exc.message
-            )
-        else:
-            _reject(row, exc.code, exc.message)
-    else:
-        redeemed_here.add(code)
-        row.outcome, row.reason = OfflineItem.Outcome.REDEEMED, ""
-        row.save()
-
-
-def _conflict(
-    *, row: OfflineItem, voucher: Voucher, pharmacy: Any, reason: str, detail: Any
-) -> None:
-    row.outcome, row.reason, row.detail = OfflineItem.Outcome.CONFLICT, reason, str(detail)[:300]
-    row.save()
-    RedemptionConflict.objects.create(
-        voucher=voucher,
-        pharmacy=pharmacy,
-        item=row,
-        first_redemption=Redemption.objects.filter(voucher=voucher).first(),
-        offline_redeemed_at=row.redeemed_at,
-    )
-
-
-# --- committee proxy purchase (代购) and hand-over -------------------------------------
-
-
-def voucher_proxy_redeem_batch(
-    *, committee: Any, pharmacy: Any, codes: list[str], actor: Any
-) -> dict[str, Any]:
-    """Committee staff redeem many of their residents' vouchers at once.
-
-    Per-item results in one transaction: each valid voucher is redeemed, each refused
-    one is listed with its reason (one expired voucher must not block thirty others).
-    """
-    if not committee_in_scope(actor, committee):
-        raise Forbidden(_("You can buy only for your own committee."))
-    if committee.pharmacy_id != pharmacy.pk:
-        raise FieldErrors({"pharmacy": [_("This is not the committee's designated pharmacy.")]})
-    if not codes or len(codes) > 500:
-        raise FieldErrors({"codes": [_("Give 1 to 500 voucher codes.")]})
-    results: list[dict[str, Any]] = []
-    with write_transaction():
-        batch = ProxyBatch.objects.create(committee=committee, pharmacy=pharmacy, actor=actor)
-        for raw in codes:
-            code = code_normalize(raw)
-            if code is None:
-                results.append({"code": raw, "outcome": "rejected", "reason": "malformed"})
-                continue
-            voucher = Voucher.objects.filter(code=code).first()
-            if voucher is None or voucher.committee_id != committee.pk:
-                results.append({"code": code, "outcome": "rejected", "reason": "not_found"})
-                continue
-            try:
-                _redeem(
-                    voucher=voucher,
-                    pharmacy=pharmacy,
-                    actor=actor,
-                    at=timezone.now(),
-                    channel=Channel.PROXY,
-                    proxy_batch=batch,
-                )
-            except (Forbidden, Conflict, Gone) as exc:
-                results.append(
-                    {
-                        "code": code,
-                        "outcome": "rejected",
-                        "reason": exc.code,
-                        "detail": str(exc.message),
-                    }
-                )
-            else:
-                results.append({"code": code, "outcome": "redeemed", "reason": ""})
-        audit_record(
-            actor=actor,
-            action="proxy_batch.redeem",
-            obj=batch,
-            after={"codes": len(codes)},
-            committee_id=committee.pk,
-            pharmacy_id=pharmacy.pk,
-        )
-    redeemed = sum(1 for r in results if r["outcome"] == "redeemed")
-    return {"batch": batch.pk, "redeemed": redeemed, "items": results}
-
-
-def _hand_over(*, voucher: Voucher, actor: Any, recipient_name: str, kind: str) -> Handover:
-    recipient_name = (recipient_name or "").strip()
-    if not recipient_name or len(recipient_name) > 64:
-        raise FieldErrors({"recipient_name": [_("Who received the pack (1 to 64 characters).")]})
-    if getattr(actor, "role", "") == "pharmacy":
-        raise Forbidden(_("Hand-overs and deliveries are recorded by committee staff."))
-    if not committee_in_scope(actor, voucher.committee):
-        raise Forbidden(_("This household belongs to another committee."))
-    now = timezone.now()
-    with write_transaction():
-        rows = Voucher.objects.filter(
-            pk=voucher.pk, status=Voucher.Status.REDEEMED, handed_over_at__isnull=True
-        ).update(handed_over_at=now, handed_over_by=actor)
-        if rows != 1:
-            current = Voucher.objects.get(pk=voucher.pk)
-            if current.handed_over_at is not None:
-                raise Conflict(_("Already handed over."), code="already_handed_over")
-            raise Conflict(_("The voucher has not been bought yet."), code="not_redeemed")
-        handover = Handover.objects.create(
-            voucher=voucher, kind=kind, recipient_name=recipient_name, at=now, actor=actor
-        )
-        audit_record(
-            actor=actor,
-            action=f"voucher.{kind}",
-            obj=voucher,
-            after={"at": now.isoformat()},
-            committee_id=voucher.committee_id,
-        )
-    return handover
-
-
-def voucher_handover(*, voucher: Voucher, actor: Any, recipient_name: str) -> Handover:
-    """Record a pack handed to the household at the committee's pick-up point."""
-    return _hand_over(
-        voucher=voucher, actor=actor, recipient_name=recipient_name, kind=Handover.Kind.PICKUP_POINT
-    )
-
-
-def voucher_deliver(*, voucher: Voucher, actor: Any, recipient_name: str) -> Handover:
-    """Record a home delivery (elderly, disabled) of a bought pack."""
-    return _hand_over(
-        voucher=voucher, actor=actor, recipient_name=recipient_name, kind=Handover.Kind.DELIVERY
     )
