@@ -171,6 +171,15 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                 "",
             ]
         )
+        if ping_paced.get("worker_cpu_ms_per_ok"):
+            rows.append(
+                [
+                    "  worker CPU per /ping at that pace (idle overhead included)",
+                    f"{ping_paced['worker_cpu_ms_per_ok']} ms",
+                    "",
+                    "",
+                ]
+            )
     for key, label in runs:
         red = st.get(key, {})
         paced = key == "redemption_paced_1s" and ping_paced.get("p99_ms")
