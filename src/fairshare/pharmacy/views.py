@@ -68,7 +68,9 @@ def scan(request: HttpRequest, pharmacy) -> HttpResponse:
                     request,
                     _("Sale completed: %(packs)d pack(s).") % {"packs": redemption.voucher.packs},
                 )
-                context["voucher"] = selectors.voucher_detail(redemption.voucher)
+                context["voucher"] = selectors.voucher_detail(
+                    redemption.voucher, redemption=redemption
+                )
                 context["code"] = ""
             else:
                 voucher = services.voucher_lookup(
