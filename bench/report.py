@@ -124,6 +124,18 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                 ratio(peak, ping_rate),
             ]
         )
+        at = rush.get("at_share")
+        if at:
+            rows.append(
+                [
+                    f"  at {at['share_of_peak']:.0%} of saturation ({at['offered_per_s']:.0f}/s "
+                    "offered): p50 / p99 / p99.9",
+                    f"{at['p50_ms']} / {at['p99_ms']} / {at['p999_ms']} ms, "
+                    f"{at['ok_per_s']:.0f}/s ok, errors {at['errors'] or 0}",
+                    "",
+                    "",
+                ]
+            )
         if rush.get("worker_cpu_ms_per_ok"):
             rows.append(
                 [
