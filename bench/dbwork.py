@@ -173,6 +173,17 @@ def open_round_id() -> int:
     return Round.objects.filter(status="open").order_by("id").values_list("id", flat=True)[0]
 
 
+def extra_round_id(name: str) -> int:
+    """A further open round like the first one (fresh queues for a ceiling measurement)."""
+    from fairshare.rounds.models import Round
+
+    first = Round.objects.get(pk=open_round_id())
+    first.pk = None
+    first.name = name
+    first.save()
+    return first.pk
+
+
 def waiting_count(round_id: int) -> int:
     from django.db import connection
 

@@ -145,6 +145,33 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
                     ratio(rush["worker_cpu_ms_per_ok"], ping.get("worker_cpu_ms_per_ok")),
                 ]
             )
+    ceil = st.get("registration_ceilings", {})
+    full, floor = ceil.get("full_stack", {}), ceil.get("raw_sql_floor", {})
+    if full and floor:
+        rows.append(
+            [
+                "registration ceiling, full stack (50 clients)",
+                f"{_fmt(full.get('ok_per_s'), '/s')}, {full.get('worker_cpu_ms_per_ok')} ms CPU",
+                "/ping ceiling",
+                ratio(full.get("ok_per_s"), ping_rate),
+            ]
+        )
+        rows.append(
+            [
+                "registration floor, raw-SQL view (50 clients)",
+                f"{_fmt(floor.get('ok_per_s'), '/s')}, {floor.get('worker_cpu_ms_per_ok')} ms CPU",
+                "/ping ceiling",
+                ratio(floor.get("ok_per_s"), ping_rate),
+            ]
+        )
+        rows.append(
+            [
+                "  full stack against the raw-SQL floor",
+                "",
+                "raw-SQL floor",
+                ratio(full.get("ok_per_s"), floor.get("ok_per_s")),
+            ]
+        )
     alloc = st.get("allocation", {})
     if "not_available" in alloc:
         rows.append(["allocation of 100,000 waiting", alloc["not_available"], "", ""])

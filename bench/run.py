@@ -79,6 +79,8 @@ class Bench:
             # Rate limits stay on; the load generator stands for many residents
             # behind a trusted proxy (a few households per address, under the limit).
             "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
+            # the raw-SQL registration floor (core/benchfloor.py), for the ceilings step
+            "FAIRSHARE_BENCH_FLOOR": "true",
         }
         # As in production: Redis for the cache and the rate limits when it is reachable
         # (``--no-redis`` compares with the database cache).
@@ -257,6 +259,42 @@ class Bench:
             {"steps": res["steps"] + ([at80["summary"]] if at80 else [])}
         )
 
+    def ceilings(self) -> None:
+        """Closed-loop ceilings (50 clients, like /ping's) of the full registration endpoint
+        and of the raw-SQL floor view (core/benchfloor.py: the issue's calibration view),
+        each on a fresh round of its own, so their ratio says what the full stack costs."""
+        svc = self.service
+        assert svc is not None
+        seconds = "1" if self.smoke else "8"
+        out: dict[str, Any] = {}
+        tickets: list[str] = []
+        for name in ("full_stack", "raw_sql_floor"):
+            round_id = dbwork.extra_round_id(f"bench {name}")
+            needed = 400 if self.smoke else 20_000
+            path = None if name == "full_stack" else f"/bench/floor/{round_id}/register"
+            jobs = self.registration_jobs(round_id, needed, path=path)
+            jobs_file = write_jobs(jobs, self.work / f"ceiling-{name}.jsonl")
+            cpu0 = svc.cpu_seconds()
+            res = run_loadgen(
+                svc.port,
+                "--model",
+                "closed",
+                "--clients",
+                "50",
+                "--duration",
+                seconds,
+                "--jobs",
+                str(jobs_file),
+                "--expect",
+                "201",
+            )
+            step = res["steps"][0]
+            out[name] = step | cpu_cost(svc.cpu_seconds() - cpu0, step.get("ok", 0))
+            tickets += res["tickets"] if name == "full_stack" else []
+            log(f"ceiling {name}: {step.get('ok_per_s')}/s")
+        self.result["steps"]["registration_ceilings"] = out
+        self.result["invariants"]["after_ceilings"] = dbwork.invariants(acked_tickets=tickets)
+
     def rush_at_share(self, ramp: dict[str, Any], jobs: list[dict[str, Any]]) -> Any:
         """One open-model step at AT_SHARE of the ramp's peak accepted rate (fresh
         households), after a pause; None in smoke mode or when the ramp never saturated
@@ -288,7 +326,9 @@ class Bench:
         summary = res["steps"][0] | {"share_of_peak": AT_SHARE, "peak_ok_per_s": peak}
         return {"summary": summary, "tickets": res["tickets"]}
 
-    def registration_jobs(self, round_id: int, needed: int) -> list[dict[str, Any]]:
+    def registration_jobs(
+        self, round_id: int, needed: int, path: str | None = None
+    ) -> list[dict[str, Any]]:
         svc = self.service
         assert svc is not None
         status, committees = http("GET", svc.url("/api/v1/committees"))
@@ -303,7 +343,7 @@ class Bench:
             if self.smoke and len(households) >= needed * 3:
                 break
         random.Random(2020).shuffle(households)
-        path = f"/api/v1/rounds/{round_id}/registrations"
+        path = path or f"/api/v1/rounds/{round_id}/registrations"
         return [
             {
                 "method": "POST",
@@ -488,6 +528,8 @@ class Bench:
                 self.baselines()
             if "rush" not in skip:
                 self.rush(paths)
+            if "ceilings" not in skip:
+                self.ceilings()
             if "allocation" not in skip:
                 self.allocation()
                 paths = openapi_paths(self.service)  # type: ignore[arg-type]
@@ -544,8 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8110, help="service port; +1 for the static server")
     ap.add_argument(
         "--skip",
-        help="comma-separated steps to leave out (baselines, rush, allocation, redemption; "
-        "redemption needs allocation) — for experiments; a full run skips nothing",
+        help="comma-separated steps to leave out (baselines, rush, ceilings, allocation, "
+        "redemption; redemption needs allocation) — for experiments; a full run skips nothing",
     )
     ap.add_argument("--steps", help=f"registration rate:seconds steps (default {FULL_STEPS})")
     ap.add_argument(
