@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -83,3 +84,22 @@ def test_fast_insert_and_select_match_the_orm():
     for field in OutboxMessage._meta.concrete_fields:
         assert getattr(fast, field.attname) == getattr(orm, field.attname), field.name
     assert fast.payload == {"a": [1, "中"]} and fast.available_at.tzinfo is not None
+
+
+def test_sqlite_placeholder_conversion_cache_matches_django():
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper as Django
+
+    from fairshare.core.sqlite_backend.base import SQLiteCursorWrapper as Cached
+
+    queries = [
+        "SELECT 1",
+        "SELECT a FROM t WHERE b = %s AND c IN (%s, %s)",
+        "SELECT '%%s' || %s, 100%% FROM t WHERE x LIKE '%%a%%' AND y = %s",
+        "UPDATE t SET s = %s WHERE id = %s RETURNING %%s",
+    ]
+    raw = sqlite3.connect(":memory:")
+    cached, django = Cached(raw), Django(raw)
+    for query in queries * 2:  # the second pass answers from the cache
+        assert cached.convert_query(query) == django.convert_query(query)
+    named = "SELECT %(a)s, %(b)s"
+    assert cached.convert_query(named, param_names=["a", "b"]) == "SELECT :a, :b"
