@@ -13,7 +13,14 @@ must issue nothing.
         bench/allocation_timing.py
 
 Options: --per-committee N (default 20000), --committees N (default 5),
---policy fcfs|per_building|lottery.
+--policy fcfs|per_building|lottery, --reuse (time the newest bench round of this database
+that still has its queue untouched, instead of building a new one: copy a prepared SQLite
+file or ``CREATE DATABASE … TEMPLATE`` and pass --reuse to skip the 30 s set-up),
+--profile FILE (cProfile of the timed ``allocation_run`` only).
+
+Before the run the script times the raw baseline of ``bench/dbwork.py``
+(``INSERT … SELECT`` of the same waiting rows into an unindexed scratch table, twice;
+the second figure is kept) in the same process, and prints the ratio.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ def main() -> int:
     parser.add_argument("--committees", type=int, default=5)
     parser.add_argument("--per-committee", type=int, default=20_000)
     parser.add_argument("--policy", default="fcfs", choices=["fcfs", "per_building", "lottery"])
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--profile", default="")
+    parser.add_argument("--setup-only", action="store_true", help="build the queue, then stop")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fairshare.settings")
@@ -60,85 +70,111 @@ def main() -> int:
     from fairshare.registration.models import Registration
     from fairshare.rounds.models import Round
 
-    tag = secrets.token_hex(3).upper()
-    total = args.committees * args.per_committee
     t0 = time.perf_counter()
-    district, _ = District.objects.get_or_create(code="BENCH", defaults={"name": "基准区"})
-    sub = Subdistrict.objects.create(district=district, code=f"BS{tag}", name=f"基准街道{tag}")
-    pharmacy = Pharmacy.objects.create(
-        subdistrict=sub,
-        code=f"BP{tag}",
-        name="基准药房",
-        address="基准路1号",
-        slot_minutes=2,
-        customers_per_slot=1,  # the seeds' "about 2 minutes per person"
-    )
-    now = timezone.now()
-    seed = seed_new()
-    rnd = Round.objects.create(
-        district=district,
-        name=f"bench {tag}",
-        registration_opens_at=now - timedelta(days=1),
-        registration_closes_at=now - timedelta(minutes=1),
-        valid_from=timezone.localdate(),
-        valid_until=timezone.localdate() + timedelta(days=10),
-        status="open",
-        policy=args.policy,
-        offline_reserve_pct=10,
-        lottery_commitment=commitment_of(seed),
-        lottery_seed=seed,
-    )
-    channels = ["online", "online", "online", "desk", "phone"]
-    for c in range(args.committees):
-        committee = Committee.objects.create(
-            subdistrict=sub, code=f"B{tag}{c:02d}", name=f"基准居委{c}", pharmacy=pharmacy
+    rnd = Round.objects.filter(name__startswith="bench ").order_by("-id").first()
+    if args.reuse and rnd is not None and not Voucher.objects.filter(round=rnd).exists():
+        pharmacy = Pharmacy.objects.get(code="BP" + rnd.name.split()[-1])
+        if rnd.policy != args.policy:
+            rnd.policy = args.policy
+            rnd.save(update_fields=["policy"])
+        total = Registration.objects.filter(round=rnd).count()
+    else:
+        tag = secrets.token_hex(3).upper()
+        total = args.committees * args.per_committee
+        district, _ = District.objects.get_or_create(code="BENCH", defaults={"name": "基准区"})
+        sub = Subdistrict.objects.create(district=district, code=f"BS{tag}", name=f"基准街道{tag}")
+        pharmacy = Pharmacy.objects.create(
+            subdistrict=sub,
+            code=f"BP{tag}",
+            name="基准药房",
+            address="基准路1号",
+            slot_minutes=2,
+            customers_per_slot=1,  # the seeds' "about 2 minutes per person"
         )
-        buildings = Building.objects.bulk_create(
-            [Building(committee=committee, label=f"{b}号", sort_order=b) for b in range(40)]
+        now = timezone.now()
+        seed = seed_new()
+        rnd = Round.objects.create(
+            district=district,
+            name=f"bench {tag}",
+            registration_opens_at=now - timedelta(days=1),
+            registration_closes_at=now - timedelta(minutes=1),
+            valid_from=timezone.localdate(),
+            valid_until=timezone.localdate() + timedelta(days=10),
+            status="open",
+            policy=args.policy,
+            offline_reserve_pct=10,
+            lottery_commitment=commitment_of(seed),
+            lottery_seed=seed,
         )
-        households = Household.objects.bulk_create(
-            [
-                Household(committee=committee, building=buildings[i % 40], room=str(1000 + i))
-                for i in range(args.per_committee)
-            ],
-            batch_size=5000,
+        channels = ["online", "online", "online", "desk", "phone"]
+        for c in range(args.committees):
+            committee = Committee.objects.create(
+                subdistrict=sub, code=f"B{tag}{c:02d}", name=f"基准居委{c}", pharmacy=pharmacy
+            )
+            buildings = Building.objects.bulk_create(
+                [Building(committee=committee, label=f"{b}号", sort_order=b) for b in range(40)]
+            )
+            households = Household.objects.bulk_create(
+                [
+                    Household(committee=committee, building=buildings[i % 40], room=str(1000 + i))
+                    for i in range(args.per_committee)
+                ],
+                batch_size=5000,
+            )
+            Registration.objects.bulk_create(
+                [
+                    Registration(
+                        round=rnd,
+                        committee=committee,
+                        household=h,
+                        queue_number=i + 1,
+                        ticket=f"{tag}{c:02d}{i:06d}",
+                        channel=channels[i % 5],
+                        status="verified",
+                        name="张三",
+                        phone=f"139{c:02d}{i:06d}",
+                        acknowledged_at=now,
+                    )
+                    for i, h in enumerate(households)
+                ],
+                batch_size=5000,
+            )
+        supply_declare(
+            pharmacy=pharmacy,
+            date=timezone.localdate(),
+            packs=min(total, 100_000),
+            manufacturer="上海某医疗用品有限公司",
+            style="一次性医用口罩",
+            unit_price=Decimal("2.50"),
+            actor=None,
         )
-        Registration.objects.bulk_create(
-            [
-                Registration(
-                    round=rnd,
-                    committee=committee,
-                    household=h,
-                    queue_number=i + 1,
-                    ticket=f"{tag}{c:02d}{i:06d}",
-                    channel=channels[i % 5],
-                    status="verified",
-                    name="张三",
-                    phone=f"139{c:02d}{i:06d}",
-                    acknowledged_at=now,
-                )
-                for i, h in enumerate(households)
-            ],
-            batch_size=5000,
-        )
-    supply_declare(
-        pharmacy=pharmacy,
-        date=timezone.localdate(),
-        packs=min(total, 100_000),
-        manufacturer="上海某医疗用品有限公司",
-        style="一次性医用口罩",
-        unit_price=Decimal("2.50"),
-        actor=None,
-    )
     setup_s = time.perf_counter() - t0
     vendor = connection.vendor
+    if args.setup_only:
+        print(f"database={vendor} set up {total} waiting registrations in {setup_s:.1f}s")
+        return 0
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import dbwork
+
+    day = timezone.localdate()
+    raw = [dbwork.raw_insert_select(round_id=rnd.pk, day=day)["seconds"] for _ in range(2)][-1]
 
     t1 = time.perf_counter()
     dry = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy, dry_run=True)
     dry_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    c2, t2 = time.process_time(), time.perf_counter()
     result = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy)
-    run_s = time.perf_counter() - t2
+    run_s, run_cpu = time.perf_counter() - t2, time.process_time() - c2
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     t3 = time.perf_counter()
     try:
         again_issued = allocation_run(
@@ -153,7 +189,9 @@ def main() -> int:
     print(
         f"database={vendor} policy={args.policy} waiting={total} "
         f"setup={setup_s:.1f}s dry_run={dry_s:.2f}s allocation={run_s:.2f}s "
-        f"issued={result.issued} rerun={rerun_s:.2f}s (issued {again_issued})"
+        f"issued={result.issued} rerun={rerun_s:.2f}s (issued {again_issued})\n"
+        f"raw INSERT..SELECT={raw:.3f}s  allocation/raw={run_s / raw:.1f}x  "
+        f"(allocation process CPU {run_cpu:.2f}s)"
     )
     return 0
 
