@@ -301,7 +301,8 @@ def picks_query(
         f"{int(s.per_slot)}) * {int(step)}"
         for s in segments
     )
-    slot = f"CASE WHEN dlv = 1 THEN NULL {whens} ELSE NULL END" if segments else "NULL"
+    nothing = "CAST(NULL AS BIGINT)"  # typed: PostgreSQL cannot add to an untyped NULL
+    slot = f"CASE WHEN dlv = 1 THEN NULL {whens} ELSE NULL END" if segments else nothing
     position = (
         "base + CASE cls WHEN 0 THEN okey WHEN 1 THEN taken + okey ELSE taken + reserve + okey END"
     )
@@ -318,8 +319,9 @@ def picks_query(
         f"seq AS (SELECT rid, hid, cid, qn, {position} AS k, {flagged} AS dlv FROM pick), "
         f"seq2 AS (SELECT seq.*, {pickup_rank} AS pr FROM seq), "
         f"slotted AS (SELECT seq2.*, {slot} AS s FROM seq2), "
-        f"picks AS (SELECT k, rid, hid, cid, qn, dlv, s, {least}(s + {int(step)}, {int(close)}) "
-        "AS e FROM slotted)"
+        # (PostgreSQL's LEAST skips NULLs: no slot must give no end either.)
+        "picks AS (SELECT k, rid, hid, cid, qn, dlv, s, CASE WHEN s IS NULL THEN NULL ELSE "
+        f"{least}(s + {int(step)}, {int(close)}) END AS e FROM slotted)"
     )
     return Query(ctes, ranked.params, "SELECT * FROM picks ORDER BY k")
 
