@@ -40,6 +40,11 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--profile", default="")
     parser.add_argument("--setup-only", action="store_true", help="build the queue, then stop")
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time what the schema costs (see _floors), in the same process, rolled back",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fairshare.settings")
@@ -163,6 +168,8 @@ def main() -> int:
         raw = dbwork.raw_insert_select(round_id=rnd.pk, day=day)["seconds"]
         raw_cpu = time.process_time() - c0
 
+    floors = _floors(rnd, pharmacy, day) if args.floors else None
+
     t1 = time.perf_counter()
     dry = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy, dry_run=True)
     dry_s = time.perf_counter() - t1
@@ -197,7 +204,79 @@ def main() -> int:
         f"process CPU: allocation {run_cpu:.3f}s, raw {raw_cpu:.3f}s "
         f"(ratio {run_cpu / raw_cpu:.1f}x; on SQLite the database work is in this process)"
     )
+    if floors:
+        v, sms = floors["vouchers"], floors["vouchers+sms"]
+        print(
+            f"schema floors (same rows, no ranking/slots, codes by SQL; rolled back): "
+            f"vouchers {v:.3f}s ({v / raw:.1f}x raw), vouchers+SMS rows {sms:.3f}s "
+            f"({sms / raw:.1f}x raw); allocation/floor={run_s / sms:.2f}x"
+        )
     return 0
+
+
+def _floors(rnd, pharmacy, day) -> dict[str, float]:
+    """Wall time of plain INSERT … SELECTs of the same waiting rows into the real tables.
+
+    ``vouchers``: the run's rows into ``allocation_voucher`` (all its indexes, unique
+    codes and foreign keys; constant slot, a random code from SQL as in the raw
+    baseline, no ranking); ``vouchers+sms``: the same plus one ``core_outboxmessage``
+    row per voucher (its JSON payload and indexes). Deferred foreign keys are checked
+    before the rollback (PostgreSQL checks them at commit). This is what any
+    allocation that writes these rows must pay, whatever its planner.
+    """
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from fairshare.allocation.models import SupplyDeclaration
+
+    vendor = connection.vendor
+    code = (
+        "upper(hex(randomblob(6)))"
+        if vendor == "sqlite"
+        else "upper(substr(md5(random()::text), 1, 12))"
+    )
+    payload = "json_object" if vendor == "sqlite" else "jsonb_build_object"
+    declaration = SupplyDeclaration.objects.filter(
+        supply_day__pharmacy=pharmacy, supply_day__date=day, superseded_by__isnull=True
+    ).first()
+    now = timezone.now()
+    vouchers = (
+        "INSERT INTO allocation_voucher (round_id, registration_id, household_id, committee_id, "
+        "pharmacy_id, supply_day_id, declaration_id, date, slot_start, slot_end, valid_until, "
+        "code, packs, fulfilment, status, issued_at) "
+        f"SELECT r.round_id, r.id, r.household_id, r.committee_id, c.pharmacy_id, %s, %s, %s, "
+        f"'09:00:00', '09:02:00', %s, {code}, 1, 'pickup', 'issued', %s "
+        "FROM registration_registration r JOIN community_committee c ON c.id = r.committee_id "
+        "WHERE r.round_id = %s AND r.status <> 'void' ORDER BY r.committee_id, r.queue_number"
+    )
+    sms = (
+        "INSERT INTO core_outboxmessage (kind, payload, status, attempts, available_at, "
+        "claim_token, last_error, created_at, household_id) "
+        f"SELECT 'sms', {payload}('phone', r.phone, 'text', %s || v.code || %s), 'pending', 0, "
+        "%s, '', '', %s, v.household_id FROM allocation_voucher v "
+        "JOIN registration_registration r ON r.id = v.registration_id "
+        "WHERE v.supply_day_id = %s ORDER BY v.id"
+    )
+    text = (
+        "【公平配】您的口罩购买凭证号",
+        "。请于11月23日 09:00-09:02到基准药房（基准路1号）购买，" * 2,
+    )
+    out = {}
+    for name, statements in (("vouchers", 1), ("vouchers+sms", 2)):
+        t0 = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                vouchers, [declaration.supply_day_id, declaration.pk, day, day, now, rnd.pk]
+            )
+            if statements == 2:
+                cur.execute(sms, [*text, now, now, declaration.supply_day_id])
+            if vendor == "postgresql":
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            else:
+                cur.execute("PRAGMA foreign_key_check")
+            out[name] = time.perf_counter() - t0
+            transaction.set_rollback(True)
+    return out
 
 
 if __name__ == "__main__":
