@@ -16,7 +16,9 @@ Options: --per-committee N (default 20000), --committees N (default 5),
 --policy fcfs|per_building|lottery, --reuse (time the newest bench round of this database
 that still has its queue untouched, instead of building a new one: copy a prepared SQLite
 file or ``CREATE DATABASE … TEMPLATE`` and pass --reuse to skip the 30 s set-up),
---profile FILE (cProfile of the timed ``allocation_run`` only).
+--profile FILE (cProfile of the timed ``allocation_run`` only), --delivery-every N (every
+N-th household gets a member living alone: delivery vouchers, no slot), --floors (see
+``_floors``).
 
 Before the run the script times the raw baseline of ``bench/dbwork.py``
 (``INSERT … SELECT`` of the same waiting rows into an unindexed scratch table, twice;
@@ -40,6 +42,12 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--profile", default="")
     parser.add_argument("--setup-only", action="store_true", help="build the queue, then stop")
+    parser.add_argument(
+        "--delivery-every",
+        type=int,
+        default=0,
+        help="N: every N-th household gets a member who lives alone (delivery, no slot)",
+    )
     parser.add_argument(
         "--floors",
         action="store_true",
@@ -168,6 +176,16 @@ def main() -> int:
         raw = dbwork.raw_insert_select(round_id=rnd.pk, day=day)["seconds"]
         raw_cpu = time.process_time() - c0
 
+    if args.delivery_every:
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO community_member (name, id_hash, lives_alone, mobility_impaired, "
+                "elderly, household_id) SELECT '李四', '', TRUE, FALSE, TRUE, h.id "
+                "FROM community_household h JOIN community_committee c ON c.id = h.committee_id "
+                "WHERE c.pharmacy_id = %s AND h.id %% %s = 0 AND NOT EXISTS "
+                "(SELECT 1 FROM community_member m WHERE m.household_id = h.id)",
+                [pharmacy.pk, args.delivery_every],
+            )
     floors = _floors(rnd, pharmacy, day) if args.floors else None
 
     t1 = time.perf_counter()

@@ -8,19 +8,26 @@
 2. available packs = SupplyDay.packs − packs of its live (issued/redeemed) vouchers,
    computed from the rows, never from a counter; households = available // packs per
    household (a household's packs are never split);
-3. read the waiting registrations (live registration, no live voucher in the round,
-   not dropped after an expiry) of the committees the pharmacy serves;
-4. split the households across committees by waiting count (largest remainder, ties
-   by committee code), then pick within each committee (``planning.committee_pick``);
-5. insert the vouchers set-based (``bulk.insert_rows``: one COPY on PostgreSQL, one
-   ``executemany`` on SQLite; no model object or save per voucher), one SMS outbox
-   row per voucher the same way, an AllocationRun record and an audit entry.
+3. count the waiting registrations (live registration, no live voucher in the round,
+   not dropped after an expiry) of the committees the pharmacy serves, per committee
+   (one GROUP BY), and split the households across committees by waiting count
+   (largest remainder, ties by committee code); per committee the numbers taken from
+   the requeued, the offline reserve and the general queue follow
+   (``setbased.committee_plan``);
+4. insert the vouchers set-based: one ``INSERT … SELECT`` ranks the waiting
+   registrations with window functions exactly as ``planning.committee_pick`` orders
+   them, and gives each pick its pickup slot (arithmetic on its pickup rank), its
+   fulfilment and a fresh code (``setbased``); then one ``INSERT … SELECT`` of the SMS
+   outbox rows from the new vouchers, an AllocationRun record and an audit entry.
+   No row passes through Python; ``result.vouchers`` reads them back only if asked.
 
 A re-run issues only what is still unallocated. A dry run computes the same
-choice without locking or writing. Vouchers take the day's current declaration
-(one current batch per pharmacy-day; see ``services.supply_declare``), a pickup
-slot (see ``_slot_plan``), and fulfilment ``delivery`` when a roster member lives
-alone or is mobility impaired (otherwise ``pickup``; committees may switch to proxy).
+choice without locking or writing (and returns the previewed vouchers). Vouchers
+take the day's current declaration (one current batch per pharmacy-day; see
+``services.supply_declare``), a pickup slot (see ``_slot_plan``), and fulfilment
+``delivery`` when a roster member lives alone or is mobility impaired (otherwise
+``pickup``; committees may switch to proxy). ``tests/allocation/reference.py`` keeps
+the previous row-by-row planner, and a property test compares the two.
 """
 
 from __future__ import annotations
