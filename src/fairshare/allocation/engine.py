@@ -345,7 +345,8 @@ def _run_one(
             ),
             constants={"kind": "sms", "available_at": now, "created_at": now},
         )
-        result.load(lambda: _issued(day.pk, after_id))
+        last_id = Voucher.objects.filter(supply_day=day).aggregate(n=Max("id"))["n"] or 0
+        result.load(lambda: _issued(day.pk, after_id, last_id))
         run = AllocationRun.objects.create(
             round=round,
             pharmacy=pharmacy,
@@ -428,10 +429,10 @@ def _preview(picks, round, date, valid_until, committees) -> list[IssuedVoucher]
     ]
 
 
-def _issued(day_id: int, after_id: int) -> list[IssuedVoucher]:
+def _issued(day_id: int, after_id: int, last_id: int) -> list[IssuedVoucher]:
     """The vouchers a run issued, in issue order (read back when a caller asks for them)."""
     rows = (
-        Voucher.objects.filter(supply_day_id=day_id, id__gt=after_id)
+        Voucher.objects.filter(supply_day_id=day_id, id__gt=after_id, id__lte=last_id)
         .order_by("id")
         .values_list(
             "registration_id",
