@@ -26,7 +26,6 @@ import sys
 import time
 from typing import Any
 
-
 WARMUP = 20  # registrations before the timed ones
 
 

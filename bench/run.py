@@ -395,6 +395,7 @@ class Bench:
         day = timezone.localdate()
         dbwork.supply_create(round_id=round_.id, day=day)
         raw = dbwork.raw_insert_select(round_id=round_.id, day=day)
+        floor = dbwork.schema_floor(round_id=round_.id, day=day)
         log(
             f"allocation: {waiting:,} waiting ({created:,} bulk-created); raw INSERT..SELECT "
             f"{raw['rows']:,} rows in {raw['seconds']} s; running allocation_run"
@@ -413,6 +414,7 @@ class Bench:
             "seconds": round(seconds, 3),
             "vouchers_per_s": round(issued / seconds, 1),
             "raw_insert_select": raw,
+            "schema_floor": floor,
             "profile": self.finish(prof),
         }
         self.result["invariants"]["after_allocation"] = dbwork.invariants()
