@@ -13,7 +13,16 @@ must issue nothing.
         bench/allocation_timing.py
 
 Options: --per-committee N (default 20000), --committees N (default 5),
---policy fcfs|per_building|lottery.
+--policy fcfs|per_building|lottery, --reuse (time the newest bench round of this database
+that still has its queue untouched, instead of building a new one: copy a prepared SQLite
+file or ``CREATE DATABASE … TEMPLATE`` and pass --reuse to skip the 30 s set-up),
+--profile FILE (cProfile of the timed ``allocation_run`` only), --delivery-every N (every
+N-th household gets a member living alone: delivery vouchers, no slot), --floors (see
+``_floors``).
+
+Before the run the script times the raw baseline of ``bench/dbwork.py``
+(``INSERT … SELECT`` of the same waiting rows into an unindexed scratch table, twice;
+the second figure is kept) in the same process, and prints the ratio.
 """
 
 from __future__ import annotations
@@ -30,6 +39,20 @@ def main() -> int:
     parser.add_argument("--committees", type=int, default=5)
     parser.add_argument("--per-committee", type=int, default=20_000)
     parser.add_argument("--policy", default="fcfs", choices=["fcfs", "per_building", "lottery"])
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--profile", default="")
+    parser.add_argument("--setup-only", action="store_true", help="build the queue, then stop")
+    parser.add_argument(
+        "--delivery-every",
+        type=int,
+        default=0,
+        help="N: every N-th household gets a member who lives alone (delivery, no slot)",
+    )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time what the schema costs (see _floors), in the same process, rolled back",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fairshare.settings")
@@ -60,85 +83,126 @@ def main() -> int:
     from fairshare.registration.models import Registration
     from fairshare.rounds.models import Round
 
-    tag = secrets.token_hex(3).upper()
-    total = args.committees * args.per_committee
     t0 = time.perf_counter()
-    district, _ = District.objects.get_or_create(code="BENCH", defaults={"name": "基准区"})
-    sub = Subdistrict.objects.create(district=district, code=f"BS{tag}", name=f"基准街道{tag}")
-    pharmacy = Pharmacy.objects.create(
-        subdistrict=sub,
-        code=f"BP{tag}",
-        name="基准药房",
-        address="基准路1号",
-        slot_minutes=2,
-        customers_per_slot=1,  # the seeds' "about 2 minutes per person"
-    )
-    now = timezone.now()
-    seed = seed_new()
-    rnd = Round.objects.create(
-        district=district,
-        name=f"bench {tag}",
-        registration_opens_at=now - timedelta(days=1),
-        registration_closes_at=now - timedelta(minutes=1),
-        valid_from=timezone.localdate(),
-        valid_until=timezone.localdate() + timedelta(days=10),
-        status="open",
-        policy=args.policy,
-        offline_reserve_pct=10,
-        lottery_commitment=commitment_of(seed),
-        lottery_seed=seed,
-    )
-    channels = ["online", "online", "online", "desk", "phone"]
-    for c in range(args.committees):
-        committee = Committee.objects.create(
-            subdistrict=sub, code=f"B{tag}{c:02d}", name=f"基准居委{c}", pharmacy=pharmacy
+    rnd = Round.objects.filter(name__startswith="bench ").order_by("-id").first()
+    if args.reuse and rnd is not None and not Voucher.objects.filter(round=rnd).exists():
+        pharmacy = Pharmacy.objects.get(code="BP" + rnd.name.split()[-1])
+        if rnd.policy != args.policy:
+            rnd.policy = args.policy
+            rnd.save(update_fields=["policy"])
+        total = Registration.objects.filter(round=rnd).count()
+    else:
+        tag = secrets.token_hex(3).upper()
+        total = args.committees * args.per_committee
+        district, _ = District.objects.get_or_create(code="BENCH", defaults={"name": "基准区"})
+        sub = Subdistrict.objects.create(district=district, code=f"BS{tag}", name=f"基准街道{tag}")
+        pharmacy = Pharmacy.objects.create(
+            subdistrict=sub,
+            code=f"BP{tag}",
+            name="基准药房",
+            address="基准路1号",
+            slot_minutes=2,
+            customers_per_slot=1,  # the seeds' "about 2 minutes per person"
         )
-        buildings = Building.objects.bulk_create(
-            [Building(committee=committee, label=f"{b}号", sort_order=b) for b in range(40)]
+        now = timezone.now()
+        seed = seed_new()
+        rnd = Round.objects.create(
+            district=district,
+            name=f"bench {tag}",
+            registration_opens_at=now - timedelta(days=1),
+            registration_closes_at=now - timedelta(minutes=1),
+            valid_from=timezone.localdate(),
+            valid_until=timezone.localdate() + timedelta(days=10),
+            status="open",
+            policy=args.policy,
+            offline_reserve_pct=10,
+            lottery_commitment=commitment_of(seed),
+            lottery_seed=seed,
         )
-        households = Household.objects.bulk_create(
-            [
-                Household(committee=committee, building=buildings[i % 40], room=str(1000 + i))
-                for i in range(args.per_committee)
-            ],
-            batch_size=5000,
+        channels = ["online", "online", "online", "desk", "phone"]
+        for c in range(args.committees):
+            committee = Committee.objects.create(
+                subdistrict=sub, code=f"B{tag}{c:02d}", name=f"基准居委{c}", pharmacy=pharmacy
+            )
+            buildings = Building.objects.bulk_create(
+                [Building(committee=committee, label=f"{b}号", sort_order=b) for b in range(40)]
+            )
+            households = Household.objects.bulk_create(
+                [
+                    Household(committee=committee, building=buildings[i % 40], room=str(1000 + i))
+                    for i in range(args.per_committee)
+                ],
+                batch_size=5000,
+            )
+            Registration.objects.bulk_create(
+                [
+                    Registration(
+                        round=rnd,
+                        committee=committee,
+                        household=h,
+                        queue_number=i + 1,
+                        ticket=f"{tag}{c:02d}{i:06d}",
+                        channel=channels[i % 5],
+                        status="verified",
+                        name="张三",
+                        phone=f"139{c:02d}{i:06d}",
+                        acknowledged_at=now,
+                    )
+                    for i, h in enumerate(households)
+                ],
+                batch_size=5000,
+            )
+        supply_declare(
+            pharmacy=pharmacy,
+            date=timezone.localdate(),
+            packs=min(total, 100_000),
+            manufacturer="上海某医疗用品有限公司",
+            style="一次性医用口罩",
+            unit_price=Decimal("2.50"),
+            actor=None,
         )
-        Registration.objects.bulk_create(
-            [
-                Registration(
-                    round=rnd,
-                    committee=committee,
-                    household=h,
-                    queue_number=i + 1,
-                    ticket=f"{tag}{c:02d}{i:06d}",
-                    channel=channels[i % 5],
-                    status="verified",
-                    name="张三",
-                    phone=f"139{c:02d}{i:06d}",
-                    acknowledged_at=now,
-                )
-                for i, h in enumerate(households)
-            ],
-            batch_size=5000,
-        )
-    supply_declare(
-        pharmacy=pharmacy,
-        date=timezone.localdate(),
-        packs=min(total, 100_000),
-        manufacturer="上海某医疗用品有限公司",
-        style="一次性医用口罩",
-        unit_price=Decimal("2.50"),
-        actor=None,
-    )
     setup_s = time.perf_counter() - t0
     vendor = connection.vendor
+    if args.setup_only:
+        print(f"database={vendor} set up {total} waiting registrations in {setup_s:.1f}s")
+        return 0
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import dbwork
+
+    day = timezone.localdate()
+    for _ in range(2):  # the first warms the cache; the second is kept
+        c0 = time.process_time()
+        raw = dbwork.raw_insert_select(round_id=rnd.pk, day=day)["seconds"]
+        raw_cpu = time.process_time() - c0
+
+    if args.delivery_every:
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO community_member (name, id_hash, lives_alone, mobility_impaired, "
+                "elderly, household_id) SELECT '李四', '', TRUE, FALSE, TRUE, h.id "
+                "FROM community_household h JOIN community_committee c ON c.id = h.committee_id "
+                "WHERE c.pharmacy_id = %s AND h.id %% %s = 0 AND NOT EXISTS "
+                "(SELECT 1 FROM community_member m WHERE m.household_id = h.id)",
+                [pharmacy.pk, args.delivery_every],
+            )
+    floors = _floors(rnd, pharmacy, day) if args.floors else None
 
     t1 = time.perf_counter()
     dry = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy, dry_run=True)
     dry_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    c2, t2 = time.process_time(), time.perf_counter()
     result = allocation_run(round=rnd, date=timezone.localdate(), pharmacy=pharmacy)
-    run_s = time.perf_counter() - t2
+    run_s, run_cpu = time.perf_counter() - t2, time.process_time() - c2
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     t3 = time.perf_counter()
     try:
         again_issued = allocation_run(
@@ -153,9 +217,96 @@ def main() -> int:
     print(
         f"database={vendor} policy={args.policy} waiting={total} "
         f"setup={setup_s:.1f}s dry_run={dry_s:.2f}s allocation={run_s:.2f}s "
-        f"issued={result.issued} rerun={rerun_s:.2f}s (issued {again_issued})"
+        f"issued={result.issued} rerun={rerun_s:.2f}s (issued {again_issued})\n"
+        f"raw INSERT..SELECT={raw:.3f}s  allocation/raw={run_s / raw:.1f}x  "
+        + (
+            f"process CPU: allocation {run_cpu:.3f}s, raw {raw_cpu:.3f}s "
+            f"(ratio {run_cpu / raw_cpu:.1f}x; the database works in this process)"
+            if vendor == "sqlite"
+            else f"client CPU of allocation_run: {run_cpu:.3f}s (the server's is not counted)"
+        )
     )
+    if floors:
+        v, sms = floors["vouchers"], floors["vouchers+sms"]
+        print(
+            f"schema floors (same rows, no ranking/slots, codes by SQL; rolled back): "
+            f"vouchers {v:.3f}s ({v / raw:.1f}x raw), vouchers+SMS rows {sms:.3f}s "
+            f"({sms / raw:.1f}x raw); allocation/floor={run_s / sms:.2f}x"
+        )
+        if vendor == "sqlite":
+            v, sms = floors["vouchers cpu"], floors["vouchers+sms cpu"]
+            print(
+                f"  same in process CPU: vouchers {v:.3f}s ({v / raw_cpu:.1f}x raw), "
+                f"vouchers+SMS {sms:.3f}s ({sms / raw_cpu:.1f}x raw); "
+                f"allocation/floor={run_cpu / sms:.2f}x"
+            )
     return 0
+
+
+def _floors(rnd, pharmacy, day) -> dict[str, float]:
+    """Wall time of plain INSERT … SELECTs of the same waiting rows into the real tables.
+
+    ``vouchers``: the run's rows into ``allocation_voucher`` (all its indexes, unique
+    codes and foreign keys; constant slot, a random code from SQL as in the raw
+    baseline, no ranking); ``vouchers+sms``: the same plus one ``core_outboxmessage``
+    row per voucher (its JSON payload and indexes). Deferred foreign keys are checked
+    before the rollback (PostgreSQL checks them at commit). This is what any
+    allocation that writes these rows must pay, whatever its planner.
+    """
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from fairshare.allocation.models import SupplyDeclaration
+
+    vendor = connection.vendor
+    code = (
+        "upper(hex(randomblob(6)))"
+        if vendor == "sqlite"
+        else "upper(substr(md5(random()::text), 1, 12))"
+    )
+    payload = "json_object" if vendor == "sqlite" else "jsonb_build_object"
+    declaration = SupplyDeclaration.objects.filter(
+        supply_day__pharmacy=pharmacy, supply_day__date=day, superseded_by__isnull=True
+    ).first()
+    now = timezone.now()
+    vouchers = (
+        "INSERT INTO allocation_voucher (round_id, registration_id, household_id, committee_id, "
+        "pharmacy_id, supply_day_id, declaration_id, date, slot_start, slot_end, valid_until, "
+        "code, packs, fulfilment, status, issued_at) "
+        f"SELECT r.round_id, r.id, r.household_id, r.committee_id, c.pharmacy_id, %s, %s, %s, "
+        f"'09:00:00', '09:02:00', %s, {code}, 1, 'pickup', 'issued', %s "
+        "FROM registration_registration r JOIN community_committee c ON c.id = r.committee_id "
+        "WHERE r.round_id = %s AND r.status <> 'void' ORDER BY r.committee_id, r.queue_number"
+    )
+    sms = (
+        "INSERT INTO core_outboxmessage (kind, payload, status, attempts, available_at, "
+        "claim_token, last_error, created_at, household_id) "
+        f"SELECT 'sms', {payload}('phone', r.phone, 'text', %s || v.code || %s), 'pending', 0, "
+        "%s, '', '', %s, v.household_id FROM allocation_voucher v "
+        "JOIN registration_registration r ON r.id = v.registration_id "
+        "WHERE v.supply_day_id = %s ORDER BY v.id"
+    )
+    text = (
+        "【公平配】您的口罩购买凭证号",
+        "。请于11月23日 09:00-09:02到基准药房（基准路1号）购买，" * 2,
+    )
+    out = {}
+    for name, statements in (("vouchers", 1), ("vouchers+sms", 2)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                vouchers, [declaration.supply_day_id, declaration.pk, day, day, now, rnd.pk]
+            )
+            if statements == 2:
+                cur.execute(sms, [*text, now, now, declaration.supply_day_id])
+            if vendor == "postgresql":
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            else:
+                cur.execute("PRAGMA foreign_key_check")
+            out[name] = time.perf_counter() - t0
+            out[name + " cpu"] = time.process_time() - c0
+            transaction.set_rollback(True)
+    return out
 
 
 if __name__ == "__main__":

@@ -185,6 +185,17 @@ def open_round_id() -> int:
     return Round.objects.filter(status="open").order_by("id").values_list("id", flat=True)[0]
 
 
+def extra_round_id(name: str) -> int:
+    """A further open round like the first one (fresh queues for a ceiling measurement)."""
+    from fairshare.rounds.models import Round
+
+    first = Round.objects.get(pk=open_round_id())
+    first.pk = None
+    first.name = name
+    first.save()
+    return first.pk
+
+
 def waiting_count(round_id: int) -> int:
     from django.db import connection
 
@@ -345,6 +356,59 @@ def raw_insert_select(*, round_id: int, day: date) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     with connection.cursor() as cur:
         cur.execute("DROP TABLE bench_scratch_voucher")
+    return {"rows": rows, "seconds": round(elapsed, 3)}
+
+
+def schema_floor(*, round_id: int, day: date) -> dict[str, Any]:
+    """What the schema costs: the same waiting rows INSERT…SELECTed into the real voucher
+    table (its indexes, unique codes, foreign keys; a constant slot, a random code, no
+    ranking) plus one SMS outbox row each (JSON payload), foreign keys checked, then rolled
+    back. Any allocation writing these rows pays this, whatever its planner."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    vendor = connection.vendor
+    code = (
+        "upper(hex(randomblob(6)))"
+        if vendor == "sqlite"
+        else "upper(substr(md5(random()::text), 1, 12))"
+    )
+    payload = "json_object" if vendor == "sqlite" else "jsonb_build_object"
+    now = timezone.now()
+    vouchers = (
+        "INSERT INTO allocation_voucher (round_id, registration_id, household_id, committee_id, "
+        "pharmacy_id, supply_day_id, declaration_id, date, slot_start, slot_end, valid_until, "
+        "code, packs, fulfilment, status, issued_at) "
+        "SELECT r.round_id, r.id, r.household_id, r.committee_id, c.pharmacy_id, sd.id, d.id, "
+        f"%s, '09:00:00', '09:02:00', %s, {code}, 1, 'pickup', 'issued', %s "
+        "FROM registration_registration r JOIN community_committee c ON c.id = r.committee_id "
+        "JOIN allocation_supplyday sd ON sd.pharmacy_id = c.pharmacy_id AND sd.date = %s "
+        "JOIN allocation_supplydeclaration d ON d.supply_day_id = sd.id "
+        "AND d.superseded_by_id IS NULL "
+        "WHERE r.round_id = %s AND r.status <> 'void' AND NOT EXISTS (SELECT 1 FROM "
+        "allocation_voucher v WHERE v.registration_id = r.id AND v.status IN "
+        "('issued', 'redeemed')) ORDER BY r.committee_id, r.queue_number"
+    )
+    sms = (
+        "INSERT INTO core_outboxmessage (kind, payload, status, attempts, available_at, "
+        "claim_token, last_error, created_at, household_id) "
+        f"SELECT 'sms', {payload}('phone', r.phone, 'text', %s || v.code || %s), 'pending', 0, "
+        "%s, '', '', %s, v.household_id FROM allocation_voucher v "
+        "JOIN registration_registration r ON r.id = v.registration_id "
+        "WHERE v.round_id = %s AND v.date = %s AND v.issued_at = %s ORDER BY v.id"
+    )
+    text = ("【公平配】您的口罩购买凭证号", "。请于明天 09:00-09:02 到药房购买。" * 2)
+    t0 = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(vouchers, [day, day, now, day, round_id])
+        rows = cur.rowcount
+        cur.execute(sms, [*text, now, now, round_id, day, now])
+        if vendor == "postgresql":
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        else:
+            cur.execute("PRAGMA foreign_key_check")
+        elapsed = time.perf_counter() - t0
+        transaction.set_rollback(True)
     return {"rows": rows, "seconds": round(elapsed, 3)}
 
 

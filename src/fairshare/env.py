@@ -110,7 +110,7 @@ def parse_database_url(url: str, *, data_dir: Path) -> dict:
 
 def sqlite_config(path: Path) -> dict:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "fairshare.core.sqlite_backend",
         "NAME": str(path),
         # Keep the connection (and its PRAGMAs) across requests of a worker.
         "CONN_MAX_AGE": 600,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,3 +18,8 @@ urlpatterns = [
     path("pharmacy/", include("fairshare.pharmacy.urls")),
     path("public/", include("fairshare.transparency.urls")),
 ]
+
+if settings.BENCH_FLOOR:  # benchmarks only (core/benchfloor.py); never set in production
+    from fairshare.core.benchfloor import floor_register
+
+    urlpatterns.append(path("bench/floor/<int:round_id>/register", floor_register))

@@ -282,7 +282,7 @@ def test_expire_command(pharmacy_setup, capsys):
 
 def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
     from fairshare.allocation import engine
-    from fairshare.allocation.tokens import codes_new
+    from fairshare.allocation.tokens import codes_new_packed
 
     s = pharmacy_setup
     queue_build(round=s["round"], committee=s["committees"][0], entries=[Entry()] * 4)
@@ -290,13 +290,17 @@ def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
     allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
     existing = Voucher.objects.get().code
     calls = iter([existing])  # the next run's first code collides with a stored one
+    drawn = []
 
-    def colliding_codes(count: int) -> list[str]:
+    def colliding_codes(count: int) -> bytes:
         first = next(calls, None)
-        return [first, *codes_new(count - 1)] if first else codes_new(count)
+        codes = first.encode() + codes_new_packed(count - 1) if first else codes_new_packed(count)
+        drawn.append(codes)
+        return codes
 
-    monkeypatch.setattr(engine, "codes_new", colliding_codes)
+    monkeypatch.setattr(engine, "codes_new_packed", colliding_codes)
     _declare(s, 4)
     assert allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"]).issued == 3
     codes = list(Voucher.objects.values_list("code", flat=True))
     assert len(codes) == len(set(codes)) == 4
+    assert len(drawn) == 2  # the colliding batch was refused and a fresh one drawn

@@ -25,7 +25,7 @@ def test_env_int_bounds():
 
 def test_database_url_default_is_sqlite_wal_immediate(tmp_path):
     cfg = parse_database_url("", data_dir=tmp_path)
-    assert cfg["ENGINE"].endswith("sqlite3")
+    assert cfg["ENGINE"] == "fairshare.core.sqlite_backend"  # Django's, conversion cached
     assert cfg["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in cfg["OPTIONS"]["init_command"]
 

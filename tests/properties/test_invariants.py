@@ -226,3 +226,26 @@ def test_bulk_codes_are_valid_distinct_and_use_every_symbol_evenly():
     # 50,000 symbols over 25 values: 2,000 expected each; a biased mapping (e.g. bytes
     # 250-255 folded in) would push the first symbols far above the rest.
     assert max(counts.values()) < 2300 and min(counts.values()) > 1700
+
+
+@pytest.mark.parametrize("body_length", [1, 3, 10, 12, 15])
+def test_packed_codes_are_fixed_width_valid_distinct_and_even(body_length):
+    from collections import Counter
+
+    from fairshare.core.codes import code_parse, codes_generate_packed
+
+    count = max(5000, 50_000 // body_length)  # ≥ 2,000 expected per symbol: ±20 % is > 8σ
+    packed = codes_generate_packed(body_length, count)
+    width = body_length + 1
+    assert len(packed) == width * count
+    generated = [packed[i * width : (i + 1) * width].decode("ascii") for i in range(count)]
+    # The check symbol follows the scheme (computed column-wise; the 12- and 15-symbol
+    # bodies pass the point where the byte sums must be reduced modulo 25).
+    assert all(code_parse(code, body_length) == code for code in generated)
+    assert all(code[-1] == check_symbol(code[:-1]) for code in generated)
+    if body_length >= 10:
+        assert len(set(generated)) == count
+    counts = Counter("".join(code[:-1] for code in generated))
+    expected = body_length * count / len(ALPHABET)
+    assert set(counts) == set(ALPHABET)
+    assert max(counts.values()) < expected * 1.2 and min(counts.values()) > expected * 0.8

@@ -8,19 +8,26 @@
 2. available packs = SupplyDay.packs − packs of its live (issued/redeemed) vouchers,
    computed from the rows, never from a counter; households = available // packs per
    household (a household's packs are never split);
-3. read the waiting registrations (live registration, no live voucher in the round,
-   not dropped after an expiry) of the committees the pharmacy serves;
-4. split the households across committees by waiting count (largest remainder, ties
-   by committee code), then pick within each committee (``planning.committee_pick``);
-5. insert the vouchers set-based (``bulk.insert_rows``: one COPY on PostgreSQL, one
-   ``executemany`` on SQLite; no model object or save per voucher), one SMS outbox
-   row per voucher the same way, an AllocationRun record and an audit entry.
+3. count the waiting registrations (live registration, no live voucher in the round,
+   not dropped after an expiry) of the committees the pharmacy serves, per committee
+   (one GROUP BY), and split the households across committees by waiting count
+   (largest remainder, ties by committee code); per committee the numbers taken from
+   the requeued, the offline reserve and the general queue follow
+   (``setbased.committee_plan``);
+4. insert the vouchers set-based: one ``INSERT … SELECT`` ranks the waiting
+   registrations with window functions exactly as ``planning.committee_pick`` orders
+   them, and gives each pick its pickup slot (arithmetic on its pickup rank), its
+   fulfilment and a fresh code (``setbased``); then one ``INSERT … SELECT`` of the SMS
+   outbox rows from the new vouchers, an AllocationRun record and an audit entry.
+   No row passes through Python; ``result.vouchers`` reads them back only if asked.
 
 A re-run issues only what is still unallocated. A dry run computes the same
-choice without locking or writing. Vouchers take the day's current declaration
-(one current batch per pharmacy-day; see ``services.supply_declare``), a pickup
-slot (see ``_slot_plan``), and fulfilment ``delivery`` when a roster member lives
-alone or is mobility impaired (otherwise ``pickup``; committees may switch to proxy).
+choice without locking or writing (and returns the previewed vouchers). Vouchers
+take the day's current declaration (one current batch per pharmacy-day; see
+``services.supply_declare``), a pickup slot (see ``_slot_plan``), and fulfilment
+``delivery`` when a roster member lives alone or is mobility impaired (otherwise
+``pickup``; committees may switch to proxy). ``tests/allocation/reference.py`` keeps
+the previous row-by-row planner, and a property test compares the two.
 """
 
 from __future__ import annotations
@@ -28,18 +35,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date as Date
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.scoping import pharmacy_scope_q
-from fairshare.allocation import planning
-from fairshare.allocation.bulk import IssuedVoucher, insert_rows
-from fairshare.allocation.lottery import seed_matches
+from fairshare.allocation import planning, setbased
+from fairshare.allocation.bulk import IssuedVoucher
+from fairshare.allocation.lottery import rank_key, seed_matches
 from fairshare.allocation.models import (
     AllocationRun,
     Requeue,
@@ -47,18 +54,16 @@ from fairshare.allocation.models import (
     SupplyDeclaration,
     Voucher,
 )
-from fairshare.allocation.notify import voucher_sms_rows
-from fairshare.allocation.tokens import codes_new
+from fairshare.allocation.notify import sms_parts
+from fairshare.allocation.tokens import codes_new_packed
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
 from fairshare.core.locking import Busy, write_transaction
-from fairshare.registration.models import OFFLINE_CHANNELS, Registration
+from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
 LIVE = (Voucher.Status.ISSUED, Voucher.Status.REDEEMED)
-_OFFLINE = {str(c) for c in OFFLINE_CHANNELS}
-_BATCH = 2000
 
 
 @dataclass
@@ -66,11 +71,20 @@ class PharmacyResult:
     pharmacy: Pharmacy
     packs_available: int = 0
     by_committee: list[dict[str, Any]] = field(default_factory=list)
-    vouchers: list[IssuedVoucher] = field(default_factory=list)
+    issued: int = 0
+    _loader: Callable[[], list[IssuedVoucher]] | None = field(default=None, repr=False)
+    _vouchers: list[IssuedVoucher] | None = field(default=None, repr=False)
+
+    def load(self, loader: Callable[[], list[IssuedVoucher]]) -> None:
+        self._loader, self._vouchers = loader, None
 
     @property
-    def issued(self) -> int:
-        return len(self.vouchers)
+    def vouchers(self) -> list[IssuedVoucher]:
+        """The issued (or, in a dry run, previewed) vouchers in issue order, read on demand:
+        a 100,000-voucher run never builds them unless a caller asks."""
+        if self._vouchers is None:
+            self._vouchers = self._loader() if self._loader is not None else []
+        return self._vouchers
 
 
 @dataclass
@@ -113,47 +127,6 @@ def waiting_registrations(*, round: Round, committee_ids: list[int]):
         .exclude(household_id__in=live)
         .exclude(household_id__in=dropped)
     )
-
-
-def _candidates(round: Round, committee_ids: list[int]) -> list[planning.Candidate]:
-    requeued = {
-        household_id: (created_at, pk)
-        for household_id, created_at, pk in Requeue.objects.filter(
-            round=round,
-            outcome=Requeue.Outcome.REQUEUED,
-            household__committee_id__in=committee_ids,
-        ).values_list("household_id", "created_at", "id")
-    }
-    rows = (
-        waiting_registrations(round=round, committee_ids=committee_ids)
-        .order_by("committee_id", "queue_number")
-        .values_list(
-            "id",
-            "household_id",
-            "committee_id",
-            "queue_number",
-            "ticket",
-            "channel",
-            "household__building__sort_order",
-            "household__building__label",
-            "household__building_id",
-            "phone",
-        )
-    )
-    return [
-        planning.Candidate(
-            registration_id=r[0],
-            household_id=r[1],
-            committee_id=r[2],
-            queue_number=r[3],
-            ticket=r[4],
-            offline=r[5] in _OFFLINE,
-            building=(r[6], r[7], r[8]),
-            priority=requeued.get(r[1]),
-            phone=r[9],
-        )
-        for r in rows.iterator(chunk_size=5000)
-    ]
 
 
 # Time to send the SMS and walk to the pharmacy: today's slots ending sooner are skipped.
@@ -302,57 +275,78 @@ def _run_one(
         )
         result.packs_available = max(0, (day.packs if day else 0) - used)
         households = result.packs_available // round.packs_per_household if declaration else 0
-        candidates = _candidates(round, [c.id for c in committees])
+        counts = setbased.committee_counts(
+            round_id=round.pk, committee_ids=[c.id for c in committees]
+        )
         if _after_read is not None:
             _after_read()
-        per_committee: dict[int, list[planning.Candidate]] = {c.id: [] for c in committees}
-        for cand in candidates:
-            per_committee[cand.committee_id].append(cand)
+        waiting = {c.id: counts.get(c.id, (0, 0, 0)) for c in committees}
         quotas = planning.largest_remainder(
-            households, [(c.id, len(per_committee[c.id])) for c in committees]
+            households, [(c.id, waiting[c.id][0]) for c in committees]
         )
-        picks: list[planning.Candidate] = []
+        plans, base = [], 0
         for c in committees:
-            chosen = planning.committee_pick(
-                per_committee[c.id],
-                quotas[c.id],
-                policy=round.policy,
-                reserve_pct=round.offline_reserve_pct,
-                seed=round.lottery_seed,
+            plans.append(
+                setbased.committee_plan(
+                    committee_id=c.id,
+                    base=base,
+                    quota=quotas[c.id],
+                    requeued=waiting[c.id][1],
+                    offline=waiting[c.id][2],
+                    reserve_pct=round.offline_reserve_pct,
+                )
             )
-            picks.extend(chosen)
-            result.by_committee.append(
-                {
-                    "committee": c.code,
-                    "name": c.name,
-                    "pharmacy": pharmacy.code,
-                    "waiting": len(per_committee[c.id]),
-                    "issued": len(chosen),
-                }
-            )
-        if not picks:
+            base += plans[-1].quota
+        result.by_committee = [
+            {
+                "committee": c.code,
+                "name": c.name,
+                "pharmacy": pharmacy.code,
+                "waiting": waiting[c.id][0],
+                "issued": plan.quota,
+            }
+            for c, plan in zip(committees, plans, strict=True)
+        ]
+        planned = sum(plan.quota for plan in plans)
+        if not planned:
             return result
-        result.vouchers = _build(
-            round, date, pharmacy, day, picks, {c.id: c.code for c in committees}
-        )
+        picks = _picks_query(round, pharmacy, day, plans)
+        valid_until = date + timedelta(days=round.voucher_valid_days - 1)
         if dry_run:
+            preview = _preview(picks, round, date, valid_until, committees)
+            result.load(lambda: preview)
+            result.issued = len(preview)
             return result
         now = timezone.now()
-        _insert(
-            result.vouchers,
-            {
-                "round_id": round.pk,
-                "pharmacy_id": pharmacy.pk,
-                "supply_day_id": day.pk,
-                "declaration_id": declaration.pk,
-                "date": date,
-                "valid_until": result.vouchers[0].valid_until,
-                "packs": round.packs_per_household,
-                "status": Voucher.Status.ISSUED,
-                "issued_at": now,
-            },
+        after_id = Voucher.objects.aggregate(n=Max("id"))["n"] or 0
+        constants = {
+            "round_id": round.pk,
+            "pharmacy_id": pharmacy.pk,
+            "supply_day_id": day.pk,
+            "declaration_id": declaration.pk,
+            "date": date,
+            "valid_until": valid_until,
+            "packs": round.packs_per_household,
+            "status": Voucher.Status.ISSUED,
+            "issued_at": now,
+        }
+        result.issued = _insert(picks, planned, constants)
+        if result.issued != planned:  # the queue changed under a concurrent write: recount
+            _recount(result, day, after_id, committees)
+        setbased.insert_sms(
+            supply_day_id=day.pk,
+            after_id=after_id,
+            parts=sms_parts(
+                pharmacy=pharmacy,
+                declaration=declaration,
+                on=date,
+                until=valid_until,
+                packs=round.packs_per_household,
+            ),
+            constants={"kind": "sms", "available_at": now, "created_at": now},
         )
-        voucher_sms_rows(result.vouchers, pharmacy=pharmacy, declaration=declaration, now=now)
+        last_id = Voucher.objects.filter(supply_day=day).aggregate(n=Max("id"))["n"] or 0
+        result.load(lambda: _issued(day.pk, after_id, last_id))
         run = AllocationRun.objects.create(
             round=round,
             pharmacy=pharmacy,
@@ -374,91 +368,115 @@ def _run_one(
     return result
 
 
-def _build(round, date, pharmacy, day, picks, codes: dict[int, str]) -> list[IssuedVoucher]:
-    committee_ids = {p.committee_id for p in picks}
-    flagged = set(
-        Member.objects.filter(household__committee_id__in=committee_ids)
-        .filter(Q(lives_alone=True) | Q(mobility_impaired=True))
-        .values_list("household_id", flat=True)
-    )
+def _picks_query(round: Round, pharmacy: Pharmacy, day: SupplyDay, plans) -> setbased.Query:
+    """The set-based choice for the round's policy (see ``setbased``)."""
+    committee_ids = [p.committee_id for p in plans]
+    lottery = shares = None
+    if round.policy == Round.Policy.LOTTERY:
+        seed = round.lottery_seed
+        rows = setbased.waiting_tickets(round_id=round.pk, committee_ids=committee_ids)
+        rows.sort(key=lambda row: (rank_key(seed, row[1]), row[1]))
+        lottery = [row[0] for row in rows]
+    elif round.policy == Round.Policy.PER_BUILDING:
+        by_committee: dict[int, list] = {}
+        for cid, bid, order, label, size in setbased.building_pool_counts(
+            round_id=round.pk, plans=plans
+        ):
+            by_committee.setdefault(cid, []).append(((order, label, bid), size))
+        shares = {}
+        for plan in plans:
+            groups = sorted(by_committee.get(plan.committee_id, []))
+            split = planning.even_split(plan.left, groups)
+            shares.update({key[2]: n for key, n in split.items() if n})
     slots = _slot_plan(pharmacy, day)
-    valid_until = date + timedelta(days=round.voucher_valid_days - 1)
-    vouchers = []
-    slot_index = 0
-    for pick in picks:
-        delivery = pick.household_id in flagged
-        start: time | None = None
-        end: time | None = None
-        if not delivery:
-            while slot_index < len(slots) and slots[slot_index][2] <= 0:
-                slot_index += 1
-            if slot_index < len(slots):
-                start, end = slots[slot_index][0], slots[slot_index][1]
-                slots[slot_index][2] -= 1
-        vouchers.append(
-            IssuedVoucher(
-                registration_id=pick.registration_id,
-                household_id=pick.household_id,
-                committee_id=pick.committee_id,
-                committee_code=codes[pick.committee_id],
-                queue_number=pick.queue_number,
-                phone=pick.phone,
-                date=date,
-                valid_until=valid_until,
-                packs=round.packs_per_household,
-                fulfilment=Voucher.Fulfilment.DELIVERY if delivery else Voucher.Fulfilment.PICKUP,
-                slot_start=start,
-                slot_end=end,
-            )
+    flagged = Member.objects.filter(household__committee_id__in=committee_ids).filter(
+        Q(lives_alone=True) | Q(mobility_impaired=True)
+    )
+    return setbased.picks_query(
+        delivery=flagged.exists(),
+        round_id=round.pk,
+        plans=plans,
+        lottery=lottery,
+        shares=shares,
+        segments=setbased.slot_segments(slots, pharmacy.slot_minutes * 60),
+        step=pharmacy.slot_minutes * 60,
+        close=setbased.seconds(pharmacy.closes_at),
+    )
+
+
+def _preview(picks, round, date, valid_until, committees) -> list[IssuedVoucher]:
+    """The vouchers a run would issue (dry run: no codes)."""
+    codes = {c.id: c.code for c in committees}
+    with connection.cursor() as cursor:
+        cursor.execute(picks.sql, picks.params)
+        rows = cursor.fetchall()
+    return [
+        IssuedVoucher(
+            registration_id=rid,
+            household_id=hid,
+            committee_id=cid,
+            committee_code=codes[cid],
+            queue_number=qn,
+            phone="",
+            date=date,
+            valid_until=valid_until,
+            packs=round.packs_per_household,
+            fulfilment=Voucher.Fulfilment.DELIVERY if dlv else Voucher.Fulfilment.PICKUP,
+            slot_start=setbased.time_of(s),
+            slot_end=setbased.time_of(e) if s is not None else None,
         )
-    return vouchers
+        for _k, rid, hid, cid, qn, dlv, s, e in rows
+    ]
 
 
-def _fresh_codes(count: int) -> list[str]:
-    """``count`` distinct new codes (``tokens.codes_new``).
+def _issued(day_id: int, after_id: int, last_id: int) -> list[IssuedVoucher]:
+    """The vouchers a run issued, in issue order (read back when a caller asks for them)."""
+    rows = (
+        Voucher.objects.filter(supply_day_id=day_id, id__gt=after_id, id__lte=last_id)
+        .order_by("id")
+        .values_list(
+            "registration_id",
+            "household_id",
+            "committee_id",
+            "committee__code",
+            "registration__queue_number",
+            "registration__phone",
+            "date",
+            "valid_until",
+            "packs",
+            "fulfilment",
+            "slot_start",
+            "slot_end",
+            "code",
+        )
+    )
+    return [IssuedVoucher(*row) for row in rows]
 
-    Uniqueness against stored vouchers is left to the unique index: a collision
-    (about 1 in 10^9 per run of 100,000 with 25^10 codes) makes the insert fail and
-    ``_insert`` retries the batch with fresh codes.
+
+def _recount(result: PharmacyResult, day: SupplyDay, after_id: int, committees) -> None:
+    issued = dict(
+        Voucher.objects.filter(supply_day=day, id__gt=after_id)
+        .values_list("committee_id")
+        .annotate(n=Count("id"))
+    )
+    codes = {c.code: c.id for c in committees}
+    for row in result.by_committee:
+        row["issued"] = issued.get(codes[row["committee"]], 0)
+
+
+def _insert(picks: setbased.Query, count: int, constants: dict[str, Any]) -> int:
+    """INSERT the picks with fresh codes; new codes on the (rare) code collision.
+
+    Uniqueness is left to the unique index: a collision with a stored code or within
+    the batch (about 1 in 20,000 runs of 100,000 with 25^10 codes) makes the insert
+    fail and it is retried with fresh codes.
     """
-    codes: set[str] = set()
-    while len(codes) < count:
-        codes.update(codes_new(count - len(codes)))
-    return list(codes)
-
-
-_VOUCHER_COLUMNS = (
-    "registration_id",
-    "household_id",
-    "committee_id",
-    "slot_start",
-    "slot_end",
-    "fulfilment",
-    "code",
-)
-
-
-def _insert(vouchers: list[IssuedVoucher], constants: dict[str, Any]) -> None:
-    """Insert the vouchers set-based; fresh codes on the (rare) code collision."""
     for _attempt in range(3):
-        for voucher, code in zip(vouchers, _fresh_codes(len(vouchers)), strict=True):
-            voucher.code = code
-        rows = [
-            (
-                v.registration_id,
-                v.household_id,
-                v.committee_id,
-                v.slot_start,
-                v.slot_end,
-                v.fulfilment,
-                v.code,
-            )
-            for v in vouchers
-        ]
         try:
             with transaction.atomic():
-                insert_rows(Voucher, columns=_VOUCHER_COLUMNS, rows=rows, constants=constants)
-            return
+                return setbased.insert_vouchers(
+                    picks, codes=codes_new_packed(count), constants=constants
+                )
         except IntegrityError as exc:
             text = str(exc)
             if "code" not in text or "household" in text or "live" in text:

@@ -1,8 +1,10 @@
 """Pure allocation arithmetic: who gets the next vouchers (no database).
 
-The engine (``engine.py``) reads the waiting registrations and the supply under the
-lock, calls these functions, and writes the result. Keeping the choice pure makes
-it easy to test and to explain:
+The engine (``engine.py``) splits the supply with ``largest_remainder`` and, for the
+per-building policy, ``even_split``; ``committee_pick`` is the plain statement of the
+order within a committee, which ``setbased`` computes in SQL (a property test in
+``tests/allocation/test_setbased.py`` compares them on random queues). Keeping the
+choice pure makes it easy to test and to explain:
 
 * ``largest_remainder``: split a whole number in proportion to weights; remainders
   go to the largest fractional parts, ties in the order the keys are given;

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from fairshare.core.codes import code_generate, code_parse, codes_generate
+from fairshare.core.codes import code_generate, code_parse, codes_generate, codes_generate_packed
 from fairshare.env import EnvError, env_str
 
 CODE_LENGTH = 10
@@ -38,6 +38,11 @@ def code_new() -> str:
 
 def codes_new(count: int) -> list[str]:
     return codes_generate(CODE_LENGTH, count)
+
+
+def codes_new_packed(count: int) -> bytes:
+    """``count`` new codes as one byte string, ``CODE_LENGTH + 1`` bytes each."""
+    return codes_generate_packed(CODE_LENGTH, count)
 
 
 def code_normalize(raw: str) -> str | None:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from fairshare.core.fastsql import insert_model, select_models
 from fairshare.core.locking import write_transaction
@@ -31,6 +31,12 @@ def _hash(payload: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _find(scope: str, key: str) -> IdempotencyRecord | None:
+    # Hot path (every keyed registration and redemption): no ORM compilation.
+    found = select_models(IdempotencyRecord, '"scope" = %s AND "key" = %s', [scope, key])
+    return found[0] if found else None
+
+
 def idempotent_call(
     *, key: str | None, scope: str, payload: Any, call: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any]:
@@ -43,38 +49,23 @@ def idempotent_call(
         return call()
     key = key.strip()[:MAX_KEY_LENGTH]
     request_hash = _hash(payload)
-    existing = _record_get(scope=scope, key=key)
+    existing = _find(scope, key)
     if existing is not None:
         return _replay(existing, request_hash)
     try:
         with write_transaction():
             status, body = call()
             if status < 500:
-                insert_model(
-                    IdempotencyRecord(
-                        key=key,
-                        scope=scope,
-                        request_hash=request_hash,
-                        status_code=status,
-                        body=body,
-                    )
+                record = IdempotencyRecord(
+                    key=key, scope=scope, request_hash=request_hash, status_code=status, body=body
                 )
+                insert_model(record)
             return status, body
     except IntegrityError:
-        existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        existing = _find(scope, key)
         if existing is None:
             raise
         return _replay(existing, request_hash)
-
-
-def _record_get(*, scope: str, key: str) -> IdempotencyRecord | None:
-    """One statement without ORM compilation: every keyed write (scan.js sends a key with
-    each sale, the registration form with each submission) looks first (core/fastsql.py)."""
-    qn = connection.ops.quote_name
-    rows = select_models(
-        IdempotencyRecord, f"{qn('scope')} = %s AND {qn('key')} = %s", [scope, key]
-    )
-    return rows[0] if rows else None
 
 
 def _replay(record: IdempotencyRecord, request_hash: str) -> tuple[int, Any]:

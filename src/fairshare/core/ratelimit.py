@@ -87,20 +87,32 @@ def _redis_client() -> Any | None:
     return client
 
 
+# Per key: create the window's counter with its expiry only when absent, then count the
+# hit. One server-side script: atomic, exact under any concurrency, one command to pack
+# and one reply to parse (a 4-command pipeline cost ~3x the Python in the profile).
+_HIT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[i], 'NX')
+  counts[i] = redis.call('INCR', key)
+end
+return counts
+"""
+_scripts: dict[int, Any] = {}
+
+
 def _hits_redis(client: Any, hits: list[tuple[str, int]]) -> list[int]:
     """Count one hit on each (cache key, window) in ONE round trip; the new counts.
 
-    Per key: ``SET key 0 EX window+1 NX`` (creates the window's counter with its expiry
-    only when absent) then ``INCR key`` (atomic): exact under any concurrency, the same
-    keys and integer values as ``cache.add``/``cache.incr`` on Django's RedisCache.
+    The same keys and integer values as ``cache.add``/``cache.incr`` on Django's
+    RedisCache (``SET key 0 EX window+1 NX`` then ``INCR key``, per key).
     """
-    pipe = client.pipeline(transaction=False)
-    for key, window_seconds in hits:
-        full = cache.make_and_validate_key(key)
-        pipe.set(full, 0, ex=window_seconds + 1, nx=True)
-        pipe.incr(full)
-    results = pipe.execute()
-    return [int(n) for n in results[1::2]]
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_HIT_SCRIPT)
+    keys = [cache.make_and_validate_key(key) for key, _window in hits]
+    counts = script(keys=keys, args=[window + 1 for _key, window in hits])
+    return [int(n) for n in counts]
 
 
 def retry_after_seconds(window_seconds: int) -> int:
