@@ -326,7 +326,9 @@ class Bench:
         if len(jobs) < rate * AT_SECONDS:
             self.result["notes"].append("not enough fresh households for the 80 % step")
             return None
-        time.sleep(5)  # let the saturated step's backlog drain
+        # let the saturated step drain and the idle keep-alive connections (5 s) close, so
+        # the step does not race a server-side close on a reused connection
+        time.sleep(7)
         log(f"registration at {AT_SHARE:.0%} of saturation: {rate}/s for {AT_SECONDS} s")
         path = write_jobs(jobs, self.work / "registration-jobs-80.jsonl")
         res = run_loadgen(
