@@ -244,68 +244,16 @@ def main() -> int:
 
 
 def _floors(rnd, pharmacy, day) -> dict[str, float]:
-    """Wall time of plain INSERT … SELECTs of the same waiting rows into the real tables.
+    """Wall and CPU time of plain INSERT … SELECTs of the same waiting rows into the real
+    tables, rolled back (``dbwork.schema_floor``): ``vouchers`` into ``allocation_voucher``
+    (all its indexes, unique codes and foreign keys; no ranking), ``vouchers+sms`` also one
+    ``core_outboxmessage`` row each. What any allocation writing these rows must pay."""
+    import dbwork  # bench/ is this script's folder (on sys.path)
 
-    ``vouchers``: the run's rows into ``allocation_voucher`` (all its indexes, unique
-    codes and foreign keys; constant slot, a random code from SQL as in the raw
-    baseline, no ranking); ``vouchers+sms``: the same plus one ``core_outboxmessage``
-    row per voucher (its JSON payload and indexes). Deferred foreign keys are checked
-    before the rollback (PostgreSQL checks them at commit). This is what any
-    allocation that writes these rows must pay, whatever its planner.
-    """
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from fairshare.allocation.models import SupplyDeclaration
-
-    vendor = connection.vendor
-    code = (
-        "upper(hex(randomblob(6)))"
-        if vendor == "sqlite"
-        else "upper(substr(md5(random()::text), 1, 12))"
-    )
-    payload = "json_object" if vendor == "sqlite" else "jsonb_build_object"
-    declaration = SupplyDeclaration.objects.filter(
-        supply_day__pharmacy=pharmacy, supply_day__date=day, superseded_by__isnull=True
-    ).first()
-    now = timezone.now()
-    vouchers = (
-        "INSERT INTO allocation_voucher (round_id, registration_id, household_id, committee_id, "
-        "pharmacy_id, supply_day_id, declaration_id, date, slot_start, slot_end, valid_until, "
-        "code, packs, fulfilment, status, issued_at) "
-        f"SELECT r.round_id, r.id, r.household_id, r.committee_id, c.pharmacy_id, %s, %s, %s, "
-        f"'09:00:00', '09:02:00', %s, {code}, 1, 'pickup', 'issued', %s "
-        "FROM registration_registration r JOIN community_committee c ON c.id = r.committee_id "
-        "WHERE r.round_id = %s AND r.status <> 'void' ORDER BY r.committee_id, r.queue_number"
-    )
-    sms = (
-        "INSERT INTO core_outboxmessage (kind, payload, status, attempts, available_at, "
-        "claim_token, last_error, created_at, household_id) "
-        f"SELECT 'sms', {payload}('phone', r.phone, 'text', %s || v.code || %s), 'pending', 0, "
-        "%s, '', '', %s, v.household_id FROM allocation_voucher v "
-        "JOIN registration_registration r ON r.id = v.registration_id "
-        "WHERE v.supply_day_id = %s ORDER BY v.id"
-    )
-    text = (
-        "【公平配】您的口罩购买凭证号",
-        "。请于11月23日 09:00-09:02到基准药房（基准路1号）购买，" * 2,
-    )
     out = {}
-    for name, statements in (("vouchers", 1), ("vouchers+sms", 2)):
-        t0, c0 = time.perf_counter(), time.process_time()
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(
-                vouchers, [declaration.supply_day_id, declaration.pk, day, day, now, rnd.pk]
-            )
-            if statements == 2:
-                cur.execute(sms, [*text, now, now, declaration.supply_day_id])
-            if vendor == "postgresql":
-                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            else:
-                cur.execute("PRAGMA foreign_key_check")
-            out[name] = time.perf_counter() - t0
-            out[name + " cpu"] = time.process_time() - c0
-            transaction.set_rollback(True)
+    for name, sms in (("vouchers", False), ("vouchers+sms", True)):
+        floor = dbwork.schema_floor(round_id=rnd.pk, day=day, sms=sms)
+        out[name], out[name + " cpu"] = floor["seconds"], floor["cpu_seconds"]
     return out
 
 

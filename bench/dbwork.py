@@ -359,11 +359,12 @@ def raw_insert_select(*, round_id: int, day: date) -> dict[str, Any]:
     return {"rows": rows, "seconds": round(elapsed, 3)}
 
 
-def schema_floor(*, round_id: int, day: date) -> dict[str, Any]:
+def schema_floor(*, round_id: int, day: date, sms: bool = True) -> dict[str, Any]:
     """What the schema costs: the same waiting rows INSERT…SELECTed into the real voucher
     table (its indexes, unique codes, foreign keys; a constant slot, a random code, no
     ranking) plus one SMS outbox row each (JSON payload), foreign keys checked, then rolled
-    back. Any allocation writing these rows pays this, whatever its planner."""
+    back. Any allocation writing these rows pays this, whatever its planner. ``sms=False``:
+    the voucher rows alone. The wall and (in-process, so SQLite's) CPU seconds."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -389,7 +390,7 @@ def schema_floor(*, round_id: int, day: date) -> dict[str, Any]:
         "allocation_voucher v WHERE v.registration_id = r.id AND v.status IN "
         "('issued', 'redeemed')) ORDER BY r.committee_id, r.queue_number"
     )
-    sms = (
+    sms_sql = (
         "INSERT INTO core_outboxmessage (kind, payload, status, attempts, available_at, "
         "claim_token, last_error, created_at, household_id) "
         f"SELECT 'sms', {payload}('phone', r.phone, 'text', %s || v.code || %s), 'pending', 0, "
@@ -398,18 +399,19 @@ def schema_floor(*, round_id: int, day: date) -> dict[str, Any]:
         "WHERE v.round_id = %s AND v.date = %s AND v.issued_at = %s ORDER BY v.id"
     )
     text = ("【公平配】您的口罩购买凭证号", "。请于明天 09:00-09:02 到药房购买。" * 2)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(vouchers, [day, day, now, day, round_id])
         rows = cur.rowcount
-        cur.execute(sms, [*text, now, now, round_id, day, now])
+        if sms:
+            cur.execute(sms_sql, [*text, now, now, round_id, day, now])
         if vendor == "postgresql":
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         else:
             cur.execute("PRAGMA foreign_key_check")
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         transaction.set_rollback(True)
-    return {"rows": rows, "seconds": round(elapsed, 3)}
+    return {"rows": rows, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
 
 
 # --- invariants ---------------------------------------------------------------------------
