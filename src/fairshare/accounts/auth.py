@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -16,19 +17,24 @@ from fairshare.core.fastsql import model_columns, model_width, row_to_model
 from fairshare.core.locking import write_transaction
 
 
-def _token_lookup(token_hash: str) -> ApiToken | None:
-    """The live token with its user and the user's pharmacy (None for other roles) in one
-    statement without ORM compilation (every terminal call authenticates; core/fastsql.py)."""
+@cache
+def _token_sql(vendor: str) -> str:
     qn = connection.ops.quote_name
     tok, usr, pha = ApiToken._meta.db_table, User._meta.db_table, Pharmacy._meta.db_table
-    sql = (
+    return (
         f"SELECT {model_columns(ApiToken)}, {model_columns(User)}, {model_columns(Pharmacy)} "  # noqa: S608
         f"FROM {qn(tok)} JOIN {qn(usr)} ON {qn(usr)}.{qn('id')} = {qn(tok)}.{qn('user_id')} "
         f"LEFT JOIN {qn(pha)} ON {qn(pha)}.{qn('id')} = {qn(usr)}.{qn('pharmacy_id')} "
         f"WHERE {qn(tok)}.{qn('token_hash')} = %s AND {qn(tok)}.{qn('revoked_at')} IS NULL"
     )
+
+
+def _token_lookup(token_hash: str) -> ApiToken | None:
+    """The live token with its user and the user's pharmacy (None for other roles) in one
+    statement without ORM compilation, its text built once per process (every terminal
+    call authenticates; core/fastsql.py)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [token_hash])
+        cursor.execute(_token_sql(connection.vendor), [token_hash])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -66,6 +66,20 @@ def _forged_log(
         )
 
 
+def _parse(raw: str) -> tuple[str | None, dict[str, Any] | None, bool]:
+    """(canonical code or None, the token's claims or None, whether ``raw`` is a token).
+    Nothing is logged or raised here; the callers decide what a failure means."""
+    if raw.startswith(f"{TOKEN_PREFIX}."):
+        claims = token_verify(raw)
+        return (code_normalize(str(claims.get("c", ""))) if claims else None), claims, True
+    return code_normalize(raw), None, False
+
+
+def _claims_match(voucher: Voucher, claims: dict[str, Any]) -> bool:
+    """A genuine token still describes its voucher (round, pharmacy, dates, packs)."""
+    return all(claims.get(key) == value for key, value in voucher_claims(voucher).items())
+
+
 def voucher_code_resolve(
     *,
     code_or_token: str,
@@ -76,9 +90,8 @@ def voucher_code_resolve(
 ) -> tuple[str, dict[str, Any] | None]:
     """(canonical code, token claims or None). Malformed code or bad token → 422 on "code"."""
     raw = (code_or_token or "").strip()
-    if raw.startswith(f"{TOKEN_PREFIX}."):
-        claims = token_verify(raw)
-        code = code_normalize(str(claims.get("c", ""))) if claims else None
+    code, claims, is_token = _parse(raw)
+    if is_token:
         if claims is None or code is None:
             _forged_log(
                 raw=raw,
@@ -92,7 +105,6 @@ def voucher_code_resolve(
                 {"code": [_("This QR code is not a genuine voucher (signature check failed).")]}
             )
         return code, claims
-    code = code_normalize(raw)
     if code is None:
         raise FieldErrors(
             {"code": [_("This is not a valid voucher code; check the characters and retry.")]}
@@ -157,8 +169,7 @@ def claims_check(
     """A genuine token must still describe its voucher (round, pharmacy, dates, packs)."""
     if claims is None:
         return
-    expected = voucher_claims(voucher)
-    if any(claims.get(key) != value for key, value in expected.items()):
+    if not _claims_match(voucher, claims):
         _forged_log(
             raw=raw,
             reason="claims_mismatch",
@@ -293,12 +304,23 @@ def redemption_apply(
     return redemption
 
 
+@cache
+def _update_sql(vendor: str, set_columns: tuple[str, ...]) -> str:
+    qn = connection.ops.quote_name
+    field = Voucher._meta.get_field
+    return (
+        f"UPDATE {qn(Voucher._meta.db_table)} SET "  # noqa: S608 - names from model metadata
+        + ", ".join(f"{qn(column)} = %s" for column in set_columns)
+        + f" WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('pharmacy_id')} = %s"
+        f" AND {qn(field('date').column)} <= %s AND {qn(field('valid_until').column)} >= %s"
+    )
+
+
 def _conditional_update(
     *, voucher_id: int, pharmacy_id: int, day: Any, at: datetime, user_id: int | None, proxy: bool
 ) -> int:
     """The UPDATE of invariant 4 (module docstring); returns its row count. Hand-written
     (values through the fields' own adapters) to skip the ORM's compilation per call."""
-    qn = connection.ops.quote_name
     field = Voucher._meta.get_field
     sets = [
         (field("status"), Voucher.Status.REDEEMED),
@@ -308,12 +330,7 @@ def _conditional_update(
     if proxy:
         sets.append((field("fulfilment"), Voucher.Fulfilment.PROXY))
     date, valid_until = field("date"), field("valid_until")
-    sql = (
-        f"UPDATE {qn(Voucher._meta.db_table)} SET "  # noqa: S608 - names from model metadata
-        + ", ".join(f"{qn(f.column)} = %s" for f, _ in sets)
-        + f" WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('pharmacy_id')} = %s"
-        f" AND {qn(date.column)} <= %s AND {qn(valid_until.column)} >= %s"
-    )
+    sql = _update_sql(connection.vendor, tuple(f.column for f, _ in sets))
     params = [f.get_db_prep_save(value, connection) for f, value in sets]
     params += [voucher_id, Voucher.Status.ISSUED, pharmacy_id]
     params += [date.get_db_prep_value(day, connection)]
@@ -329,23 +346,15 @@ def voucher_redeem_target(*, code_or_token: str) -> Voucher | None:
     ``voucher_redeem`` without ``voucher`` resolves it again and answers (and logs) as
     usual. Nothing is written here. The sale's own guard is the conditional UPDATE, so a
     voucher read a moment before the write is as good as one read inside it."""
-    raw = (code_or_token or "").strip()
-    claims = None
-    if raw.startswith(f"{TOKEN_PREFIX}."):
-        claims = token_verify(raw)
-        code = code_normalize(str(claims.get("c", ""))) if claims else None
-    else:
-        code = code_normalize(raw)
+    code, claims, _is_token = _parse((code_or_token or "").strip())
     if code is None:
         return None
     try:
         voucher = _voucher_get(code)
     except NotFound:
         return None
-    if claims is not None:
-        expected = voucher_claims(voucher)
-        if any(claims.get(key) != value for key, value in expected.items()):
-            return None
+    if claims is not None and not _claims_match(voucher, claims):
+        return None
     return voucher
 
 
