@@ -14,7 +14,7 @@ from datetime import time
 from django.db.models import Q, Sum
 
 from fairshare.allocation import planning
-from fairshare.allocation.engine import LIVE, _slot_plan, waiting_registrations
+from fairshare.allocation.engine import _slot_plan, waiting_registrations
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.registration.models import OFFLINE_CHANNELS
@@ -73,7 +73,10 @@ def expected_picks(
     )
     day = SupplyDay.objects.get(pharmacy=pharmacy, date=date)
     used = (
-        Voucher.objects.filter(supply_day=day, status__in=LIVE).aggregate(n=Sum("packs"))["n"] or 0
+        Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES).aggregate(
+            n=Sum("packs")
+        )["n"]
+        or 0
     )
     declared = SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True).exists()
     households = max(0, day.packs - used) // round.packs_per_household if declared else 0

@@ -63,8 +63,6 @@ from fairshare.core.locking import Busy, write_transaction
 from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
-LIVE = (Voucher.Status.ISSUED, Voucher.Status.REDEEMED)
-
 
 @dataclass
 class PharmacyResult:
@@ -116,7 +114,7 @@ def waiting_registrations(*, round: Round, committee_ids: list[int]):
     PostgreSQL right after a bulk load (stale statistics).
     """
     live = Voucher.objects.filter(
-        round=round, committee_id__in=committee_ids, status__in=LIVE
+        round=round, committee_id__in=committee_ids, status__in=Voucher.LIVE_STATUSES
     ).values("household_id")
     dropped = Requeue.objects.filter(round=round, outcome=Requeue.Outcome.DROPPED).values(
         "household_id"
@@ -148,7 +146,9 @@ def _slot_plan(pharmacy: Pharmacy, day: SupplyDay) -> list[list[Any]]:
     get there (``SLOT_LEAD``) are skipped.
     """
     taken = dict(
-        Voucher.objects.filter(supply_day=day, status__in=LIVE, slot_start__isnull=False)
+        Voucher.objects.filter(
+            supply_day=day, status__in=Voucher.LIVE_STATUSES, slot_start__isnull=False
+        )
         .values_list("slot_start")
         .annotate(n=Count("id"))
     )
@@ -261,9 +261,9 @@ def _run_one(
         used = 0
         if day is not None:
             used = (
-                Voucher.objects.filter(supply_day=day, status__in=LIVE).aggregate(n=Sum("packs"))[
-                    "n"
-                ]
+                Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES).aggregate(
+                    n=Sum("packs")
+                )["n"]
                 or 0
             )
         declaration = (

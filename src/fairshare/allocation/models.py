@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -78,14 +80,27 @@ class SupplyDeclaration(models.Model):
         return f"{self.manufacturer} {self.style} ×{self.packs}"
 
 
+class VoucherStatus(models.TextChoices):
+    ISSUED = "issued", _("issued")
+    REDEEMED = "redeemed", _("bought")
+    EXPIRED = "expired", _("expired")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# The one definition of a live voucher (issued and not yet bought, or bought): a household
+# holds at most one per round, its packs count against the supply day, and its household
+# is not waiting. Everything else reads ``Voucher.LIVE_STATUSES``.
+LIVE_VOUCHER_STATUSES: tuple[str, ...] = (VoucherStatus.ISSUED, VoucherStatus.REDEEMED)
+# Vouchers that went out, whatever became of them (the "vouchers issued" figure).
+ISSUED_VOUCHER_STATUSES: tuple[str, ...] = (*LIVE_VOUCHER_STATUSES, VoucherStatus.EXPIRED)
+
+
 class Voucher(models.Model):
     """A purchase voucher (购买凭证) for one household, one pharmacy and one day."""
 
-    class Status(models.TextChoices):
-        ISSUED = "issued", _("issued")
-        REDEEMED = "redeemed", _("bought")
-        EXPIRED = "expired", _("expired")
-        CANCELLED = "cancelled", _("cancelled")
+    Status = VoucherStatus
+    LIVE_STATUSES: ClassVar[tuple[str, ...]] = LIVE_VOUCHER_STATUSES
+    ISSUED_STATUSES: ClassVar[tuple[str, ...]] = ISSUED_VOUCHER_STATUSES
 
     class Fulfilment(models.TextChoices):
         PICKUP = "pickup", _("pharmacy pickup")
@@ -122,7 +137,7 @@ class Voucher(models.Model):
         _("fulfilment"), max_length=8, choices=Fulfilment.choices, default=Fulfilment.PICKUP
     )
     status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.ISSUED
+        _("status"), max_length=12, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED
     )
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
     redeemed_at = models.DateTimeField(_("bought at"), null=True, blank=True)
@@ -142,11 +157,11 @@ class Voucher(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["round", "household"],
-                condition=Q(status__in=["issued", "redeemed"]),
+                condition=Q(status__in=list(LIVE_VOUCHER_STATUSES)),
                 name="voucher_one_live_per_household",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["issued", "redeemed", "expired", "cancelled"]),
+                condition=Q(status__in=VoucherStatus.values),
                 name="voucher_status_valid",
             ),
             models.CheckConstraint(

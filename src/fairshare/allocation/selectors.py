@@ -122,9 +122,7 @@ def committee_for_staff(*, user: Any, code: str) -> Committee:
 def committee_vouchers(*, committee: Committee, date: Date) -> QuerySet[Voucher]:
     """A committee's live vouchers of a day, in issue order (for slips and lists)."""
     return (
-        Voucher.objects.filter(
-            committee=committee, date=date, status__in=[Voucher.Status.ISSUED, "redeemed"]
-        )
+        Voucher.objects.filter(committee=committee, date=date, status__in=Voucher.LIVE_STATUSES)
         .select_related("registration", "household__building", "pharmacy", "declaration")
         .order_by("registration__queue_number")
     )

@@ -24,7 +24,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.allocation.engine import LIVE, AllocationResult, allocation_run
+from fairshare.allocation.engine import AllocationResult, allocation_run
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.community.models import Member, Pharmacy
@@ -118,7 +118,9 @@ def supply_declare(
     with write_transaction():
         day = _supply_day(pharmacy, date)
         issued = (
-            Voucher.objects.filter(supply_day=day, status__in=LIVE).aggregate(n=Sum("packs"))["n"]
+            Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES).aggregate(
+                n=Sum("packs")
+            )["n"]
             or 0
         )
         if packs < issued:

@@ -46,6 +46,8 @@ CODE_WIDTH = 11  # tokens.CODE_LENGTH + the check symbol
 _REG = Registration._meta.db_table
 _VOUCHER = Voucher._meta.db_table
 _REQUEUE = Requeue._meta.db_table
+# Voucher.LIVE_STATUSES as SQL literals (fixed strings of the model, not outside input).
+_LIVE = ", ".join(f"'{status}'" for status in Voucher.LIVE_STATUSES)
 _MEMBER = Member._meta.db_table
 _HOUSEHOLD = Household._meta.db_table
 _BUILDING = Building._meta.db_table
@@ -128,7 +130,7 @@ def _waiting(committee_ids: Sequence[int]) -> str:
         f"r.round_id = %s AND r.committee_id IN ({ids}) AND r.status <> 'void' "
         f"AND r.household_id NOT IN (SELECT v.household_id FROM {_VOUCHER} v "
         f"WHERE v.round_id = %s AND v.committee_id IN ({ids}) "
-        "AND v.status IN ('issued', 'redeemed')) "
+        f"AND v.status IN ({_LIVE})) "
         f"AND r.household_id NOT IN (SELECT d.household_id FROM {_REQUEUE} d "
         "WHERE d.round_id = %s AND d.outcome = 'dropped')"
     )

@@ -83,7 +83,7 @@ def registration_voucher(registration: Registration) -> Any:
 
     return (
         Voucher.objects.select_related("pharmacy", "declaration")
-        .filter(registration=registration, status__in=["issued", "redeemed"])
+        .filter(registration=registration, status__in=Voucher.LIVE_STATUSES)
         .order_by("-issued_at")
         .first()
     )

@@ -74,7 +74,7 @@ def _household_statuses(*, round: Round, committee: Committee) -> dict[int, str]
     rows = Voucher.objects.filter(
         round=round,
         committee=committee,
-        status__in=(Voucher.Status.ISSUED, Voucher.Status.REDEEMED),
+        status__in=Voucher.LIVE_STATUSES,
     ).values_list("household_id", "status")
     return {
         hh: ("bought" if status == Voucher.Status.REDEEMED else "voucher_issued")

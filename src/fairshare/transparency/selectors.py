@@ -26,9 +26,6 @@ from fairshare.registration.models import Channel, Registration
 from fairshare.rounds.models import Round
 from fairshare.transparency.models import Notice
 
-LIVE_VOUCHER = (Voucher.Status.ISSUED, Voucher.Status.REDEEMED)
-COUNTED_VOUCHER = (Voucher.Status.ISSUED, Voucher.Status.REDEEMED, Voucher.Status.EXPIRED)
-
 
 def pct(part: int, whole: int) -> float:
     """Percentage rounded half-up to one decimal (26,741 of 44,270 → 60.4)."""
@@ -175,7 +172,7 @@ def headline_for(*, round: Round, area: Area) -> dict[str, Any]:
     households = Household.objects.filter(area.q()).count()
     registered = _registrations(round, area).exclude(status=Registration.Status.VOID).count()
     v = _vouchers(round, area).aggregate(
-        issued=Count("id", filter=Q(status__in=COUNTED_VOUCHER)),
+        issued=Count("id", filter=Q(status__in=Voucher.ISSUED_STATUSES)),
         redeemed=Count("household", filter=Q(status=Voucher.Status.REDEEMED), distinct=True),
     )
     return {
@@ -210,7 +207,7 @@ def _by_day(round: Round, area: Area) -> list[dict[str, Any]]:
         _vouchers(round, area)
         .values("date")
         .annotate(
-            issued=Count("id", filter=Q(status__in=COUNTED_VOUCHER)),
+            issued=Count("id", filter=Q(status__in=Voucher.ISSUED_STATUSES)),
             redeemed=Count("id", filter=Q(status=Voucher.Status.REDEEMED)),
         )
     )
@@ -262,7 +259,7 @@ def _by_pharmacy(round: Round, area: Area) -> list[dict[str, Any]]:
         for v in _vouchers(round, area)
         .values("pharmacy_id")
         .annotate(
-            issued=Count("id", filter=Q(status__in=COUNTED_VOUCHER)),
+            issued=Count("id", filter=Q(status__in=Voucher.ISSUED_STATUSES)),
             redeemed=Count("id", filter=Q(status=Voucher.Status.REDEEMED)),
         )
     }
@@ -340,7 +337,7 @@ def stats_children(*, round: Round, area: Area) -> list[dict[str, Any]]:
     )
     vouchers = grouped(
         _vouchers(round, area),
-        issued=Count("id", filter=Q(status__in=COUNTED_VOUCHER)),
+        issued=Count("id", filter=Q(status__in=Voucher.ISSUED_STATUSES)),
         redeemed=Count("household", filter=Q(status=Voucher.Status.REDEEMED), distinct=True),
     )
     rows = []
