@@ -18,6 +18,10 @@ Rules
    busy timeout. Either way the caller gets ``Busy``, which pages and the API turn
    into "busy, please retry" (HTTP 503 with Retry-After), never a 500.
 
+6. **Every row lock goes through ``lock_rows`` (ORM) or ``row_lock_sql`` (raw SQL)**, so
+   the rule has one place, and a race test can switch the guard off by replacing these
+   two functions (the negative control runs the product's own code without its lock).
+
 SQLite: ``select_for_update`` does nothing there. The settings make every
 transaction ``BEGIN IMMEDIATE``, which takes the database write lock at the start,
 so a write transaction is serialized against all other writers; that is the lock.
@@ -31,10 +35,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connections, transaction
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
+
+M = TypeVar("M", bound=Model)
 
 _PG_LOCK_STATES = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization
 
@@ -172,3 +180,13 @@ def _set_lock_timeout(conn, ms: int, outermost: bool) -> None:
 
 def supports_row_locks(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
+
+
+def lock_rows(queryset: QuerySet[M]) -> QuerySet[M]:
+    """``queryset`` whose rows stay locked until the transaction ends (rule 6)."""
+    return queryset.select_for_update()
+
+
+def row_lock_sql(using: str = "default") -> str:
+    """The clause that locks a raw SELECT's rows (rule 6): " FOR UPDATE", or "" on SQLite."""
+    return " FOR UPDATE" if supports_row_locks(using) else ""
