@@ -200,6 +200,20 @@ def _apply_one(
         row.detail = str(_("Scanned twice in this batch; counted once."))
         row.save()
         return
+    if _redeem_item(row=row, voucher=voucher, at=at, batch=batch, pharmacy=pharmacy, actor=actor):
+        redeemed_here.add(code)
+
+
+def _redeem_item(
+    *,
+    row: OfflineItem,
+    voucher: Voucher,
+    at: datetime,
+    batch: OfflineBatch,
+    pharmacy: Any,
+    actor: Any,
+) -> bool:
+    """Apply one checked item; record its outcome (redeemed, conflict or rejected)."""
     try:
         redemption_apply(
             voucher=voucher,
@@ -225,9 +239,10 @@ def _apply_one(
         else:
             _reject(row, exc.code, exc.message)
     else:
-        redeemed_here.add(code)
         row.outcome, row.reason = OfflineItem.Outcome.REDEEMED, ""
         row.save()
+        return True
+    return False
 
 
 def _conflict(

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from fairshare.allocation.models import Voucher
@@ -97,82 +98,58 @@ def registrations_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
     return _book(_("Registrations"), header, rows())
 
 
+# (queryset field, column header) of the vouchers export, in column order.
+_VOUCHER_COLUMNS = (
+    ("date", gettext_lazy("Date")),
+    ("committee__code", gettext_lazy("Committee")),
+    ("registration__queue_number", gettext_lazy("Queue number")),
+    ("registration__name", gettext_lazy("Name")),
+    ("household__building__label", gettext_lazy("Building")),
+    ("household__room", gettext_lazy("Room")),
+    ("pharmacy__code", gettext_lazy("Pharmacy")),
+    ("code", gettext_lazy("Voucher code")),
+    ("status", gettext_lazy("Status")),
+    ("fulfilment", gettext_lazy("Fulfilment")),
+    ("declaration__manufacturer", gettext_lazy("Manufacturer")),
+    ("declaration__style", gettext_lazy("Style")),
+    ("declaration__unit_price", gettext_lazy("Price per pack")),
+    ("redeemed_at", gettext_lazy("Bought at")),
+)
+
+
+def _voucher_row(row: dict[str, Any], *, full: bool, status_labels: dict[str, Any]) -> list:
+    name, code, status = row["registration__name"], row["code"], row["status"]
+    return [
+        row["date"].isoformat(),
+        row["committee__code"],
+        row["registration__queue_number"],
+        name if full else mask_name(name),
+        row["household__building__label"],
+        row["household__room"],
+        row["pharmacy__code"],
+        code if full else code[:2] + "****",
+        str(status_labels.get(status, status)),
+        row["fulfilment"],
+        row["declaration__manufacturer"],
+        row["declaration__style"],
+        float(row["declaration__unit_price"]),
+        _local(row["redeemed_at"]),
+    ]
+
+
 def vouchers_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
     full = shows_personal_data(user, area)
     status_labels = dict(Voucher.Status.choices)
     qs = (
         Voucher.objects.filter(area.q(), round=round)
         .order_by("date", "committee__code", "registration__queue_number")
-        .values_list(
-            "date",
-            "committee__code",
-            "registration__queue_number",
-            "registration__name",
-            "household__building__label",
-            "household__room",
-            "pharmacy__code",
-            "code",
-            "status",
-            "fulfilment",
-            "declaration__manufacturer",
-            "declaration__style",
-            "declaration__unit_price",
-            "redeemed_at",
-        )
+        .values(*(field for field, _header in _VOUCHER_COLUMNS))
     )
-
-    def rows():
-        for r in qs.iterator(chunk_size=2000):
-            (
-                day,
-                code,
-                qn,
-                name,
-                building,
-                room,
-                ph,
-                vcode,
-                status,
-                ful,
-                manu,
-                style,
-                price,
-                red,
-            ) = r
-            yield [
-                day.isoformat(),
-                code,
-                qn,
-                name if full else mask_name(name),
-                building,
-                room,
-                ph,
-                vcode if full else vcode[:2] + "****",
-                str(status_labels.get(status, status)),
-                ful,
-                manu,
-                style,
-                float(price),
-                _local(red),
-            ]
-
-    header = [
-        _("Date"),
-        _("Committee"),
-        _("Queue number"),
-        _("Name"),
-        _("Building"),
-        _("Room"),
-        _("Pharmacy"),
-        _("Voucher code"),
-        _("Status"),
-        _("Fulfilment"),
-        _("Manufacturer"),
-        _("Style"),
-        _("Price per pack"),
-        _("Bought at"),
-    ]
-    return _book(_("Vouchers"), header, rows())
+    rows = (
+        _voucher_row(row, full=full, status_labels=status_labels)
+        for row in qs.iterator(chunk_size=2000)
+    )
+    return _book(_("Vouchers"), [str(header) for _field, header in _VOUCHER_COLUMNS], rows)
 
 
 def daily_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
