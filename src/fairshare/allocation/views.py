@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from fairshare.allocation import selectors
 from fairshare.allocation.services import allocation_run_as, supply_declare_as
 from fairshare.allocation.slips import slips_pdf
-from fairshare.core.errors import Forbidden, NotFound, ServiceError, error_messages
+from fairshare.community.models import Pharmacy
+from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError, error_messages
 
 PAGE_LIMIT = 500
 
@@ -75,6 +76,33 @@ def _status(errors: dict[str, list[str]], exc: ServiceError | None) -> int:
     return exc.status_code if exc is not None else 422
 
 
+def _supply_submit(request: HttpRequest, pharmacy: Pharmacy, values: dict[str, str]) -> None:
+    """Declare the posted stock and say so; a ServiceError carries the field errors."""
+    try:
+        day = Date.fromisoformat(values["date"])
+    except ValueError:
+        raise FieldErrors({"date": [_("Enter a date like 2020-02-03.")]}) from None
+    declaration = supply_declare_as(
+        actor=request.user,
+        pharmacy=pharmacy,
+        date=day,
+        # Digits become a number; anything else is refused by the service.
+        packs=int(values["packs"]) if values["packs"].isdigit() else values["packs"],
+        manufacturer=values["manufacturer"],
+        style=values["style"],
+        unit_price=values["unit_price"],
+    )
+    messages.success(
+        request,
+        _("Declared %(packs)s packs for %(date)s; the day's total is %(total)s.")
+        % {
+            "packs": declaration.packs,
+            "date": day.isoformat(),
+            "total": declaration.supply_day.packs,
+        },
+    )
+
+
 @login_required
 def supply_page(request: HttpRequest) -> HttpResponse:
     """A pharmacy (or its area's staff) declares a day's stock; corrections supersede."""
@@ -98,34 +126,11 @@ def supply_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
         try:
-            day = Date.fromisoformat(values["date"])
-        except ValueError:
-            errors["date"] = [str(_("Enter a date like 2020-02-03."))]
-        if not errors:
-            try:
-                declaration = supply_declare_as(
-                    actor=request.user,
-                    pharmacy=pharmacy,
-                    date=day,
-                    # Digits become a number; anything else is refused by the service.
-                    packs=int(values["packs"]) if values["packs"].isdigit() else values["packs"],
-                    manufacturer=values["manufacturer"],
-                    style=values["style"],
-                    unit_price=values["unit_price"],
-                )
-            except ServiceError as exc:
-                errors, failure = error_messages(exc), exc
-            else:
-                messages.success(
-                    request,
-                    _("Declared %(packs)s packs for %(date)s; the day's total is %(total)s.")
-                    % {
-                        "packs": declaration.packs,
-                        "date": day.isoformat(),
-                        "total": declaration.supply_day.packs,
-                    },
-                )
-                return redirect(f"{request.path}?pharmacy={pharmacy.code}")
+            _supply_submit(request, pharmacy, values)
+        except ServiceError as exc:
+            errors, failure = error_messages(exc), exc
+        else:
+            return redirect(f"{request.path}?pharmacy={pharmacy.code}")
     return render(
         request,
         "allocation/supply.html",
