@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -68,7 +69,7 @@ def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None)
     return Path(raw).expanduser().resolve() if raw else default.resolve()
 
 
-def parse_database_url(url: str, *, data_dir: Path) -> dict:
+def parse_database_url(url: str, *, data_dir: Path) -> dict[str, Any]:
     """Turn ``DATABASE_URL`` into a Django DATABASES entry.
 
     Empty means the embedded default: SQLite in the data folder, in WAL mode,
@@ -105,10 +106,10 @@ def parse_database_url(url: str, *, data_dir: Path) -> dict:
     # Statement and lock timeouts are set per transaction by fairshare.core.locking.
     parsed["OPTIONS"].setdefault("connect_timeout", 5)
     parsed["ENGINE"] = "django.db.backends.postgresql"
-    return parsed
+    return dict(parsed)
 
 
-def sqlite_config(path: Path) -> dict:
+def sqlite_config(path: Path) -> dict[str, Any]:
     return {
         "ENGINE": "fairshare.core.sqlite_backend",
         "NAME": str(path),

@@ -20,9 +20,13 @@ import os
 import secrets
 from pathlib import Path
 
+import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.env import EnvError, env_bool, env_int, env_path, env_str, parse_database_url
+
+# Generic Django classes (ModelAdmin[Model], QuerySet[Model]) usable at run time, as typed.
+django_stubs_ext.monkeypatch()
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = env_path("FAIRSHARE_DATA_DIR", Path.cwd() / "var")

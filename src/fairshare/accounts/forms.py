@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
 from fairshare.accounts.scoping import has_access
 from fairshare.accounts.throttle import ip_failures_exceeded
 
@@ -43,11 +44,13 @@ class HelperCreateForm(forms.Form):
 
     def __init__(self, *args: Any, committees: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["committee"].queryset = committees
+        cast(forms.ModelChoiceField, self.fields["committee"]).queryset = committees
 
 
 class HelperAssignForm(forms.Form):
-    helper = forms.ModelChoiceField(label=_("Helper"), queryset=None)
+    helper: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label=_("Helper"), queryset=User.objects.none()
+    )
     committee = _CommitteeChoice(label=_("Committee"), queryset=None)
     expires_at = forms.DateTimeField(
         label=_("Assignment until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -55,8 +58,8 @@ class HelperAssignForm(forms.Form):
 
     def __init__(self, *args: Any, committees: Any, helpers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["committee"].queryset = committees
-        self.fields["helper"].queryset = helpers
+        cast(forms.ModelChoiceField, self.fields["committee"]).queryset = committees
+        cast(forms.ModelChoiceField, self.fields["helper"]).queryset = helpers
 
 
 class AuditFilterForm(forms.Form):

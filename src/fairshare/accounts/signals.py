@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
@@ -10,7 +10,13 @@ from django.dispatch import receiver
 from fairshare.core.audit import audit_record
 
 
-def audit_scope(user: Any) -> dict[str, int | None]:
+class AuditScope(TypedDict):
+    subdistrict_id: int | None
+    committee_id: int | None
+    pharmacy_id: int | None
+
+
+def audit_scope(user: Any) -> AuditScope:
     """The scope columns of an audit row about ``user`` itself."""
     committee = getattr(user, "committee", None)
     pharmacy = getattr(user, "pharmacy", None)

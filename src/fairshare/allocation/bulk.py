@@ -8,7 +8,8 @@ dry-run preview).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date as Date
+from datetime import time
 
 
 @dataclass(slots=True)
@@ -21,8 +22,8 @@ class IssuedVoucher:
     committee_code: str
     queue_number: int
     phone: str
-    date: date
-    valid_until: date
+    date: Date
+    valid_until: Date
     packs: int
     fulfilment: str
     slot_start: time | None = None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
@@ -84,7 +85,7 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
 
 
 @receiver(got_request_exception, dispatch_uid="fairshare-dbguard")
-def _mark_request(sender, request: HttpRequest | None = None, **kwargs) -> None:
+def _mark_request(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
     # Sent by Django inside its exception handler, so sys.exc_info() is the error.
     exc = sys.exc_info()[1]
     if request is not None and is_unavailable(exc):

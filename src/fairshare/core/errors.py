@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import ItemsView
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +14,9 @@ class ServiceError(Exception):
     status_code = 400
     code = "refused"
 
-    def __init__(self, message: Any, *, code: str | None = None, extra: dict | None = None) -> None:
+    def __init__(
+        self, message: Any, *, code: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(str(message))
         self.message = message
         if code:
@@ -62,7 +65,7 @@ class FieldErrors(ServiceError):
     def add(self, field: str, message: Any) -> None:
         self.errors.setdefault(field, []).append(message)
 
-    def items(self):
+    def items(self) -> ItemsView[str, list[Any]]:
         return self.errors.items()
 
     def __bool__(self) -> bool:

@@ -34,11 +34,12 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -116,7 +117,7 @@ def _sqlite_writer_turn(path: str) -> Iterator[None]:
         tlock.release()
 
 
-def _writer_turn(conn) -> object:
+def _writer_turn(conn: BaseDatabaseWrapper) -> AbstractContextManager[None]:
     """The SQLite writer queue for the outermost write transaction, else nothing."""
     depth = getattr(_local, "depth", 0)
     name = str(conn.settings_dict.get("NAME") or "")
@@ -163,7 +164,7 @@ def write_transaction(
 _LOCK_TIMEOUT_MARK = "_fairshare_lock_timeout"
 
 
-def _set_lock_timeout(conn, ms: int, outermost: bool) -> None:
+def _set_lock_timeout(conn: BaseDatabaseWrapper, ms: int, outermost: bool) -> None:
     """Bound lock waits. An outermost write transaction sets the session's lock_timeout
     once per database connection (it stays after COMMIT; a rollback undoes it and clears
     the mark) instead of ``SET LOCAL`` in every transaction: one round trip less per

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -57,7 +57,7 @@ def outbox_enqueue(
     return message
 
 
-def _claim(now, limit: int) -> list[OutboxMessage]:
+def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
     token = secrets.token_hex(8)
     due = Q(status=OutboxMessage.Status.PENDING, available_at__lte=now) & (
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)

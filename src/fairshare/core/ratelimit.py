@@ -132,8 +132,8 @@ def client_ip(request: HttpRequest) -> str:
     if header:
         forwarded = request.META.get(header, "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+            return str(forwarded).split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", "") or "unknown")
 
 
 def ratelimit_enforce(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -51,12 +52,16 @@ class FailingBackend:
         raise ConnectionError("SMS gateway unreachable (failing backend)")
 
 
-_BUILTIN = {"console": ConsoleBackend, "file": FileBackend, "failing": FailingBackend}
+_BUILTIN: dict[str, Callable[[], SmsBackend]] = {
+    "console": ConsoleBackend,
+    "file": FileBackend,
+    "failing": FailingBackend,
+}
 
 
 def get_backend() -> SmsBackend:
     name = settings.SMS_BACKEND
-    cls: Any = _BUILTIN.get(name) or import_string(name)
+    cls: Callable[[], SmsBackend] = _BUILTIN.get(name) or import_string(name)
     return cls()
 
 

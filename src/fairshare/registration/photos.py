@@ -54,7 +54,7 @@ def registration_create_with_photo(
         errors.add("photo", _("The photo is too large (at most 8 MB)."))
     elif kind is None:
         errors.add("photo", _("Please upload a JPEG or PNG photo."))
-    if errors:
+    if errors or kind is None:
         raise errors
     content_type, ext = kind
     relative = f"photos/{round.pk}/{household.committee_id}/{secrets.token_hex(16)}.{ext}"

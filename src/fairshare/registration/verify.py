@@ -88,7 +88,11 @@ def verify_database_chain(*, round_id: int, committee_id: int, committee_code: s
         reason = _check_against_rows(entry)
         if reason:
             return ChainReport(round_id, committee_code, len(links), head, entry.seq, reason)
-    registered_ids = {e.registration_id for e in entries if e.kind == LedgerEntry.Kind.REGISTERED}
+    registered_ids = {
+        e.registration_id
+        for e in entries
+        if e.kind == LedgerEntry.Kind.REGISTERED and e.registration_id is not None
+    }
     missing = (
         Registration.objects.filter(round_id=round_id, committee_id=committee_id)
         .exclude(pk__in=registered_ids)

@@ -21,12 +21,13 @@ def _qmark(query: str) -> str:
 
 
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
-    def convert_query(self, query, *, param_names=None):
+    def convert_query(self, query: str, *, param_names: list[str] | None = None) -> str:
         if param_names is None:
             return _qmark(query)
         return super().convert_query(query, param_names=param_names)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def create_cursor(self, name=None):
-        return self.connection.cursor(factory=SQLiteCursorWrapper)
+    def create_cursor(self, name: str | None = None) -> SQLiteCursorWrapper:
+        cursor: SQLiteCursorWrapper = self.connection.cursor(factory=SQLiteCursorWrapper)
+        return cursor

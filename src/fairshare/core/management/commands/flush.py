@@ -6,6 +6,7 @@ the triggers for the flush and puts them back right after.
 """
 
 from importlib import import_module
+from typing import Any
 
 from django.core.management.commands.flush import Command as FlushCommand
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -14,7 +15,7 @@ _triggers = import_module("fairshare.core.migrations.0002_auditlog_append_only")
 
 
 class Command(FlushCommand):
-    def handle(self, **options):
+    def handle(self, **options: Any) -> None:
         connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
