@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from fairshare.core.outbox import outbox_drain
@@ -13,11 +14,11 @@ from fairshare.core.outbox import outbox_drain
 class Command(BaseCommand):
     help = "Perform due outbox messages; several workers may run at once."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="drain what is due, then exit")
         parser.add_argument("--interval", type=float, default=1.0)
 
-    def handle(self, *args, once: bool, interval: float, **options):
+    def handle(self, *args: Any, once: bool, interval: float, **options: Any) -> None:
         while True:
             close_old_connections()
             try:
