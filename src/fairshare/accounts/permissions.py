@@ -50,6 +50,12 @@ def is_area_staff(user: Viewer) -> TypeGuard[User]:
     return has_role(user, *AREA_ROLES)
 
 
+def is_pharmacy_staff(user: Viewer) -> TypeGuard[User]:
+    """Staff of a pharmacy (the terminal's users); no superuser bypass: a superuser works
+    for no pharmacy."""
+    return has_access(user) and user.role == PHARMACY
+
+
 def staff_area(user: Viewer) -> tuple[str, int] | None:
     """The area of district or subdistrict staff as a Subdistrict field and its value:
     ``("district_id", d)`` for district staff, ``("id", s)`` for subdistrict staff; None
@@ -93,7 +99,7 @@ def covers_subdistrict(user: Viewer, subdistrict: Subdistrict) -> bool:
 
 def may_declare_supply(user: Viewer, pharmacy: Pharmacy) -> bool:
     """That pharmacy's staff, or subdistrict/district staff of its area."""
-    if has_access(user) and user.role == PHARMACY and not user.is_superuser:
+    if is_pharmacy_staff(user) and not user.is_superuser:
         return user.pharmacy_id == pharmacy.pk
     return covers_subdistrict(user, pharmacy.subdistrict)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
+from fairshare.accounts.permissions import is_pharmacy_staff
 from fairshare.accounts.scoping import committee_in_scope
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize
@@ -86,7 +87,7 @@ def _hand_over(*, voucher: Voucher, actor: User | None, recipient_name: str, kin
     recipient_name = (recipient_name or "").strip()
     if not recipient_name or len(recipient_name) > 64:
         raise FieldErrors({"recipient_name": [_("Who received the pack (1 to 64 characters).")]})
-    if getattr(actor, "role", "") == "pharmacy":
+    if is_pharmacy_staff(actor):
         raise Forbidden(_("Hand-overs and deliveries are recorded by committee staff."))
     if not committee_in_scope(actor, voucher.committee_id):
         raise Forbidden(_("This household belongs to another committee."))

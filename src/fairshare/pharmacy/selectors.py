@@ -10,7 +10,13 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fairshare.accounts.permissions import AREA_ROLES, PHARMACY, Viewer, has_access, has_role
+from fairshare.accounts.permissions import (
+    AREA_ROLES,
+    PHARMACY,
+    Viewer,
+    has_role,
+    is_pharmacy_staff,
+)
 from fairshare.accounts.scoping import pharmacy_scope_q, scope_q
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import code_display
@@ -22,7 +28,7 @@ from fairshare.pharmacy.models import Handover, Redemption, RedemptionConflict
 
 def user_pharmacy(user: Viewer) -> Pharmacy:
     """The pharmacy a terminal user works for, or 403."""
-    if not has_access(user) or user.role != PHARMACY or not user.pharmacy_id:
+    if not is_pharmacy_staff(user) or not user.pharmacy_id:
         raise Forbidden("Only pharmacy staff can use the pharmacy terminal.", code="not_pharmacy")
     return user.pharmacy
 
