@@ -25,7 +25,7 @@ from fairshare.core.errors import Forbidden
 NOTHING = Q(pk__in=[])
 
 
-def assigned_committee_ids(user: User) -> QuerySet[CommitteeAssignment]:
+def assigned_committee_ids(user: User) -> QuerySet:
     """Committee ids of the user's helper assignments that have not expired (a subquery)."""
     return CommitteeAssignment.objects.filter(
         user_id=user.pk, expires_at__gt=timezone.now()

@@ -26,7 +26,7 @@ from fairshare.pharmacy.services import redemption_apply
 
 
 def voucher_proxy_redeem_batch(
-    *, committee: Committee, pharmacy: Pharmacy, codes: list[str], actor: User | None
+    *, committee: Committee, pharmacy: Pharmacy, codes: list[str], actor: User
 ) -> dict[str, Any]:
     """Committee staff redeem many of their residents' vouchers at once.
 
@@ -83,7 +83,7 @@ def voucher_proxy_redeem_batch(
     return {"batch": batch.pk, "redeemed": redeemed, "items": results}
 
 
-def _hand_over(*, voucher: Voucher, actor: User | None, recipient_name: str, kind: str) -> Handover:
+def _hand_over(*, voucher: Voucher, actor: User, recipient_name: str, kind: str) -> Handover:
     recipient_name = (recipient_name or "").strip()
     if not recipient_name or len(recipient_name) > 64:
         raise FieldErrors({"recipient_name": [_("Who received the pack (1 to 64 characters).")]})

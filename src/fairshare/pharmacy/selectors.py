@@ -28,9 +28,10 @@ from fairshare.pharmacy.models import Handover, Redemption, RedemptionConflict
 
 def user_pharmacy(user: Viewer) -> Pharmacy:
     """The pharmacy a terminal user works for, or 403."""
-    if not is_pharmacy_staff(user) or not user.pharmacy_id:
+    pharmacy = user.pharmacy if is_pharmacy_staff(user) and user.pharmacy_id else None
+    if pharmacy is None:
         raise Forbidden("Only pharmacy staff can use the pharmacy terminal.", code="not_pharmacy")
-    return user.pharmacy
+    return pharmacy
 
 
 def reconciliation_pharmacies(user: Viewer) -> QuerySet[Pharmacy]:
