@@ -46,6 +46,9 @@ anonymous:
 * ``public(staff=(roles...))``: anonymous callers are served as by ``public()``, but a
   bearer token changes who acts (e.g. staff registering at the desk): an expired
   token gets 401, and every role is then checked as by ``staff(roles...)``.
+* ``public(bearer_checked=True)``: served as by ``public()`` to every caller, a valid
+  bearer only adding staff figures, but a sent token that is not live (bad, revoked,
+  expired) gets 401 (``fairshare.accounts.auth.optional_bearer``).
 
 Options: ``query=`` (query string), ``body=`` (JSON for the API, form fields for pages),
 ``own=`` (a set of statuses the allowed roles must get), ``foreign=`` (statuses a
@@ -104,6 +107,8 @@ class Access:
     foreign: frozenset[int] = frozenset({403, 404})
     pii_ok: bool = False
     optional_staff: frozenset[str] | None = None  # public, but a bearer acts as staff
+    # Public, a bearer only adds figures; a sent bearer is still checked (bad/expired → 401).
+    bearer_checked: bool = False
 
     @property
     def public(self) -> bool:

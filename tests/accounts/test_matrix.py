@@ -164,7 +164,7 @@ def _check(key: tuple[str, str], entry: Access, world: World) -> list[str]:
     )
     if entry.public:
         callers = ((anon, "anonymous"), (expired, "expired helper"))
-        if not entry.public_only:  # an expired bearer token is refused, not ignored
+        if not entry.public_only or entry.bearer_checked:  # an expired token is refused
             status(expired, "expired helper (bearer on a public endpoint)", {401})
             leak(expired, a, "expired helper", a.markers)
             callers = callers[:1]

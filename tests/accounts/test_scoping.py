@@ -9,7 +9,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from fairshare.accounts.models import CommitteeAssignment
-from fairshare.accounts.scoping import has_access, pharmacy_scope_q, scope_q, scoped
+from fairshare.accounts.permissions import has_access
+from fairshare.accounts.scoping import pharmacy_scope_q, scope_q, scoped
 from fairshare.community.models import Committee, Household, Pharmacy
 from fairshare.registration.models import Registration
 from tests.factories import (

@@ -25,6 +25,7 @@ ENTRIES = {
     ("GET", "/api/v1/stats/rounds/{round_id}"): public(
         params=lambda c: {"round_id": c.round.pk},
         query=lambda c: {"committee": c.committee.code},
+        bearer_checked=True,  # accounts.auth.optional_bearer
     ),
     ("GET", "/api/v1/public/rounds/{round_id}/committees/{code}/board"): public(params=_board),
     ("GET", "/api/v1/public/rounds/{round_id}/committees/{code}/export"): public(params=_board),

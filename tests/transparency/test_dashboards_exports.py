@@ -33,8 +33,8 @@ def test_returnees_only_for_staff_whose_scope_covers_the_area(client):
         role="committee", committee=CommitteeFactory(subdistrict=world.committee.subdistrict)
     )
     assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {_token(other)}").json()["returnees"] is None
-    # A bad token is simply a public caller.
-    assert client.get(url, HTTP_AUTHORIZATION="Bearer nonsense").json()["returnees"] is None
+    # A sent but bad token is refused (tests/transparency/test_optional_bearer.py).
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer nonsense").status_code == 401
 
 
 def test_committee_stats_figures(client):

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts import admin_scoping  # noqa: F401  (registers the scoped admins)
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
 
 

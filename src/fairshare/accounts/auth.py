@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
 from fairshare.accounts.models import ApiToken, User
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.permissions import has_access
 from fairshare.community.models import Pharmacy
 from fairshare.core.fastsql import model_columns, model_width, row_to_model
 from fairshare.core.locking import write_transaction
@@ -48,7 +48,7 @@ def _token_lookup(token_hash: str) -> ApiToken | None:
 
 
 class BearerAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         if not token or len(token) > 200:
             return None
         row = _token_lookup(ApiToken.hash(token))
@@ -66,3 +66,18 @@ class BearerAuth(HttpBearer):
 
 
 bearer = BearerAuth()
+
+
+def optional_bearer(request: HttpRequest) -> User | None:
+    """The staff user of the request's bearer token on endpoints open to the public.
+
+    No Authorization header: None (an anonymous caller). A header that is sent but does
+    not carry a live token (malformed, unknown, revoked, or its user's access ended):
+    401, so a client with a broken token learns it instead of getting the public answer.
+    """
+    if not request.headers.get("Authorization"):
+        return None
+    user = bearer(request)
+    if user is None:
+        raise AuthenticationError()
+    return user

@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.permissions import has_access
 from fairshare.accounts.throttle import ip_failures_exceeded
 
 

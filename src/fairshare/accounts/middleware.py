@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.permissions import has_access
 
 
 class AccessExpiryMiddleware:

@@ -1,9 +1,11 @@
 """Role scoping: which committees, pharmacies and subdistricts a user may see.
 
 Every selector that returns staff-visible data filters through ``scope_q`` so
-pages, API endpoints, exports and admin screens all inherit the same rule
-(BRIEF invariant 7). A user whose access has expired, who is inactive, or who has
-no role, sees nothing; a superuser sees everything.
+pages, API endpoints, exports and admin screens all inherit the same rule (the
+access matrix in tests/accounts/test_matrix.py pins it down). A user whose access
+has expired, who is inactive, or who has no role, sees nothing; a superuser sees
+everything. The role predicates these filters build on are in
+``fairshare.accounts.permissions``.
 
 Helpers sent down from the subdistrict (下沉干部) additionally see the committees of
 their ``CommitteeAssignment`` rows that have not expired.
@@ -11,38 +13,50 @@ their ``CommitteeAssignment`` rows that have not expired.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
+
+from fairshare.accounts.models import CommitteeAssignment, User
+from fairshare.accounts.permissions import COMMITTEE, PHARMACY, Viewer, has_access, staff_area
+from fairshare.community.models import Committee
+from fairshare.core.errors import Forbidden
 
 NOTHING = Q(pk__in=[])
-STAFF_ROLES = ("district", "subdistrict", "committee", "pharmacy")
 
 
-def has_access(user: Any) -> bool:
-    """Active, authenticated and not past ``access_expires_at`` (a role-less user has access
-    but every scope is empty)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    expires = getattr(user, "access_expires_at", None)
-    return expires is None or expires > timezone.now()
-
-
-def assigned_committee_ids(user: Any) -> QuerySet:
+def assigned_committee_ids(user: User) -> QuerySet:
     """Committee ids of the user's helper assignments that have not expired (a subquery)."""
-    from fairshare.accounts.models import CommitteeAssignment
-
     return CommitteeAssignment.objects.filter(
         user_id=user.pk, expires_at__gt=timezone.now()
     ).values("committee_id")
 
 
 def _committee_key(committee_path: str) -> str:
-    return f"{committee_path}_id" if committee_path else "id"
+    # "<path>__id", not "<path>_id": the path may be a reverse relation ("committees").
+    return f"{committee_path}__id" if committee_path else "id"
 
 
-def scope_q(user: Any, committee_path: str = "committee", *, pharmacy_path: str | None = None) -> Q:
+def _area_q(user: Viewer, subdistrict_path: str) -> Q:
+    """Rows whose subdistrict (through ``subdistrict_path``; "" for Subdistrict itself) is
+    in the area of district or subdistrict staff; NOTHING for every other user."""
+    area = staff_area(user)
+    if area is None:
+        return NOTHING
+    field, value = area
+    return Q(**{f"{subdistrict_path}__{field}" if subdistrict_path else field: value})
+
+
+def area_q(user: Viewer, subdistrict_path: str = "subdistrict") -> Q:
+    """Rows of the user's area (see ``_area_q``); everything for superusers."""
+    if not has_access(user):
+        return NOTHING
+    return Q() if user.is_superuser else _area_q(user, subdistrict_path)
+
+
+def scope_q(
+    user: Viewer, committee_path: str = "committee", *, pharmacy_path: str | None = None
+) -> Q:
     """A Q that limits rows reachable through ``committee_path`` to the user's scope.
 
     ``committee_path`` is the lookup from the filtered model to its Committee
@@ -54,27 +68,21 @@ def scope_q(user: Any, committee_path: str = "committee", *, pharmacy_path: str 
         return NOTHING
     if user.is_superuser:
         return Q()
-    prefix = f"{committee_path}__" if committee_path else ""
     key = _committee_key(committee_path)
-    role = user.role
-    if role == "pharmacy":
+    if user.role == PHARMACY:
         if pharmacy_path is None or not user.pharmacy_id:
             return NOTHING
         return Q(**{_committee_key(pharmacy_path): user.pharmacy_id})
-    if role == "district" and user.district_id:
-        own = Q(**{f"{prefix}subdistrict__district_id": user.district_id})
-    elif role == "subdistrict" and user.subdistrict_id:
-        own = Q(**{f"{prefix}subdistrict_id": user.subdistrict_id})
-    elif role == "committee" and user.committee_id:
-        own = Q(**{key: user.committee_id})
+    if user.role == COMMITTEE:
+        own = Q(**{key: user.committee_id}) if user.committee_id else NOTHING
     else:
-        own = NOTHING
+        own = _area_q(user, f"{committee_path}__subdistrict" if committee_path else "subdistrict")
     return own | Q(**{f"{key}__in": assigned_committee_ids(user)})
 
 
 def scoped(
     queryset: QuerySet,
-    user: Any,
+    user: Viewer,
     committee_path: str = "committee",
     *,
     pharmacy_path: str | None = None,
@@ -82,7 +90,7 @@ def scoped(
     return queryset.filter(scope_q(user, committee_path, pharmacy_path=pharmacy_path))
 
 
-def pharmacy_scope_q(user: Any, pharmacy_path: str = "") -> Q:
+def pharmacy_scope_q(user: Viewer, pharmacy_path: str = "") -> Q:
     """Limit Pharmacy-linked rows: pharmacy staff their own; area staff those of their area;
     committee staff (and helpers) the pharmacies serving their committees."""
     if not has_access(user):
@@ -90,24 +98,28 @@ def pharmacy_scope_q(user: Any, pharmacy_path: str = "") -> Q:
     if user.is_superuser:
         return Q()
     prefix = f"{pharmacy_path}__" if pharmacy_path else ""
-    role = user.role
-    if role == "pharmacy":
+    if user.role == PHARMACY:
         return Q(**{f"{prefix}id": user.pharmacy_id}) if user.pharmacy_id else NOTHING
-    if role == "district" and user.district_id:
-        own = Q(**{f"{prefix}subdistrict__district_id": user.district_id})
-    elif role == "subdistrict" and user.subdistrict_id:
-        own = Q(**{f"{prefix}subdistrict_id": user.subdistrict_id})
-    elif role == "committee" and user.committee_id:
-        own = Q(**{f"{prefix}committees__id": user.committee_id})
+    if user.role == COMMITTEE:
+        own = Q(**{f"{prefix}committees__id": user.committee_id}) if user.committee_id else NOTHING
     else:
-        own = NOTHING
+        own = _area_q(user, f"{prefix}subdistrict")
     return own | Q(**{f"{prefix}committees__id__in": assigned_committee_ids(user)})
 
 
-def committee_in_scope(user: Any, committee: Any) -> bool:
-    """Whether ``committee`` (a Committee) is within the user's committee scope."""
-    from fairshare.community.models import Committee
-
-    if committee is None:
+def committee_in_scope(user: Viewer, committee_id: int | None) -> bool:
+    """Whether the committee with this id is within the user's committee scope."""
+    if committee_id is None:
         return False
-    return Committee.objects.filter(scope_q(user, ""), pk=committee.pk).exists()
+    return Committee.objects.filter(scope_q(user, ""), pk=committee_id).exists()
+
+
+def require_committee_in_scope(
+    user: Viewer,
+    committee_id: int | None,
+    *,
+    message: str | Promise,
+) -> None:
+    """Forbidden (403) with ``message`` unless the committee is in the user's scope."""
+    if not committee_in_scope(user, committee_id):
+        raise Forbidden(message)

@@ -8,13 +8,14 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
-from fairshare.accounts.scoping import NOTHING, has_access, pharmacy_scope_q, scope_q
+from fairshare.accounts.permissions import PHARMACY, Viewer, has_access, is_area_staff
+from fairshare.accounts.scoping import NOTHING, area_q, pharmacy_scope_q, scope_q
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.models import AuditLog
 from fairshare.rounds.models import Round
 
 
-def staff_places(*, user: Any) -> dict[str, Any]:
+def staff_places(*, user: Viewer) -> dict[str, Any]:
     committees = (
         Committee.objects.filter(scope_q(user, "", pharmacy_path="pharmacy"))
         .select_related("pharmacy", "subdistrict")
@@ -28,7 +29,7 @@ def staff_places(*, user: Any) -> dict[str, Any]:
     return {"committees": committees, "pharmacies": pharmacies, "rounds": rounds}
 
 
-def committees_in_scope(*, user: Any) -> QuerySet[Committee]:
+def committees_in_scope(*, user: Viewer) -> QuerySet[Committee]:
     return (
         Committee.objects.filter(scope_q(user, ""))
         .select_related("subdistrict")
@@ -37,13 +38,13 @@ def committees_in_scope(*, user: Any) -> QuerySet[Committee]:
     )
 
 
-def token_list(*, user: Any) -> QuerySet[ApiToken]:
+def token_list(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
 
 
-def helper_list(*, user: Any) -> QuerySet[User]:
+def helper_list(*, user: Viewer) -> QuerySet[User]:
     """Helpers (committee staff with an expiry or an assignment) in the user's area."""
-    if not has_access(user) or not (user.is_superuser or user.role in ("district", "subdistrict")):
+    if not is_area_staff(user):
         return User.objects.none()
     area = scope_q(user, "committee")
     assigned = CommitteeAssignment.objects.filter(scope_q(user, "committee")).values("user_id")
@@ -55,7 +56,7 @@ def helper_list(*, user: Any) -> QuerySet[User]:
     )
 
 
-def assignment_list(*, user: Any) -> QuerySet[CommitteeAssignment]:
+def assignment_list(*, user: Viewer) -> QuerySet[CommitteeAssignment]:
     return (
         CommitteeAssignment.objects.filter(scope_q(user, "committee"))
         .select_related("user", "committee", "assigned_by")
@@ -63,19 +64,15 @@ def assignment_list(*, user: Any) -> QuerySet[CommitteeAssignment]:
     )
 
 
-def audit_scope_q(user: Any) -> Q:
+def audit_scope_q(user: Viewer) -> Q:
     """Audit entries of the user's scope, plus the user's own actions."""
     if not has_access(user):
         return NOTHING
     if user.is_superuser:
         return Q()
     q = Q(committee__isnull=False) & scope_q(user, "committee", pharmacy_path="pharmacy")
-    if user.role == "district" and user.district_id:
-        q |= Q(subdistrict__district_id=user.district_id)
-        q |= Q(pharmacy__subdistrict__district_id=user.district_id)
-    elif user.role == "subdistrict" and user.subdistrict_id:
-        q |= Q(subdistrict_id=user.subdistrict_id) | Q(pharmacy__subdistrict_id=user.subdistrict_id)
-    elif user.role == "pharmacy" and user.pharmacy_id:
+    q |= area_q(user, "subdistrict") | area_q(user, "pharmacy__subdistrict")
+    if user.role == PHARMACY and user.pharmacy_id:
         q |= Q(pharmacy_id=user.pharmacy_id)
     return q | Q(actor_id=user.pk)
 

@@ -14,13 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
-from fairshare.accounts.scoping import committee_in_scope, has_access, scope_q
+from fairshare.accounts.permissions import Viewer, has_access, is_area_staff
+from fairshare.accounts.scoping import committee_in_scope
 from fairshare.accounts.throttle import ip_failures_exceeded
+from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.core.locking import write_transaction
-
-AREA_ROLES = ("district", "subdistrict")
 
 
 class AuthFailed(ServiceError):
@@ -82,8 +82,8 @@ def token_revoke_by_id(*, actor: User, token_id: int) -> ApiToken:
     return token
 
 
-def require_area_staff(actor: Any) -> None:
-    if not has_access(actor) or not (actor.is_superuser or actor.role in AREA_ROLES):
+def require_area_staff(actor: Viewer) -> None:
+    if not is_area_staff(actor):
         raise Forbidden(_("Only subdistrict and district staff can manage helpers."))
 
 
@@ -99,12 +99,12 @@ def helper_create(
     actor: User,
     username: str,
     password: str,
-    committee: Any,
+    committee: Committee,
     expires_at: datetime,
 ) -> User:
     """Create a helper account (committee staff with an expiry) assigned to ``committee``."""
     require_area_staff(actor)
-    if not committee_in_scope(actor, committee):
+    if not committee_in_scope(actor, committee.pk):
         raise NotFound(_("Unknown committee."), code="unknown_committee")
     errors = FieldErrors()
     username = (username or "").strip()
@@ -150,7 +150,7 @@ def helper_create(
 
 
 def helper_assign(
-    *, actor: User, user: User, committee: Any, expires_at: datetime
+    *, actor: User, user: User, committee: Committee, expires_at: datetime
 ) -> CommitteeAssignment:
     """Assign a helper to one more committee of the actor's area (or change the expiry).
 
@@ -158,13 +158,13 @@ def helper_assign(
     the helper's account expiry is extended to cover the assignment.
     """
     require_area_staff(actor)
-    if not committee_in_scope(actor, committee):
+    if not committee_in_scope(actor, committee.pk):
         raise NotFound(_("Unknown committee."), code="unknown_committee")
     home_visible = (
         user is not None
         and user.role == User.Role.COMMITTEE
         and user.committee_id is not None
-        and scope_q_has_committee(actor, user.committee_id)
+        and committee_in_scope(actor, user.committee_id)
     )
     if not home_visible:
         raise NotFound(_("Unknown helper."), code="unknown_helper")
@@ -200,9 +200,3 @@ def helper_assign(
             committee_id=committee.pk,
         )
     return assignment
-
-
-def scope_q_has_committee(actor: Any, committee_id: int) -> bool:
-    from fairshare.community.models import Committee
-
-    return Committee.objects.filter(scope_q(actor, ""), pk=committee_id).exists()

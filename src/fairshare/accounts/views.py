@@ -19,7 +19,7 @@ from fairshare.accounts.forms import (
     HelperCreateForm,
     StaffLoginForm,
 )
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.permissions import AREA_ROLES, has_access, has_role
 from fairshare.accounts.selectors import (
     assignment_list,
     audit_entries,
@@ -39,9 +39,7 @@ def staff_required(*roles: str) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
-            if not has_access(user):
-                raise PermissionDenied
-            if roles and not (user.is_superuser or user.role in roles):
+            if not (has_role(user, *roles) if roles else has_access(user)):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -82,7 +80,7 @@ def _apply_errors(form: Any, exc: ServiceError) -> None:
         form.add_error(None, str(exc.message))
 
 
-@staff_required("district", "subdistrict")
+@staff_required(*AREA_ROLES)
 def helpers(request: HttpRequest) -> HttpResponse:
     committees = committees_in_scope(user=request.user)
     helper_qs = helper_list(user=request.user)

@@ -9,13 +9,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.accounts.scoping import has_access, pharmacy_scope_q, scoped
+from fairshare.accounts.permissions import Viewer, may_allocate, may_declare_supply
+from fairshare.accounts.scoping import pharmacy_scope_q, require_committee_in_scope, scoped
 from fairshare.allocation.lottery import rank_key, seed_matches
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
 from fairshare.allocation.tokens import code_normalize
 from fairshare.community.models import Committee, Pharmacy
-from fairshare.core.errors import Forbidden, NotFound
+from fairshare.core.errors import NotFound
 from fairshare.core.models import OutboxMessage
 from fairshare.registration.models import OFFLINE_CHANNELS, Registration
 from fairshare.rounds.models import Round
@@ -26,37 +27,6 @@ def pharmacy_get(*, code: str) -> Pharmacy:
     if pharmacy is None:
         raise NotFound(_("Unknown pharmacy."), code="unknown_pharmacy")
     return pharmacy
-
-
-def can_declare_supply(user: Any, pharmacy: Pharmacy) -> bool:
-    """That pharmacy's staff, or subdistrict/district staff of its area."""
-    if not has_access(user):
-        return False
-    if user.is_superuser:
-        return True
-    if user.role == "pharmacy":
-        return user.pharmacy_id == pharmacy.id
-    if user.role == "subdistrict":
-        return user.subdistrict_id == pharmacy.subdistrict_id
-    if user.role == "district":
-        return user.district_id == pharmacy.subdistrict.district_id
-    return False
-
-
-def can_allocate(user: Any, round: Round) -> bool:
-    """Subdistrict or district staff of the round's district (committee staff may not).
-
-    The engine further limits a run to the pharmacies in the user's area.
-    """
-    if not has_access(user):
-        return False
-    if user.is_superuser:
-        return True
-    if user.role == "district":
-        return user.district_id == round.district_id
-    if user.role == "subdistrict":
-        return user.subdistrict is not None and user.subdistrict.district_id == round.district_id
-    return False
 
 
 def round_get(*, round_id: int) -> Round:
@@ -110,12 +80,13 @@ def vouchers_for_user(user: Any) -> QuerySet[Voucher]:
     )
 
 
-def committee_for_staff(*, user: Any, code: str) -> Committee:
+def committee_for_staff(*, user: Viewer, code: str) -> Committee:
     committee = Committee.objects.filter(code=code).select_related("pharmacy").first()
     if committee is None:
         raise NotFound(_("Unknown committee."), code="unknown_committee")
-    if not scoped(Committee.objects.filter(pk=committee.pk), user, "").exists():
-        raise Forbidden(_("This committee is outside your area."))
+    require_committee_in_scope(
+        user, committee.pk, message=_("This committee is outside your area.")
+    )
     return committee
 
 
@@ -190,7 +161,7 @@ def supply_pharmacies(*, user: Any) -> list[Pharmacy]:
         .distinct()
         .order_by("code")
     )
-    return [p for p in candidates if can_declare_supply(user, p)]
+    return [p for p in candidates if may_declare_supply(user, p)]
 
 
 def supply_recent(*, pharmacy: Pharmacy, days: int = 7) -> QuerySet[SupplyDeclaration]:
@@ -208,4 +179,4 @@ def allocatable_rounds(*, user: Any) -> list[Round]:
     rounds = Round.objects.filter(status__in=[Round.Status.OPEN, Round.Status.CLOSED]).order_by(
         "-registration_opens_at"
     )
-    return [r for r in rounds if can_allocate(user, r)]
+    return [r for r in rounds if may_allocate(user, r)]

@@ -24,6 +24,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
+from fairshare.accounts.permissions import may_allocate, may_declare_supply
 from fairshare.allocation.engine import AllocationResult, allocation_run
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
@@ -263,7 +265,7 @@ def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: Any) -> 
 
 def supply_declare_as(
     *,
-    actor: Any,
+    actor: User | None,
     pharmacy: Pharmacy,
     date: Date,
     packs: int,
@@ -279,7 +281,7 @@ def supply_declare_as(
     """
     from fairshare.allocation import selectors
 
-    if not selectors.can_declare_supply(actor, pharmacy):
+    if not may_declare_supply(actor, pharmacy):
         raise Forbidden(_("You may not declare supply for this pharmacy."))
     round_ = selectors.round_covering(pharmacy=pharmacy, date=date)
     if round_ is None and selectors.open_rounds_exist(pharmacy=pharmacy):
@@ -298,16 +300,14 @@ def supply_declare_as(
 
 def allocation_run_as(
     *,
-    actor: Any,
+    actor: User | None,
     round: Round,
     date: Date,
     pharmacy_code: str | None = None,
     dry_run: bool = False,
 ) -> AllocationResult:
     """``allocation_run`` for a staff member (subdistrict or district staff of the round)."""
-    from fairshare.allocation import selectors
-
-    if not selectors.can_allocate(actor, round):
+    if not may_allocate(actor, round):
         raise Forbidden(_("Only subdistrict or district staff may run the allocation."))
     pharmacy = None
     if pharmacy_code:

@@ -17,6 +17,7 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
+from fairshare.accounts.permissions import COMMITTEE, has_role
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
@@ -196,7 +197,7 @@ class ProxyIn(Schema):
 def proxy_purchase(request: HttpRequest, code: str, payload: ProxyIn) -> dict[str, Any]:
     """Committee staff buy a batch of their residents' vouchers (代购); per-item results."""
     user = request.user
-    if getattr(user, "role", "") != "committee" and not user.is_superuser:
+    if not has_role(user, COMMITTEE):
         raise HttpError(403, "Only committee staff can buy on behalf of residents.")
     committee = get_object_or_404(Committee.objects.select_related("pharmacy"), code=code)
     return fulfilment.voucher_proxy_redeem_batch(

@@ -8,9 +8,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
+from fairshare.accounts.permissions import is_pharmacy_staff
 from fairshare.accounts.scoping import committee_in_scope
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize
+from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, Gone
 from fairshare.core.locking import write_transaction
@@ -23,14 +26,14 @@ from fairshare.pharmacy.services import redemption_apply
 
 
 def voucher_proxy_redeem_batch(
-    *, committee: Any, pharmacy: Any, codes: list[str], actor: Any
+    *, committee: Committee, pharmacy: Pharmacy, codes: list[str], actor: User
 ) -> dict[str, Any]:
     """Committee staff redeem many of their residents' vouchers at once.
 
     Per-item results in one transaction: each valid voucher is redeemed, each refused
     one is listed with its reason (one expired voucher must not block thirty others).
     """
-    if not committee_in_scope(actor, committee):
+    if not committee_in_scope(actor, committee.pk):
         raise Forbidden(_("You can buy only for your own committee."))
     if committee.pharmacy_id != pharmacy.pk:
         raise FieldErrors({"pharmacy": [_("This is not the committee's designated pharmacy.")]})
@@ -80,13 +83,13 @@ def voucher_proxy_redeem_batch(
     return {"batch": batch.pk, "redeemed": redeemed, "items": results}
 
 
-def _hand_over(*, voucher: Voucher, actor: Any, recipient_name: str, kind: str) -> Handover:
+def _hand_over(*, voucher: Voucher, actor: User, recipient_name: str, kind: str) -> Handover:
     recipient_name = (recipient_name or "").strip()
     if not recipient_name or len(recipient_name) > 64:
         raise FieldErrors({"recipient_name": [_("Who received the pack (1 to 64 characters).")]})
-    if getattr(actor, "role", "") == "pharmacy":
+    if is_pharmacy_staff(actor):
         raise Forbidden(_("Hand-overs and deliveries are recorded by committee staff."))
-    if not committee_in_scope(actor, voucher.committee):
+    if not committee_in_scope(actor, voucher.committee_id):
         raise Forbidden(_("This household belongs to another committee."))
     now = timezone.now()
     with write_transaction():

@@ -10,7 +10,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fairshare.accounts.scoping import has_access, pharmacy_scope_q, scope_q
+from fairshare.accounts.permissions import (
+    AREA_ROLES,
+    PHARMACY,
+    Viewer,
+    has_role,
+    is_pharmacy_staff,
+)
+from fairshare.accounts.scoping import pharmacy_scope_q, scope_q
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import code_display
 from fairshare.community.models import Pharmacy
@@ -19,18 +26,19 @@ from fairshare.core.masking import mask_name
 from fairshare.pharmacy.models import Handover, Redemption, RedemptionConflict
 
 
-def user_pharmacy(user: Any) -> Pharmacy:
+def user_pharmacy(user: Viewer) -> Pharmacy:
     """The pharmacy a terminal user works for, or 403."""
-    if not has_access(user) or getattr(user, "role", "") != "pharmacy" or not user.pharmacy_id:
+    pharmacy = user.pharmacy if is_pharmacy_staff(user) and user.pharmacy_id else None
+    if pharmacy is None:
         raise Forbidden("Only pharmacy staff can use the pharmacy terminal.", code="not_pharmacy")
-    return user.pharmacy
+    return pharmacy
 
 
-def reconciliation_pharmacies(user: Any) -> QuerySet[Pharmacy]:
+def reconciliation_pharmacies(user: Viewer) -> QuerySet[Pharmacy]:
     """Pharmacies whose reconciliation the user may read: their own (pharmacy staff) or
-    those of their subdistrict / district. Not committee staff: a pharmacy-day lists the
-    voucher codes of every committee the pharmacy serves (BRIEF invariant 7)."""
-    if getattr(user, "role", "") == "committee" and not user.is_superuser:
+    those of their subdistrict / district. Not committee staff (nor helpers): a
+    pharmacy-day lists the voucher codes of every committee the pharmacy serves."""
+    if not has_role(user, PHARMACY, *AREA_ROLES):
         return Pharmacy.objects.none()
     return Pharmacy.objects.filter(pharmacy_scope_q(user)).distinct()
 

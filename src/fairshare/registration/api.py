@@ -9,9 +9,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
-from ninja.errors import AuthenticationError
 
-from fairshare.accounts.auth import bearer
+from fairshare.accounts.auth import optional_bearer
 from fairshare.core.api_errors import service_error_body
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
 from fairshare.core.fastsql import select_models
@@ -91,16 +90,6 @@ def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     return response
 
 
-def _optional_staff(request: HttpRequest) -> Any:
-    """The staff user of a bearer token, None for anonymous calls; 401 for a bad token."""
-    if not request.headers.get("Authorization"):
-        return None
-    user = bearer(request)
-    if user is None:
-        raise AuthenticationError()
-    return user
-
-
 MAX_ID = 2**63 - 1  # bigint; a larger id is no round (and would overflow the driver)
 
 
@@ -124,7 +113,7 @@ def _round_or_404(round_id: int) -> Round:
 )
 def create_registration(request: HttpRequest, round_id: int, payload: RegistrationIn):
     round_obj = _round_or_404(round_id)
-    actor = _optional_staff(request)
+    actor = optional_bearer(request)
     try:
         if actor is None:
             ratelimit_enforce(

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.permissions import COMMITTEE, Viewer, has_role
 from fairshare.accounts.scoping import scoped
 from fairshare.community.models import Committee
 from fairshare.core.errors import NotFound
@@ -116,18 +117,18 @@ def registration_status_dict(registration: Registration) -> dict[str, Any]:
     }
 
 
-def staff_registrations(*, user: Any) -> QuerySet[Registration]:
+def staff_registrations(*, user: Viewer) -> QuerySet[Registration]:
     """Registrations the user may see (own committee / subdistrict / district)."""
     return scoped(
         Registration.objects.select_related("round", "committee", "household__building"), user
     )
 
 
-def photo_registrations(*, user: Any) -> QuerySet[Registration]:
+def photo_registrations(*, user: Viewer) -> QuerySet[Registration]:
     """Registrations whose uploaded photo the user may see: only staff of the committee
     (committee users and helpers assigned to it), not subdistrict or district admins
     (issues 3 and 7: photos are visible only to that committee's staff)."""
-    if not getattr(user, "is_superuser", False) and getattr(user, "role", "") != "committee":
+    if not has_role(user, COMMITTEE):
         return Registration.objects.none()
     return staff_registrations(user=user)
 

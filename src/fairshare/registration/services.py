@@ -20,9 +20,11 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
+from fairshare.accounts.scoping import require_committee_in_scope
 from fairshare.community.models import Committee, Household, Member
 from fairshare.core.audit import audit_record
-from fairshare.core.errors import Conflict, FieldErrors, Forbidden
+from fairshare.core.errors import Conflict, FieldErrors
 from fairshare.core.fastsql import WriteBatch, insert_model, select_models
 from fairshare.core.locking import supports_row_locks, write_transaction
 from fairshare.core.sms import sms_enqueue
@@ -96,17 +98,10 @@ def _roster_match(household: Household, name: str) -> bool:
     return any(_same_key(n) == wanted for n in names)
 
 
-def actor_may_manage(actor: Any, committee_id: int) -> bool:
-    from fairshare.accounts.scoping import scope_q
-
-    if actor is None:
-        return False
-    return Committee.objects.filter(scope_q(actor, ""), pk=committee_id).exists()
-
-
-def _require_scope(actor: Any, committee_id: int) -> None:
-    if not actor_may_manage(actor, committee_id):
-        raise Forbidden(_("You may only manage registrations of your own committee."))
+def _require_scope(actor: User | None, committee_id: int) -> None:
+    require_committee_in_scope(
+        actor, committee_id, message=_("You may only manage registrations of your own committee.")
+    )
 
 
 def _lock_counter(*, round_id: int, committee_id: int) -> QueueCounter:

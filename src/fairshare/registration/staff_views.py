@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fairshare.accounts.scoping import has_access, scoped
+from fairshare.accounts.permissions import DESK_ROLES, has_access, has_role
+from fairshare.accounts.scoping import scoped
 from fairshare.community.models import Committee, Household
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.locking import Busy
@@ -43,7 +44,6 @@ from fairshare.registration.tickets import ticket_display
 from fairshare.rounds.models import Round
 
 _SPLIT = re.compile(r"[\s\-/#、,，]+")
-DESK_ROLES = ("committee", "subdistrict", "district")
 
 
 def desk_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -53,8 +53,7 @@ def desk_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not (user.is_superuser or getattr(user, "role", "") in DESK_ROLES):
+        if not has_role(request.user, *DESK_ROLES):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

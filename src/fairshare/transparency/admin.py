@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.permissions import is_area_staff
+from fairshare.accounts.scoping import area_q
 from fairshare.transparency.models import Notice
 from fairshare.transparency.services import notice_publish
 
@@ -17,28 +18,15 @@ class NoticeAdmin(admin.ModelAdmin):
     readonly_fields = ()
 
     def _ok(self, request) -> bool:
-        user = request.user
-        return has_access(user) and (user.is_superuser or user.role in ("district", "subdistrict"))
+        return is_area_staff(request.user)
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        user = request.user
-        if user.is_superuser:
-            return qs
-        if user.role == "district":
-            return qs.filter(subdistrict__district_id=user.district_id)
-        if user.role == "subdistrict":
-            return qs.filter(subdistrict_id=user.subdistrict_id)
-        return qs.none()
+        return super().get_queryset(request).filter(area_q(request.user, "subdistrict"))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "subdistrict":
-            user = request.user
-            if user.role == "subdistrict" and not user.is_superuser:
-                field.queryset = field.queryset.filter(pk=user.subdistrict_id)
-            elif user.role == "district" and not user.is_superuser:
-                field.queryset = field.queryset.filter(district_id=user.district_id)
+            field.queryset = field.queryset.filter(area_q(request.user, ""))
         return field
 
     def has_module_permission(self, request) -> bool:

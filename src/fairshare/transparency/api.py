@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from fairshare.accounts.auth import bearer
+from fairshare.accounts.auth import optional_bearer
 from fairshare.transparency.board import board_export, board_get, board_search, committee_for_board
 from fairshare.transparency.selectors import (
     area_resolve,
@@ -105,15 +105,6 @@ class NoticeOut(Schema):
     published_at: datetime
 
 
-def _optional_staff(request: HttpRequest) -> Any:
-    """The bearer token's user when one is sent and valid; public callers get None."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return bearer.authenticate(request, token.strip())
-
-
 @router.get("/stats/rounds/{round_id}", response=StatsOut, auth=None)
 def round_stats(
     request: HttpRequest, round_id: int, subdistrict: str = "", committee: str = ""
@@ -122,7 +113,7 @@ def round_stats(
     the area (send `Authorization: Bearer <token>`)."""
     rnd = round_get(round_id=round_id)
     area = area_resolve(round=rnd, subdistrict=subdistrict or None, committee=committee or None)
-    user = _optional_staff(request)
+    user = optional_bearer(request)
     return stats_for(
         round=rnd,
         subdistrict=area.subdistrict if area.level == "subdistrict" else None,

@@ -18,7 +18,17 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from fairshare.accounts.scoping import committee_in_scope, has_access
+from fairshare.accounts.permissions import (
+    COMMITTEE,
+    SUBDISTRICT,
+    Viewer,
+    covers_district,
+    covers_subdistrict,
+    has_access,
+    has_role,
+    is_area_staff,
+)
+from fairshare.accounts.scoping import area_q, committee_in_scope
 from fairshare.allocation.models import SupplyDay, Voucher
 from fairshare.community.models import Committee, District, Household, Subdistrict
 from fairshare.core.errors import NotFound
@@ -121,32 +131,31 @@ def area_resolve(
     return Area("district", rd)
 
 
-def user_covers(user: Any, area: Area) -> bool:
-    """Whether a staff user's scope contains the whole area (for staff-only figures)."""
-    if not has_access(user):
-        return False
-    if user.is_superuser:
+def user_covers(user: Viewer, area: Area) -> bool:
+    """Whether a staff user's scope contains the whole area (for staff-only figures):
+    district staff their district, subdistrict staff their subdistrict and its committees,
+    committee staff their own committee or one they are assigned to as a helper (下沉干部)."""
+    if covers_district(user, area.district.pk):
         return True
-    if user.role == "district":
-        return user.district_id == area.district.pk
-    if user.role == "subdistrict":
-        return area.subdistrict is not None and user.subdistrict_id == area.subdistrict.pk
-    if user.role == "committee":
-        # Their own committee, or one they are assigned to as a helper (下沉干部).
-        return area.committee is not None and committee_in_scope(user, area.committee)
-    return False
+    if area.subdistrict is not None and covers_subdistrict(user, area.subdistrict):
+        return True
+    return (
+        area.committee is not None
+        and has_role(user, COMMITTEE)
+        and committee_in_scope(user, area.committee.pk)
+    )
 
 
-def user_default_area(*, user: Any, round: Round) -> Area | None:
+def user_default_area(*, user: Viewer, round: Round) -> Area | None:
     """The widest area a staff user may see in a round, or None."""
     if not has_access(user):
         return None
-    if user.is_superuser or (user.role == "district" and user.district_id == round.district_id):
+    if covers_district(user, round.district_id):
         return Area("district", round.district)
-    if user.role == "subdistrict" and user.subdistrict_id:
+    if user.role == SUBDISTRICT and user.subdistrict_id:
         sub = Subdistrict.objects.filter(pk=user.subdistrict_id, district=round.district).first()
         return Area("subdistrict", round.district, sub) if sub else None
-    if user.role == "committee" and user.committee_id:
+    if user.role == COMMITTEE and user.committee_id:
         com = (
             Committee.objects.select_related("subdistrict", "pharmacy")
             .filter(pk=user.committee_id, subdistrict__district=round.district)
@@ -364,15 +373,12 @@ def stats_children(*, round: Round, area: Area) -> list[dict[str, Any]]:
 # --- notices ---------------------------------------------------------------------
 
 
-def notice_subdistricts(*, user: Any) -> QuerySet[Subdistrict] | None:
-    """Subdistricts the user may publish notices for; None for roles that never may."""
-    if user.is_superuser:
-        return Subdistrict.objects.all()
-    if user.role == "subdistrict":
-        return Subdistrict.objects.filter(pk=user.subdistrict_id)
-    if user.role == "district":
-        return Subdistrict.objects.filter(district_id=user.district_id)
-    return None
+def notice_subdistricts(*, user: Viewer) -> QuerySet[Subdistrict] | None:
+    """Subdistricts the user may publish notices for (those ``covers_subdistrict`` allows);
+    None for roles that never may."""
+    if not is_area_staff(user):
+        return None
+    return Subdistrict.objects.filter(area_q(user, ""))
 
 
 def notices_for(*, subdistrict: Any, limit: int = 20) -> QuerySet[Notice]:

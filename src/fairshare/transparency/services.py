@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.accounts.scoping import has_access
+from fairshare.accounts.models import User
+from fairshare.accounts.permissions import covers_subdistrict
 from fairshare.community.models import Subdistrict
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound
@@ -15,19 +14,9 @@ from fairshare.core.locking import write_transaction
 from fairshare.transparency.models import Notice
 
 
-def _may_publish(user: Any, subdistrict: Subdistrict) -> bool:
-    if not has_access(user):
-        return False
-    if user.is_superuser:
-        return True
-    if user.role == "subdistrict":
-        return user.subdistrict_id == subdistrict.pk
-    if user.role == "district":
-        return user.district_id == subdistrict.district_id
-    return False
-
-
-def notice_publish(*, actor: Any, subdistrict: Subdistrict, title: str, body: str) -> Notice:
+def notice_publish(
+    *, actor: User | None, subdistrict: Subdistrict, title: str, body: str
+) -> Notice:
     """Publish a notice for a subdistrict; subdistrict (or district) staff only. Audited."""
     title, body = (title or "").strip(), (body or "").strip()
     errors = FieldErrors()
@@ -41,7 +30,7 @@ def notice_publish(*, actor: Any, subdistrict: Subdistrict, title: str, body: st
         errors.add("body", _("At most 2000 characters."))
     if errors:
         raise errors
-    if not _may_publish(actor, subdistrict):
+    if not covers_subdistrict(actor, subdistrict):  # its own staff, or its district's
         raise Forbidden(_("Only staff of this subdistrict may publish its notices."))
     with write_transaction():
         notice = Notice.objects.create(
@@ -61,12 +50,12 @@ def notice_publish(*, actor: Any, subdistrict: Subdistrict, title: str, body: st
     return notice
 
 
-def notice_withdraw(*, actor: Any, notice_id: int) -> Notice:
+def notice_withdraw(*, actor: User | None, notice_id: int) -> Notice:
     """Withdraw a published notice (kept for the record). Audited."""
     notice = Notice.objects.select_related("subdistrict").filter(pk=notice_id).first()
     if notice is None:
         raise NotFound(_("Unknown notice."))
-    if not _may_publish(actor, notice.subdistrict):
+    if not covers_subdistrict(actor, notice.subdistrict):
         raise Forbidden(_("Only staff of this subdistrict may withdraw its notices."))
     with write_transaction():
         now = timezone.now()

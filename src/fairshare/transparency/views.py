@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fairshare.accounts.scoping import has_access, scope_q
+from fairshare.accounts.permissions import has_access
+from fairshare.accounts.scoping import scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.transparency import charts

@@ -1,0 +1,151 @@
+"""Admin screens of community and rounds models, scoped by the role rules of accounts.
+
+``community`` and ``rounds`` sit below ``accounts`` and know nothing of staff roles, so
+their scoped admin classes are registered here, in the accounts app (its ``admin``
+module imports this one). Staff see only the rows of their scope
+(``fairshare.accounts.scoping``) and change them where ``editable_by`` allows.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from fairshare.accounts.permissions import (
+    AREA_ROLES,
+    COMMITTEE,
+    DISTRICT,
+    PHARMACY,
+    SUBDISTRICT,
+    Viewer,
+    area_district_id,
+    has_role,
+    is_area_staff,
+)
+from fairshare.accounts.scoping import pharmacy_scope_q, scope_q
+from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
+from fairshare.rounds.models import Round
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Staff see (and, where ``editable_by`` allows, change) only rows of their scope."""
+
+    committee_path = "committee"
+    pharmacy_path: str | None = None
+    viewable_by: tuple[str, ...] = (DISTRICT, SUBDISTRICT, COMMITTEE)
+    editable_by: tuple[str, ...] = ()
+
+    def scope(self, user: Viewer) -> Q:
+        return scope_q(user, self.committee_path, pharmacy_path=self.pharmacy_path)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).filter(self.scope(request.user))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, *self.viewable_by)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return has_role(request.user, *self.viewable_by)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return has_role(request.user, *self.editable_by)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, *self.editable_by)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(Subdistrict)
+class SubdistrictAdmin(ScopedAdmin):
+    list_display = ["code", "name", "district"]
+    committee_path = "committees"
+    viewable_by = AREA_ROLES
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).distinct()
+
+
+@admin.register(Pharmacy)
+class PharmacyAdmin(ScopedAdmin):
+    list_display = ["code", "name", "address", "opens_at", "closes_at", "customers_per_slot"]
+    viewable_by = (DISTRICT, SUBDISTRICT, COMMITTEE, PHARMACY)
+    editable_by = AREA_ROLES
+
+    def scope(self, user: Viewer) -> Q:
+        return pharmacy_scope_q(user)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).distinct()
+
+
+@admin.register(Committee)
+class CommitteeAdmin(ScopedAdmin):
+    list_display = ["code", "name", "subdistrict", "pharmacy"]
+    list_filter = ["subdistrict"]
+    search_fields = ["code", "name"]
+    committee_path = ""
+    editable_by = AREA_ROLES
+
+
+@admin.register(Building)
+class BuildingAdmin(ScopedAdmin):
+    list_display = ["committee", "compound", "label", "floors"]
+    list_filter = ["committee"]
+    search_fields = ["label", "compound"]
+    editable_by = (DISTRICT, SUBDISTRICT, COMMITTEE)
+
+
+class MemberInline(admin.TabularInline):
+    model = Member
+    fields = ["name", "lives_alone", "mobility_impaired", "elderly"]
+    extra = 0
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdmin):
+    list_display = ["__str__", "committee", "building", "room"]
+    list_filter = ["committee"]
+    search_fields = ["room", "building__label", "members__name"]
+    list_select_related = ["building", "committee"]
+    raw_id_fields = ["building"]
+    inlines = [MemberInline]
+    editable_by = (DISTRICT, SUBDISTRICT, COMMITTEE)
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    """Area staff see the rounds of their own district; district staff change them."""
+
+    list_display = [
+        "name",
+        "district",
+        "status",
+        "policy",
+        "registration_opens_at",
+        "registration_closes_at",
+        "valid_from",
+        "valid_until",
+    ]
+    list_filter = ["status", "policy"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        district_id = area_district_id(request.user)
+        return qs.filter(district_id=district_id) if district_id is not None else qs.none()
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_area_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return has_role(request.user, DISTRICT)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request)
