@@ -30,7 +30,7 @@ from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, V
 from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
-from fairshare.core.locking import write_transaction
+from fairshare.core.locking import lock_rows, write_transaction
 from fairshare.rounds.models import Round
 
 __all__ = [
@@ -92,7 +92,7 @@ def _supply_day(pharmacy: Pharmacy, date: Date) -> SupplyDay:
                 SupplyDay.objects.create(pharmacy=pharmacy, date=date, packs=0)
         except IntegrityError:
             pass  # created meanwhile by a concurrent declaration
-    return SupplyDay.objects.select_for_update().get(pharmacy=pharmacy, date=date)
+    return lock_rows(SupplyDay.objects.filter(pharmacy=pharmacy, date=date)).get()
 
 
 def supply_declare(
