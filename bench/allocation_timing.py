@@ -20,7 +20,7 @@ file or ``CREATE DATABASE … TEMPLATE`` and pass --reuse to skip the 30 s set-u
 N-th household gets a member living alone: delivery vouchers, no slot), --floors (see
 ``_floors``).
 
-Before the run the script times the raw baseline of ``bench/dbwork.py``
+Before the run the script times the raw baseline of ``bench/allocation_baselines.py``
 (``INSERT … SELECT`` of the same waiting rows into an unindexed scratch table, twice;
 the second figure is kept) in the same process, and prints the ratio.
 """
@@ -168,12 +168,12 @@ def main() -> int:
         return 0
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import dbwork
+    import allocation_baselines
 
     day = timezone.localdate()
     for _ in range(2):  # the first warms the cache; the second is kept
         c0 = time.process_time()
-        raw = dbwork.raw_insert_select(round_id=rnd.pk, day=day)["seconds"]
+        raw = allocation_baselines.raw_insert_select(round_id=rnd.pk, day=day)["seconds"]
         raw_cpu = time.process_time() - c0
 
     if args.delivery_every:
@@ -245,14 +245,14 @@ def main() -> int:
 
 def _floors(rnd, pharmacy, day) -> dict[str, float]:
     """Wall and CPU time of plain INSERT … SELECTs of the same waiting rows into the real
-    tables, rolled back (``dbwork.schema_floor``): ``vouchers`` into ``allocation_voucher``
-    (all its indexes, unique codes and foreign keys; no ranking), ``vouchers+sms`` also one
-    ``core_outboxmessage`` row each. What any allocation writing these rows must pay."""
-    import dbwork  # bench/ is this script's folder (on sys.path)
+    tables, rolled back (``allocation_baselines.schema_floor``): ``vouchers`` into
+    ``allocation_voucher`` (all its indexes, unique codes and foreign keys; no ranking),
+    ``vouchers+sms`` also one ``core_outboxmessage`` row each. What any allocation writing these rows must pay."""
+    import allocation_baselines  # bench/ is this script's folder (on sys.path)
 
     out = {}
     for name, sms in (("vouchers", False), ("vouchers+sms", True)):
-        floor = dbwork.schema_floor(round_id=rnd.pk, day=day, sms=sms)
+        floor = allocation_baselines.schema_floor(round_id=rnd.pk, day=day, sms=sms)
         out[name], out[name + " cpu"] = floor["seconds"], floor["cpu_seconds"]
     return out
 
