@@ -57,60 +57,25 @@ def close_connections() -> None:
 # --- storage ceiling -------------------------------------------------------------------
 
 
+_SCRATCH_ROW = ("BK0000000000", "张*", "13800000000", 1, 1)
+_SCRATCH_DDL = (
+    "CREATE TABLE bench_scratch_insert (id {pk}, ticket varchar(16), name varchar(64), "
+    "phone varchar(20), committee_id bigint, queue_number integer)"
+)
+_SCRATCH_INSERT = (
+    "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, queue_number) "
+    "VALUES ({p}, {p}, {p}, {p}, {p})"
+)
+
+
 def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dict[str, Any]:
     """Single-row INSERT + COMMIT in a loop with the bare driver, into a scratch table."""
-    row = ("BK0000000000", "张*", "13800000000", 1, 1)
-    ddl = (
-        "CREATE TABLE bench_scratch_insert (id {pk}, ticket varchar(16), name varchar(64), "
-        "phone varchar(20), committee_id bigint, queue_number integer)"
-    )
-    n = 0
     lat: list[float] = []  # per INSERT+COMMIT: the storage's latency tail (fsync)
     if not database_url:
-        path = data_dir / "fairshare.sqlite3"
-        conn = sqlite3.connect(path, isolation_level=None, timeout=20)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "busy_timeout=20000",
-        ):
-            conn.execute(f"PRAGMA {pragma}")
-        conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
-        conn.execute(ddl.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT"))
-        t0 = time.perf_counter()
-        while (start := time.perf_counter()) - t0 < seconds:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, "
-                "queue_number) VALUES (?, ?, ?, ?, ?)",
-                row,
-            )
-            conn.execute("COMMIT")
-            lat.append(time.perf_counter() - start)
-            n += 1
-        elapsed = time.perf_counter() - t0
-        conn.execute("DROP TABLE bench_scratch_insert")
-        conn.close()
-        driver = f"sqlite3 {sqlite3.sqlite_version} (WAL, synchronous=FULL, BEGIN IMMEDIATE)"
+        elapsed, driver = _sqlite_insert_loop(data_dir / "fairshare.sqlite3", seconds, lat)
     else:
-        import psycopg
-
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
-            conn.execute(ddl.format(pk="bigserial PRIMARY KEY"))
-            sql = (
-                "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, "
-                "queue_number) VALUES (%s, %s, %s, %s, %s)"
-            )
-            t0 = time.perf_counter()
-            while (start := time.perf_counter()) - t0 < seconds:
-                conn.execute(sql, row)  # autocommit: one transaction, one commit per row
-                lat.append(time.perf_counter() - start)
-                n += 1
-            elapsed = time.perf_counter() - t0
-            conn.execute("DROP TABLE bench_scratch_insert")
-        driver = f"psycopg {psycopg.__version__} (autocommit, synchronous_commit default)"
+        elapsed, driver = _pg_insert_loop(database_url, seconds, lat)
+    n = len(lat)
     return {
         "rows": n,
         "seconds": round(elapsed, 3),
@@ -119,6 +84,41 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
         "connections": 1,
         **_latency_ms(lat),
     }
+
+
+def _sqlite_insert_loop(path: Path, seconds: float, lat: list[float]) -> tuple[float, str]:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=20)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=20000"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
+    conn.execute(_SCRATCH_DDL.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT"))
+    sql = _SCRATCH_INSERT.format(p="?")
+    t0 = time.perf_counter()
+    while (start := time.perf_counter()) - t0 < seconds:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, _SCRATCH_ROW)
+        conn.execute("COMMIT")
+        lat.append(time.perf_counter() - start)
+    elapsed = time.perf_counter() - t0
+    conn.execute("DROP TABLE bench_scratch_insert")
+    conn.close()
+    return elapsed, f"sqlite3 {sqlite3.sqlite_version} (WAL, synchronous=FULL, BEGIN IMMEDIATE)"
+
+
+def _pg_insert_loop(database_url: str, seconds: float, lat: list[float]) -> tuple[float, str]:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
+        conn.execute(_SCRATCH_DDL.format(pk="bigserial PRIMARY KEY"))
+        sql = _SCRATCH_INSERT.format(p="%s")
+        t0 = time.perf_counter()
+        while (start := time.perf_counter()) - t0 < seconds:
+            conn.execute(sql, _SCRATCH_ROW)  # autocommit: one transaction, one commit per row
+            lat.append(time.perf_counter() - start)
+        elapsed = time.perf_counter() - t0
+        conn.execute("DROP TABLE bench_scratch_insert")
+    return elapsed, f"psycopg {psycopg.__version__} (autocommit, synchronous_commit default)"
 
 
 def _latency_ms(lat: list[float]) -> dict[str, float | None]:
