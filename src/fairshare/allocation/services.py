@@ -95,6 +95,20 @@ def _supply_day(pharmacy: Pharmacy, date: Date) -> SupplyDay:
     return lock_rows(SupplyDay.objects.filter(pharmacy=pharmacy, date=date)).get()
 
 
+def _check_not_below_issued(day: SupplyDay, packs: int) -> None:
+    """A correction may not go below the packs of the day's live vouchers (under the lock)."""
+    live = Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES)
+    issued = live.aggregate(n=Sum("packs"))["n"] or 0
+    if packs < issued:
+        raise FieldErrors(
+            {
+                "packs": [
+                    _("Vouchers for %(n)d packs were already issued for this day.") % {"n": issued}
+                ]
+            }
+        )
+
+
 def supply_declare(
     *,
     pharmacy: Pharmacy,
@@ -117,21 +131,7 @@ def supply_declare(
     )
     with write_transaction():
         day = _supply_day(pharmacy, date)
-        issued = (
-            Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES).aggregate(
-                n=Sum("packs")
-            )["n"]
-            or 0
-        )
-        if packs < issued:
-            raise FieldErrors(
-                {
-                    "packs": [
-                        _("Vouchers for %(n)d packs were already issued for this day.")
-                        % {"n": issued}
-                    ]
-                }
-            )
+        _check_not_below_issued(day, packs)
         current = list(SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True))
         declaration = SupplyDeclaration.objects.create(
             supply_day=day,

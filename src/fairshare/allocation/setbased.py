@@ -178,20 +178,8 @@ def _ranked(
     where, where_params = waiting_sql(
         round_id=round_id, committee_ids=[p.committee_id for p in plans]
     )
-    params: list[Any] = []
-    join = ""
-    key = "r.queue_number"
-    if lottery is not None:
-        key = "lot.pos"
-        if pg:
-            join = "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS lot(lrid, pos) ON lot.lrid = r.id "
-            params.append(list(lottery))
-        else:
-            join = (
-                "JOIN (SELECT CAST(value AS INTEGER) AS lrid, CAST(key AS INTEGER) AS pos "
-                "FROM json_each(%s)) lot ON lot.lrid = r.id "
-            )
-            params.append("[" + ",".join(str(int(i)) for i in lottery) + "]")
+    join, params = _lottery_join(lottery, pg)
+    key = "r.queue_number" if lottery is None else "lot.pos"
     building = "CAST(NULL AS BIGINT)"
     if buildings:
         join += f"JOIN {_HOUSEHOLD} h ON h.id = r.household_id "
@@ -227,6 +215,20 @@ def _ranked(
         "FROM rk JOIN plan ON pcid = cid)"
     )
     return Query(sql, params + where_params)
+
+
+def _lottery_join(lottery: Sequence[int] | None, pg: bool) -> tuple[str, list[Any]]:
+    """JOIN of the lottery positions ``lot(lrid, pos)`` (one array parameter), or nothing."""
+    if lottery is None:
+        return "", []
+    if pg:
+        join = "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS lot(lrid, pos) ON lot.lrid = r.id "
+        return join, [list(lottery)]
+    join = (
+        "JOIN (SELECT CAST(value AS INTEGER) AS lrid, CAST(key AS INTEGER) AS pos "
+        "FROM json_each(%s)) lot ON lot.lrid = r.id "
+    )
+    return join, ["[" + ",".join(str(int(i)) for i in lottery) + "]"]
 
 
 def building_pool_counts(
@@ -265,24 +267,7 @@ def picks_query(
     """
     ranked = _ranked(round_id=round_id, plans=plans, lottery=lottery, buildings=shares is not None)
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
-    if shares is not None:
-        values = ", ".join(f"({int(b)}, {int(n)})" for b, n in shares.items())
-        values = values or "(CAST(NULL AS BIGINT), 0)"
-        pick = (
-            "pb AS (SELECT cl.*, row_number() OVER (PARTITION BY cid, bid, cls ORDER BY qn) "
-            f"AS brank FROM cl), share(sbid, nshare) AS (VALUES {values}), "
-            "chosen AS (SELECT pb.* FROM pb LEFT JOIN share ON sbid = bid "
-            "WHERE (cls = 0 AND crank <= taken) OR cls = 1 "
-            "OR (cls = 2 AND brank <= COALESCE(nshare, 0))), "
-            "pick AS (SELECT chosen.*, CASE WHEN cls = 2 THEN "
-            "row_number() OVER (PARTITION BY cid, cls ORDER BY qn) ELSE crank END AS okey "
-            "FROM chosen)"
-        )
-    else:
-        pick = (
-            "pick AS (SELECT cl.*, crank AS okey FROM cl "
-            "WHERE (cls = 0 AND crank <= taken) OR cls = 1 OR (cls = 2 AND crank <= lft))"
-        )
+    pick = _pick_cte(shares)
     whens = " ".join(
         f"WHEN pr <= {int(s.last)} THEN {int(s.start)} + ((pr - {int(s.first)}) / "
         f"{int(s.per_slot)}) * {int(step)}"
@@ -311,6 +296,31 @@ def picks_query(
         f"{least}(s + {int(step)}, {int(close)}) END AS e FROM slotted)"
     )
     return Query(ctes, ranked.params, "SELECT * FROM picks ORDER BY k")
+
+
+def _pick_cte(shares: dict[int, int] | None) -> str:
+    """CTE ``pick``: the chosen registrations with their order key within their class.
+
+    Requeued ones up to ``taken``, the offline reserve, then the general queue: its first
+    ``lft`` by class rank, or (per building) each building's share in queue order.
+    """
+    if shares is None:
+        return (
+            "pick AS (SELECT cl.*, crank AS okey FROM cl "
+            "WHERE (cls = 0 AND crank <= taken) OR cls = 1 OR (cls = 2 AND crank <= lft))"
+        )
+    values = ", ".join(f"({int(b)}, {int(n)})" for b, n in shares.items())
+    values = values or "(CAST(NULL AS BIGINT), 0)"
+    return (
+        "pb AS (SELECT cl.*, row_number() OVER (PARTITION BY cid, bid, cls ORDER BY qn) "
+        f"AS brank FROM cl), share(sbid, nshare) AS (VALUES {values}), "
+        "chosen AS (SELECT pb.* FROM pb LEFT JOIN share ON sbid = bid "
+        "WHERE (cls = 0 AND crank <= taken) OR cls = 1 "
+        "OR (cls = 2 AND brank <= COALESCE(nshare, 0))), "
+        "pick AS (SELECT chosen.*, CASE WHEN cls = 2 THEN "
+        "row_number() OVER (PARTITION BY cid, cls ORDER BY qn) ELSE crank END AS okey "
+        "FROM chosen)"
+    )
 
 
 def _time_sql(expr: str) -> str:
