@@ -239,10 +239,10 @@ def _plan_read(*, round: Round, date: Date, pharmacy: Pharmacy, lock: bool) -> P
     available = max(0, (day.packs if day else 0) - used)
     households = available // round.packs_per_household if declaration else 0
     counts = setbased.committee_counts(round_id=round.pk, committee_ids=[c.id for c in committees])
-    plan = _committee_plans(round, pharmacy, committees, households, counts)
-    plan.packs_available, plan.day, plan.declaration = available, day, declaration
+    plans, by_committee = _committee_plans(round, pharmacy, committees, households, counts)
+    plan = Plan(pharmacy, committees, available, plans, by_committee, day, declaration)
     if plan.planned and day is not None:
-        plan.picks = _picks_query(round, pharmacy, day, plan.plans)
+        plan.picks = _picks_query(round, pharmacy, day, plans)
         plan.valid_until = date + timedelta(days=round.voucher_valid_days - 1)
     return plan
 
@@ -253,7 +253,7 @@ def _committee_plans(
     committees: list[Committee],
     households: int,
     counts: dict[int, tuple[int, int, int]],
-) -> Plan:
+) -> tuple[list[setbased.CommitteePlan], list[dict[str, Any]]]:
     """Split ``households`` across the committees by waiting count (largest remainder,
     ties by committee code); per committee the numbers taken from the requeued, the
     offline reserve and the general queue (``setbased.committee_plan``)."""
@@ -284,7 +284,7 @@ def _committee_plans(
         }
         for c, plan in zip(committees, plans, strict=True)
     ]
-    return Plan(pharmacy, committees, 0, plans, by_committee)
+    return plans, by_committee
 
 
 def _write(

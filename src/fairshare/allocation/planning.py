@@ -14,9 +14,12 @@ its buildings with ``even_split``; the order within a committee is computed in S
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
-def largest_remainder(total: int, weights: Sequence[tuple[Hashable, int]]) -> dict[Hashable, int]:
+def largest_remainder(total: int, weights: Sequence[tuple[K, int]]) -> dict[K, int]:
     """Split ``total`` (capped at the sum of weights) in proportion to the weights."""
     weight_sum = sum(weight for _, weight in weights)
     if weight_sum <= 0:
@@ -30,7 +33,7 @@ def largest_remainder(total: int, weights: Sequence[tuple[Hashable, int]]) -> di
     return shares
 
 
-def even_split(total: int, sizes: Sequence[tuple[Hashable, int]]) -> dict[Hashable, int]:
+def even_split(total: int, sizes: Sequence[tuple[K, int]]) -> dict[K, int]:
     """Split ``total`` over buckets as evenly as their sizes allow; extras to earlier buckets."""
     shares = {key: 0 for key, _ in sizes}
     total = max(0, min(total, sum(size for _, size in sizes)))
