@@ -1,7 +1,9 @@
 """Database side of the benchmark: fresh database, storage baselines, bulk set-up, invariants.
 
 Functions taking no ``env`` run inside the harness process after ``django_setup``; the
-invariant checks are plain SQL (portable between SQLite and PostgreSQL).
+invariant checks are plain SQL (portable between SQLite and PostgreSQL). Who is waiting
+is the product's own rule (``fairshare.allocation.waiting``); the allocation baselines
+(``raw_insert_select``, ``schema_floor``) are in ``allocation_baselines.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+# The allocation baselines live in their own module; bench/run.py calls them as dbwork.…
+from allocation_baselines import raw_insert_select, schema_floor  # noqa: F401
 
 
 def prepare_database(*, database_url: str, data_dir: Path) -> str:
@@ -52,60 +57,25 @@ def close_connections() -> None:
 # --- storage ceiling -------------------------------------------------------------------
 
 
+_SCRATCH_ROW = ("BK0000000000", "张*", "13800000000", 1, 1)
+_SCRATCH_DDL = (
+    "CREATE TABLE bench_scratch_insert (id {pk}, ticket varchar(16), name varchar(64), "
+    "phone varchar(20), committee_id bigint, queue_number integer)"
+)
+_SCRATCH_INSERT = (
+    "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, queue_number) "
+    "VALUES ({p}, {p}, {p}, {p}, {p})"
+)
+
+
 def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dict[str, Any]:
     """Single-row INSERT + COMMIT in a loop with the bare driver, into a scratch table."""
-    row = ("BK0000000000", "张*", "13800000000", 1, 1)
-    ddl = (
-        "CREATE TABLE bench_scratch_insert (id {pk}, ticket varchar(16), name varchar(64), "
-        "phone varchar(20), committee_id bigint, queue_number integer)"
-    )
-    n = 0
     lat: list[float] = []  # per INSERT+COMMIT: the storage's latency tail (fsync)
     if not database_url:
-        path = data_dir / "fairshare.sqlite3"
-        conn = sqlite3.connect(path, isolation_level=None, timeout=20)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "busy_timeout=20000",
-        ):
-            conn.execute(f"PRAGMA {pragma}")
-        conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
-        conn.execute(ddl.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT"))
-        t0 = time.perf_counter()
-        while (start := time.perf_counter()) - t0 < seconds:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, "
-                "queue_number) VALUES (?, ?, ?, ?, ?)",
-                row,
-            )
-            conn.execute("COMMIT")
-            lat.append(time.perf_counter() - start)
-            n += 1
-        elapsed = time.perf_counter() - t0
-        conn.execute("DROP TABLE bench_scratch_insert")
-        conn.close()
-        driver = f"sqlite3 {sqlite3.sqlite_version} (WAL, synchronous=FULL, BEGIN IMMEDIATE)"
+        elapsed, driver = _sqlite_insert_loop(data_dir / "fairshare.sqlite3", seconds, lat)
     else:
-        import psycopg
-
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
-            conn.execute(ddl.format(pk="bigserial PRIMARY KEY"))
-            sql = (
-                "INSERT INTO bench_scratch_insert (ticket, name, phone, committee_id, "
-                "queue_number) VALUES (%s, %s, %s, %s, %s)"
-            )
-            t0 = time.perf_counter()
-            while (start := time.perf_counter()) - t0 < seconds:
-                conn.execute(sql, row)  # autocommit: one transaction, one commit per row
-                lat.append(time.perf_counter() - start)
-                n += 1
-            elapsed = time.perf_counter() - t0
-            conn.execute("DROP TABLE bench_scratch_insert")
-        driver = f"psycopg {psycopg.__version__} (autocommit, synchronous_commit default)"
+        elapsed, driver = _pg_insert_loop(database_url, seconds, lat)
+    n = len(lat)
     return {
         "rows": n,
         "seconds": round(elapsed, 3),
@@ -114,6 +84,41 @@ def raw_insert_rate(*, database_url: str, data_dir: Path, seconds: float) -> dic
         "connections": 1,
         **_latency_ms(lat),
     }
+
+
+def _sqlite_insert_loop(path: Path, seconds: float, lat: list[float]) -> tuple[float, str]:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=20)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=20000"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
+    conn.execute(_SCRATCH_DDL.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT"))
+    sql = _SCRATCH_INSERT.format(p="?")
+    t0 = time.perf_counter()
+    while (start := time.perf_counter()) - t0 < seconds:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, _SCRATCH_ROW)
+        conn.execute("COMMIT")
+        lat.append(time.perf_counter() - start)
+    elapsed = time.perf_counter() - t0
+    conn.execute("DROP TABLE bench_scratch_insert")
+    conn.close()
+    return elapsed, f"sqlite3 {sqlite3.sqlite_version} (WAL, synchronous=FULL, BEGIN IMMEDIATE)"
+
+
+def _pg_insert_loop(database_url: str, seconds: float, lat: list[float]) -> tuple[float, str]:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_scratch_insert")
+        conn.execute(_SCRATCH_DDL.format(pk="bigserial PRIMARY KEY"))
+        sql = _SCRATCH_INSERT.format(p="%s")
+        t0 = time.perf_counter()
+        while (start := time.perf_counter()) - t0 < seconds:
+            conn.execute(sql, _SCRATCH_ROW)  # autocommit: one transaction, one commit per row
+            lat.append(time.perf_counter() - start)
+        elapsed = time.perf_counter() - t0
+        conn.execute("DROP TABLE bench_scratch_insert")
+    return elapsed, f"psycopg {psycopg.__version__} (autocommit, synchronous_commit default)"
 
 
 def _latency_ms(lat: list[float]) -> dict[str, float | None]:
@@ -197,15 +202,14 @@ def extra_round_id(name: str) -> int:
 
 
 def waiting_count(round_id: int) -> int:
+    """The round's waiting registrations (the product's rule, ``fairshare.allocation.waiting``)."""
     from django.db import connection
 
+    from fairshare.allocation.waiting import waiting_sql
+
+    where, params = waiting_sql(round_id=round_id)
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*) FROM registration_registration r WHERE r.round_id = %s "
-            "AND r.status <> 'void' AND NOT EXISTS (SELECT 1 FROM allocation_voucher v "
-            "WHERE v.registration_id = r.id AND v.status IN ('issued', 'redeemed'))",
-            [round_id],
-        )
+        cur.execute(f"SELECT COUNT(*) FROM registration_registration r WHERE {where}", params)
         return cur.fetchone()[0]
 
 
@@ -219,6 +223,7 @@ def top_up_waiting(*, round_id: int, target: int) -> int:
     from django.utils import timezone
 
     from fairshare.community.models import Household
+    from fairshare.core.locking import lock_rows
     from fairshare.registration.models import QueueCounter, Registration
 
     need = target - waiting_count(round_id)
@@ -235,8 +240,7 @@ def top_up_waiting(*, round_id: int, target: int) -> int:
     now = timezone.now()
     with transaction.atomic():
         counters = {
-            c.committee_id: c
-            for c in QueueCounter.objects.select_for_update().filter(round_id=round_id)
+            c.committee_id: c for c in lock_rows(QueueCounter.objects.filter(round_id=round_id))
         }
         rows = []
         for i, (household_id, committee_id) in enumerate(households):
@@ -265,153 +269,39 @@ def top_up_waiting(*, round_id: int, target: int) -> int:
 
 
 def waiting_by_pharmacy(round_id: int) -> dict[int, int]:
+    """Waiting registrations per pharmacy (the product's rule, as ``waiting_count``)."""
     from django.db import connection
 
+    from fairshare.allocation.waiting import waiting_sql
+
+    where, params = waiting_sql(round_id=round_id)
     with connection.cursor() as cur:
         cur.execute(
             "SELECT c.pharmacy_id, COUNT(*) FROM registration_registration r "
-            "JOIN community_committee c ON c.id = r.committee_id WHERE r.round_id = %s "
-            "AND r.status <> 'void' AND NOT EXISTS (SELECT 1 FROM allocation_voucher v WHERE "
-            "v.registration_id = r.id AND v.status IN ('issued', 'redeemed')) "
+            f"JOIN community_committee c ON c.id = r.committee_id WHERE {where} "
             "GROUP BY c.pharmacy_id",
-            [round_id],
+            params,
         )
         return dict(cur.fetchall())
 
 
 def supply_create(*, round_id: int, day: date) -> dict[int, int]:
-    """Confirmed supply for ``day`` at every pharmacy = its committees' waiting households.
-
-    Through ``supply_declare`` when this build has it; otherwise rows as the models define.
-    """
-    from decimal import Decimal
-
-    from django.db import transaction
-
-    from fairshare.allocation.models import SupplyDay, SupplyDeclaration
+    """Confirmed supply for ``day`` at every pharmacy = its committees' waiting households."""
+    from fairshare.allocation.services import supply_declare
     from fairshare.community.models import Pharmacy
 
     packs_by_pharmacy = waiting_by_pharmacy(round_id)
-    try:
-        from fairshare.allocation.services import supply_declare
-    except ImportError:
-        supply_declare = None
-    if supply_declare is not None:
-        for pharmacy in Pharmacy.objects.filter(id__in=packs_by_pharmacy):
-            supply_declare(
-                pharmacy=pharmacy,
-                date=day,
-                packs=packs_by_pharmacy[pharmacy.id],
-                manufacturer="上海大胜",
-                style="一次性医用口罩",
-                unit_price="2.50",
-                actor=None,
-            )
-        return packs_by_pharmacy
-    with transaction.atomic():
-        for pharmacy_id, packs in packs_by_pharmacy.items():
-            supply_day, _ = SupplyDay.objects.get_or_create(pharmacy_id=pharmacy_id, date=day)
-            SupplyDeclaration.objects.create(
-                supply_day=supply_day,
-                packs=packs,
-                manufacturer="上海大胜",
-                style="一次性医用口罩",
-                unit_price=Decimal("2.50"),
-            )
-            supply_day.packs += packs
-            supply_day.save(update_fields=["packs"])
+    for pharmacy in Pharmacy.objects.filter(id__in=packs_by_pharmacy):
+        supply_declare(
+            pharmacy=pharmacy,
+            date=day,
+            packs=packs_by_pharmacy[pharmacy.id],
+            manufacturer="上海大胜",
+            style="一次性医用口罩",
+            unit_price="2.50",
+            actor=None,
+        )
     return packs_by_pharmacy
-
-
-def raw_insert_select(*, round_id: int, day: date) -> dict[str, Any]:
-    """The baseline: the same waiting rows turned into voucher-shaped rows in one statement."""
-    from django.db import connection, transaction
-
-    vendor = connection.vendor
-    code = (
-        "lower(hex(randomblob(6)))" if vendor == "sqlite" else "substr(md5(random()::text), 1, 12)"
-    )
-    pk = "INTEGER PRIMARY KEY AUTOINCREMENT" if vendor == "sqlite" else "bigserial PRIMARY KEY"
-    with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench_scratch_voucher")
-        cur.execute(
-            f"CREATE TABLE bench_scratch_voucher (id {pk}, round_id bigint, registration_id "
-            "bigint, household_id bigint, committee_id bigint, pharmacy_id bigint, date date, "
-            "code varchar(16), packs integer, status varchar(12), issued_at timestamp)"
-        )
-    t0 = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO bench_scratch_voucher (round_id, registration_id, household_id, "
-            "committee_id, pharmacy_id, date, code, packs, status, issued_at) "
-            f"SELECT r.round_id, r.id, r.household_id, r.committee_id, c.pharmacy_id, %s, {code}, "
-            "1, 'issued', CURRENT_TIMESTAMP FROM registration_registration r "
-            "JOIN community_committee c ON c.id = r.committee_id "
-            "WHERE r.round_id = %s AND r.status <> 'void' AND NOT EXISTS (SELECT 1 FROM "
-            "allocation_voucher v WHERE v.registration_id = r.id AND v.status IN "
-            "('issued', 'redeemed')) ORDER BY r.committee_id, r.queue_number",
-            [day, round_id],
-        )
-        rows = cur.rowcount
-    elapsed = time.perf_counter() - t0
-    with connection.cursor() as cur:
-        cur.execute("DROP TABLE bench_scratch_voucher")
-    return {"rows": rows, "seconds": round(elapsed, 3)}
-
-
-def schema_floor(*, round_id: int, day: date, sms: bool = True) -> dict[str, Any]:
-    """What the schema costs: the same waiting rows INSERT…SELECTed into the real voucher
-    table (its indexes, unique codes, foreign keys; a constant slot, a random code, no
-    ranking) plus one SMS outbox row each (JSON payload), foreign keys checked, then rolled
-    back. Any allocation writing these rows pays this, whatever its planner. ``sms=False``:
-    the voucher rows alone. The wall and (in-process, so SQLite's) CPU seconds."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    vendor = connection.vendor
-    code = (
-        "upper(hex(randomblob(6)))"
-        if vendor == "sqlite"
-        else "upper(substr(md5(random()::text), 1, 12))"
-    )
-    payload = "json_object" if vendor == "sqlite" else "jsonb_build_object"
-    now = timezone.now()
-    vouchers = (
-        "INSERT INTO allocation_voucher (round_id, registration_id, household_id, committee_id, "
-        "pharmacy_id, supply_day_id, declaration_id, date, slot_start, slot_end, valid_until, "
-        "code, packs, fulfilment, status, issued_at) "
-        "SELECT r.round_id, r.id, r.household_id, r.committee_id, c.pharmacy_id, sd.id, d.id, "
-        f"%s, '09:00:00', '09:02:00', %s, {code}, 1, 'pickup', 'issued', %s "
-        "FROM registration_registration r JOIN community_committee c ON c.id = r.committee_id "
-        "JOIN allocation_supplyday sd ON sd.pharmacy_id = c.pharmacy_id AND sd.date = %s "
-        "JOIN allocation_supplydeclaration d ON d.supply_day_id = sd.id "
-        "AND d.superseded_by_id IS NULL "
-        "WHERE r.round_id = %s AND r.status <> 'void' AND NOT EXISTS (SELECT 1 FROM "
-        "allocation_voucher v WHERE v.registration_id = r.id AND v.status IN "
-        "('issued', 'redeemed')) ORDER BY r.committee_id, r.queue_number"
-    )
-    sms_sql = (
-        "INSERT INTO core_outboxmessage (kind, payload, status, attempts, available_at, "
-        "claim_token, last_error, created_at, household_id) "
-        f"SELECT 'sms', {payload}('phone', r.phone, 'text', %s || v.code || %s), 'pending', 0, "
-        "%s, '', '', %s, v.household_id FROM allocation_voucher v "
-        "JOIN registration_registration r ON r.id = v.registration_id "
-        "WHERE v.round_id = %s AND v.date = %s AND v.issued_at = %s ORDER BY v.id"
-    )
-    text = ("【公平配】您的口罩购买凭证号", "。请于明天 09:00-09:02 到药房购买。" * 2)
-    t0, c0 = time.perf_counter(), time.process_time()
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(vouchers, [day, day, now, day, round_id])
-        rows = cur.rowcount
-        if sms:
-            cur.execute(sms_sql, [*text, now, now, round_id, day, now])
-        if vendor == "postgresql":
-            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        else:
-            cur.execute("PRAGMA foreign_key_check")
-        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-        transaction.set_rollback(True)
-    return {"rows": rows, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
 
 
 # --- invariants ---------------------------------------------------------------------------
@@ -423,6 +313,11 @@ def _one(sql: str, params: list[Any] | None = None) -> list[tuple]:
     with connection.cursor() as cur:
         cur.execute(sql, params or [])
         return cur.fetchall()
+
+
+def _in(values: tuple[str, ...]) -> str:
+    """``IN`` list of fixed model constants (e.g. ``Voucher.LIVE_STATUSES``) as SQL literals."""
+    return ", ".join(f"'{value}'" for value in values)
 
 
 def invariants(
@@ -462,19 +357,28 @@ def invariants(
         "detail": f"{len(gaps)} queues, {sum(g[2] for g in gaps)} registrations, "
         f"{len(bad)} queues with gaps/duplicates or counter mismatch",
     }
+    out.update(_voucher_invariants(redeem_outcomes))
+    return out
+
+
+def _voucher_invariants(redeem_outcomes: list[list[Any]] | None) -> dict[str, dict[str, Any]]:
+    """Vouchers within supply; one live voucher per household; no double redemption."""
+    from fairshare.allocation.models import Voucher
+
     over = _one(
         "SELECT s.id, s.packs, SUM(v.packs) FROM allocation_supplyday s JOIN allocation_voucher v "
-        "ON v.supply_day_id = s.id WHERE v.status IN ('issued', 'redeemed', 'expired') "
+        f"ON v.supply_day_id = s.id WHERE v.status IN ({_in(Voucher.ISSUED_STATUSES)}) "
         "GROUP BY s.id, s.packs HAVING SUM(v.packs) > s.packs"
     )
     n_days = _one("SELECT COUNT(*) FROM allocation_supplyday")[0][0]
+    out: dict[str, dict[str, Any]] = {}
     out["vouchers_within_supply"] = {
         "ok": not over,
         "detail": f"{n_days} pharmacy-days, {len(over)} over supply",
     }
     live_v = _one(
         "SELECT round_id, household_id, COUNT(*) FROM allocation_voucher WHERE status "
-        "IN ('issued', 'redeemed') GROUP BY round_id, household_id HAVING COUNT(*) > 1"
+        f"IN ({_in(Voucher.LIVE_STATUSES)}) GROUP BY round_id, household_id HAVING COUNT(*) > 1"
     )
     inconsistent = _one(
         "SELECT COUNT(*) FROM allocation_voucher WHERE (status = 'redeemed') <> "

@@ -1,7 +1,7 @@
 """Who may call the allocation endpoints (issue 4): declarations for the access matrix.
 
-From the allocation app's docstrings and BRIEF invariant 7 (staff see and change only
-their own committee / pharmacy / subdistrict):
+From the allocation app's docstrings and the role scoping of ``accounts/scoping.py``
+(staff see and change only their own committee / pharmacy / subdistrict):
 
 * supply: that pharmacy's staff, or subdistrict / district staff of its area;
 * allocation runs: subdistrict / district staff of the round's area only (committee

@@ -2,20 +2,37 @@
 
 Given the database state before a run, ``expected_picks`` returns what the engine
 before the set-based rewrite issued, in issue order: candidates read in Python,
-``planning.largest_remainder`` across committees, ``planning.committee_pick`` within
-each, then pickup slots filled in order (delivery households take none). The
-property test in ``test_setbased.py`` compares the SQL engine's vouchers with it.
+``planning.largest_remainder`` across committees, ``committee_pick`` within each,
+then pickup slots filled in order (delivery households take none). The property
+test in ``test_setbased.py`` compares the SQL engine's vouchers with it.
+
+Also here, as plain Python statements of what the product computes in SQL:
+``committee_pick`` (the order within a committee), ``voucher_sms_text`` (the SMS the
+engine assembles with ``setbased.insert_sms``) and ``lottery_order`` (the lottery
+order from ``lottery.rank_key``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import time
 
 from django.db.models import Q, Sum
 
 from fairshare.allocation import planning
-from fairshare.allocation.engine import _slot_plan, waiting_registrations
-from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.bulk import IssuedVoucher
+from fairshare.allocation.engine import _slot_plan
+from fairshare.allocation.lottery import rank_key
+from fairshare.allocation.models import (
+    Requeue,
+    SupplyDay,
+    SupplyDeclaration,
+    Voucher,
+)
+from fairshare.allocation.notify import sms_parts
+from fairshare.allocation.tokens import code_display
+from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.registration.models import OFFLINE_CHANNELS
 from fairshare.rounds.models import Round
@@ -23,7 +40,96 @@ from fairshare.rounds.models import Round
 _OFFLINE = {str(c) for c in OFFLINE_CHANNELS}
 
 
-def _candidates(round: Round, committee_ids: list[int]) -> list[planning.Candidate]:
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    registration_id: int
+    household_id: int
+    committee_id: int
+    queue_number: int
+    ticket: str
+    offline: bool
+    building: tuple  # (sort_order, label, building_id): the building's sort key
+    priority: tuple | None = None  # requeue order key; None when not requeued
+    phone: str = ""
+
+
+def lottery_order(seed: str, tickets: Iterable[str]) -> list[str]:
+    """The tickets in lottery order (best rank first)."""
+    return sorted(tickets, key=lambda ticket: (rank_key(seed, ticket), ticket))
+
+
+def policy_sorted(candidates: Sequence[Candidate], policy: str, seed: str = "") -> list[Candidate]:
+    if policy == Round.Policy.LOTTERY:
+        return sorted(candidates, key=lambda c: (rank_key(seed, c.ticket), c.ticket))
+    return sorted(candidates, key=lambda c: c.queue_number)
+
+
+def committee_pick(
+    candidates: Sequence[Candidate],
+    quota: int,
+    *,
+    policy: str,
+    reserve_pct: int = 0,
+    seed: str = "",
+) -> list[Candidate]:
+    """The ``quota`` candidates of one committee to serve now, in issue order: requeued
+    households first (in the order their vouchers expired), then the offline reserve
+    (the earliest offline-channel registrations in policy order), then the round's
+    policy order for the rest."""
+    if quota <= 0:
+        return []
+    requeued = sorted(
+        (c for c in candidates if c.priority is not None), key=lambda c: c.priority or ()
+    )
+    picked = requeued[:quota]
+    rest = [c for c in candidates if c.priority is None]
+    left = quota - len(picked)
+    reserve = min(quota * reserve_pct // 100, left)
+    offline = policy_sorted([c for c in rest if c.offline], policy, seed)
+    reserved = offline[:reserve]
+    picked.extend(reserved)
+    left -= len(reserved)
+    taken = {c.registration_id for c in reserved}
+    pool = [c for c in rest if c.registration_id not in taken]
+    if left <= 0:
+        return picked
+    if policy == Round.Policy.PER_BUILDING:
+        groups: dict[tuple, list[Candidate]] = {}
+        for c in sorted(pool, key=lambda c: c.queue_number):
+            groups.setdefault(c.building, []).append(c)
+        keys = sorted(groups)
+        shares = planning.even_split(left, [(key, len(groups[key])) for key in keys])
+        chosen = [c for key in keys for c in groups[key][: shares[key]]]
+        picked.extend(sorted(chosen, key=lambda c: c.queue_number))
+    else:
+        picked.extend(policy_sorted(pool, policy, seed)[:left])
+    return picked
+
+
+def voucher_sms_text(
+    voucher: Voucher | IssuedVoucher, *, pharmacy: Pharmacy, declaration: SupplyDeclaration
+) -> str:
+    """The Chinese SMS for one voucher (pharmacy, date, slot, batch, price, code)."""
+    parts = sms_parts(
+        pharmacy=pharmacy,
+        declaration=declaration,
+        on=voucher.date,
+        until=voucher.valid_until,
+        packs=voucher.packs,
+    )
+    if voucher.fulfilment == Voucher.Fulfilment.DELIVERY:
+        when = parts["delivery"]
+    elif voucher.slot_start is not None and voucher.slot_end is not None:
+        when = (
+            f"{parts['slot_before']}{voucher.slot_start:%H:%M}-{voucher.slot_end:%H:%M}"
+            f"{parts['slot_after']}"
+        )
+    else:
+        when = parts["anytime"]
+    return f"{parts['head']}{code_display(voucher.code)}。{when}{parts['tail']}"
+
+
+def _candidates(round: Round, committee_ids: list[int]) -> list[Candidate]:
     requeued = {
         household_id: (created_at, pk)
         for household_id, created_at, pk in Requeue.objects.filter(
@@ -48,7 +154,7 @@ def _candidates(round: Round, committee_ids: list[int]) -> list[planning.Candida
         )
     )
     return [
-        planning.Candidate(
+        Candidate(
             registration_id=r[0],
             household_id=r[1],
             committee_id=r[2],
@@ -81,16 +187,16 @@ def expected_picks(
     declared = SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True).exists()
     households = max(0, day.packs - used) // round.packs_per_household if declared else 0
     candidates = _candidates(round, [c.id for c in committees])
-    per_committee: dict[int, list[planning.Candidate]] = {c.id: [] for c in committees}
+    per_committee: dict[int, list[Candidate]] = {c.id: [] for c in committees}
     for cand in candidates:
         per_committee[cand.committee_id].append(cand)
     quotas = planning.largest_remainder(
         households, [(c.id, len(per_committee[c.id])) for c in committees]
     )
-    picks: list[planning.Candidate] = []
+    picks: list[Candidate] = []
     for c in committees:
         picks.extend(
-            planning.committee_pick(
+            committee_pick(
                 per_committee[c.id],
                 quotas[c.id],
                 policy=round.policy,

@@ -1,8 +1,11 @@
-"""Invariant 3 under real concurrency (PostgreSQL): two allocation runs at once.
+"""Never more vouchers than the supply, under real concurrency (PostgreSQL).
 
-Next to the tests that show the SupplyDay lock prevents over-issuing is one that
-switches the lock off (the engine's private ``_lock=False``) and shows the race is
-real: both runs read the same availability and together issue more than the supply.
+Two allocation runs at once for one pharmacy-day. The runs overlap by wrapping the
+engine's read step (``engine._plan_read``): the protected runs hold the SupplyDay lock a
+while after reading, so the other run really has to wait on it; the negative control
+runs the same product code with its guard switched off (``lock_rows`` replaced by the
+identity, see ``core/locking.py``) and both runs wait for each other after reading, so
+they read the same availability and together issue more than the supply.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from fairshare.allocation import engine
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.services import allocation_run, supply_declare
 from tests.allocation.factories import Entry, queue_build
@@ -68,15 +72,28 @@ def _issued_packs(s) -> int:
     )
 
 
+def _after_read(monkeypatch, then):
+    """Make ``engine._plan_read`` call ``then()`` after it has read (the lock, if any, held)."""
+    read = engine._plan_read
+
+    def read_then_wait(**kwargs):
+        plan = read(**kwargs)
+        then()
+        return plan
+
+    monkeypatch.setattr(engine, "_plan_read", read_then_wait)
+
+
 def _hold_lock():
     time.sleep(0.3)  # keep the lock a while so the other run really has to wait
 
 
-def test_two_runs_same_round_never_exceed_supply(pharmacy_setup):
+def test_two_runs_same_round_never_exceed_supply(pharmacy_setup, monkeypatch):
     s = pharmacy_setup
     _setup(s, [s["round"]], waiting=25, supply=30)
+    _after_read(monkeypatch, _hold_lock)
     run = lambda: allocation_run(  # noqa: E731
-        round=s["round"], date=s["today"], pharmacy=s["pharmacy"], _after_read=_hold_lock
+        round=s["round"], date=s["today"], pharmacy=s["pharmacy"]
     )
     results = _at_once(run, run)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -84,37 +101,33 @@ def test_two_runs_same_round_never_exceed_supply(pharmacy_setup):
     assert _issued_packs(s) == 30
 
 
-def test_two_rounds_share_one_supply_second_gets_the_remainder(pharmacy_setup):
-    s = pharmacy_setup
+def _two_rounds_one_supply(s):
+    """Two rounds of 20 waiting households each share one pharmacy-day of 30 packs."""
     other = RoundFactory(district=s["round"].district)
-    _setup(s, [s["round"], other], waiting=10, supply=30)  # 20 waiting per round
-    calls = [
-        lambda rnd=rnd: allocation_run(
-            round=rnd, date=s["today"], pharmacy=s["pharmacy"], _after_read=_hold_lock
-        )
+    _setup(s, [s["round"], other], waiting=10, supply=30)
+    return [
+        lambda rnd=rnd: allocation_run(round=rnd, date=s["today"], pharmacy=s["pharmacy"])
         for rnd in (s["round"], other)
     ]
+
+
+def test_two_rounds_share_one_supply_second_gets_the_remainder(pharmacy_setup, monkeypatch):
+    s = pharmacy_setup
+    calls = _two_rounds_one_supply(s)
+    _after_read(monkeypatch, _hold_lock)
     results = _at_once(*calls)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r.issued for r in results) == [10, 20]  # first 20, then the remaining 10
     assert _issued_packs(s) == 30
 
 
-def test_race_is_real_without_the_lock(pharmacy_setup):
+def test_race_is_real_without_the_lock(pharmacy_setup, monkeypatch):
+    """Negative control: the same runs with the SupplyDay lock switched off over-issue."""
     s = pharmacy_setup
-    other = RoundFactory(district=s["round"].district)
-    _setup(s, [s["round"], other], waiting=10, supply=30)
+    calls = _two_rounds_one_supply(s)
+    monkeypatch.setattr(engine, "lock_rows", lambda queryset: queryset)
     both_read = threading.Barrier(2)
-    calls = [
-        lambda rnd=rnd: allocation_run(
-            round=rnd,
-            date=s["today"],
-            pharmacy=s["pharmacy"],
-            _lock=False,
-            _after_read=lambda: both_read.wait(timeout=10),
-        )
-        for rnd in (s["round"], other)
-    ]
+    _after_read(monkeypatch, lambda: both_read.wait(timeout=10))
     results = _at_once(*calls)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert [r.issued for r in results] == [20, 20]

@@ -23,14 +23,13 @@ from hypothesis import strategies as st
 
 from fairshare.allocation.lottery import commitment_of
 from fairshare.allocation.models import Requeue, SupplyDeclaration, Voucher
-from fairshare.allocation.notify import voucher_sms_text
 from fairshare.allocation.services import allocation_run, supply_declare
 from fairshare.allocation.tokens import code_new, code_normalize
 from fairshare.community.models import Member
 from fairshare.core.errors import Conflict
 from fairshare.core.models import OutboxMessage
 from tests.allocation.factories import Entry, queue_build, supply_set
-from tests.allocation.reference import expected_picks
+from tests.allocation.reference import expected_picks, voucher_sms_text
 
 pytestmark = pytest.mark.django_db
 

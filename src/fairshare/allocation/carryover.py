@@ -1,14 +1,15 @@
 """Round carry-over: unserved households of the previous round go first in the new one.
 
 ``round_carry_over(round=R)`` takes the households still waiting in
-``R.carry_over_from`` (live registration, no live voucher, not dropped after an
-expiry — the engine's definition of waiting) and registers them in ``R`` ahead of
+``R.carry_over_from`` (the waiting rule of ``waiting.py``, the one the engine uses) and
+registers them in ``R`` ahead of
 any new registration: per committee, queue numbers 1..k in their old queue order,
 same channel, status, name and phone, a new ticket.
 
 It runs only while the new round's queue of that committee is still empty (its
 QueueCounter at 0); otherwise the carried households could not be put ahead
-without renumbering acknowledged registrations (invariant 2), so it refuses.
+without renumbering acknowledged registrations, whose queue numbers are public in the
+hash chain (README.md, "The public ledger"), so it refuses.
 Each committee's QueueCounter row is locked (the registration service's lock), the
 numbers are taken from it and the public hash chain is extended with one
 "registered" link per carried registration (``registration.ledger`` format), all in
@@ -22,7 +23,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.allocation.engine import waiting_registrations
+from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict

@@ -3,23 +3,25 @@
 ``allocation_run`` is the one code path behind the staff page, the API and
 ``fairshare allocate``. Per pharmacy-day, in ONE ``write_transaction``:
 
-1. lock the SupplyDay row (``select_for_update``; SQLite serializes writers with
-   ``BEGIN IMMEDIATE``), then, under the lock,
+1. lock the SupplyDay row (``core.locking.lock_rows``; SQLite serializes writers with
+   ``BEGIN IMMEDIATE``), then, under the lock (``_plan_read``: what to issue, as data),
 2. available packs = SupplyDay.packs − packs of its live (issued/redeemed) vouchers,
    computed from the rows, never from a counter; households = available // packs per
    household (a household's packs are never split);
-3. count the waiting registrations (live registration, no live voucher in the round,
-   not dropped after an expiry) of the committees the pharmacy serves, per committee
+3. count the waiting registrations (the rule of ``waiting.py``) of the committees the
+   pharmacy serves, per committee
    (one GROUP BY), and split the households across committees by waiting count
    (largest remainder, ties by committee code); per committee the numbers taken from
    the requeued, the offline reserve and the general queue follow
    (``setbased.committee_plan``);
-4. insert the vouchers set-based: one ``INSERT … SELECT`` ranks the waiting
-   registrations with window functions exactly as ``planning.committee_pick`` orders
-   them, and gives each pick its pickup slot (arithmetic on its pickup rank), its
+4. insert the vouchers set-based (``_write``): one ``INSERT … SELECT`` ranks the waiting
+   registrations with window functions in the fair order (requeued, offline reserve,
+   the round's policy; see ``setbased``), and gives each pick its pickup slot
+   (arithmetic on its pickup rank), its
    fulfilment and a fresh code (``setbased``); then one ``INSERT … SELECT`` of the SMS
    outbox rows from the new vouchers, an AllocationRun record and an audit entry.
-   No row passes through Python; ``result.vouchers`` reads them back only if asked.
+   No row passes through Python; ``result.vouchers`` reads them back only if asked
+   (``results.py``).
 
 A re-run issues only what is still unallocated. A dry run computes the same
 choice without locking or writing (and returns the previewed vouchers). Vouchers
@@ -32,100 +34,40 @@ the previous row-by-row planner, and a property test compares the two.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
 from fairshare.accounts.scoping import pharmacy_scope_q
 from fairshare.allocation import planning, setbased
-from fairshare.allocation.bulk import IssuedVoucher
 from fairshare.allocation.lottery import rank_key, seed_matches
 from fairshare.allocation.models import (
     AllocationRun,
-    Requeue,
     SupplyDay,
     SupplyDeclaration,
     Voucher,
 )
 from fairshare.allocation.notify import sms_parts
+from fairshare.allocation.results import (
+    AllocationResult,
+    PharmacyResult,
+    vouchers_issued,
+    vouchers_preview,
+)
 from fairshare.allocation.tokens import codes_new_packed
+from fairshare.allocation.waiting import waiting_exists
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
-from fairshare.core.locking import Busy, write_transaction
-from fairshare.registration.models import Registration
+from fairshare.core.locking import Busy, lock_rows, write_transaction
 from fairshare.rounds.models import Round
-
-
-@dataclass
-class PharmacyResult:
-    pharmacy: Pharmacy
-    packs_available: int = 0
-    by_committee: list[dict[str, Any]] = field(default_factory=list)
-    issued: int = 0
-    _loader: Callable[[], list[IssuedVoucher]] | None = field(default=None, repr=False)
-    _vouchers: list[IssuedVoucher] | None = field(default=None, repr=False)
-
-    def load(self, loader: Callable[[], list[IssuedVoucher]]) -> None:
-        self._loader, self._vouchers = loader, None
-
-    @property
-    def vouchers(self) -> list[IssuedVoucher]:
-        """The issued (or, in a dry run, previewed) vouchers in issue order, read on demand:
-        a 100,000-voucher run never builds them unless a caller asks."""
-        if self._vouchers is None:
-            self._vouchers = self._loader() if self._loader is not None else []
-        return self._vouchers
-
-
-@dataclass
-class AllocationResult:
-    round: Round
-    date: Date
-    dry_run: bool
-    pharmacies: list[PharmacyResult] = field(default_factory=list)
-
-    @property
-    def issued(self) -> int:
-        return sum(p.issued for p in self.pharmacies)
-
-    @property
-    def vouchers(self) -> list[IssuedVoucher]:
-        return [v for p in self.pharmacies for v in p.vouchers]
-
-    @property
-    def by_committee(self) -> list[dict[str, Any]]:
-        return [row for p in self.pharmacies for row in p.by_committee]
-
-
-def waiting_registrations(*, round: Round, committee_ids: list[int]):
-    """Live registrations of the round with no live voucher and not dropped (a queryset).
-
-    Written as ``NOT IN (subquery)`` so both databases hash the excluded households
-    once (PostgreSQL: hashed subplan; SQLite: a temporary index) whatever the table
-    statistics say; a correlated ``NOT EXISTS`` degraded to a nested loop on
-    PostgreSQL right after a bulk load (stale statistics).
-    """
-    live = Voucher.objects.filter(
-        round=round, committee_id__in=committee_ids, status__in=Voucher.LIVE_STATUSES
-    ).values("household_id")
-    dropped = Requeue.objects.filter(round=round, outcome=Requeue.Outcome.DROPPED).values(
-        "household_id"
-    )
-    return (
-        Registration.objects.filter(round=round, committee_id__in=committee_ids)
-        .exclude(status=Registration.Status.VOID)
-        .exclude(household_id__in=live)
-        .exclude(household_id__in=dropped)
-    )
-
 
 # Time to send the SMS and walk to the pharmacy: today's slots ending sooner are skipped.
 SLOT_LEAD = timedelta(minutes=30)
@@ -180,7 +122,9 @@ def _validate(round: Round, date: Date) -> None:
         )
 
 
-def _pharmacies(round: Round, pharmacy: Pharmacy | None, actor: Any, date: Date) -> list:
+def _pharmacies(
+    round: Round, pharmacy: Pharmacy | None, actor: User | None, date: Date
+) -> list[Pharmacy]:
     committees = Committee.objects.filter(subdistrict__district_id=round.district_id)
     pharmacies = Pharmacy.objects.filter(
         Exists(committees.filter(pharmacy_id=OuterRef("pk")))
@@ -206,17 +150,10 @@ def allocation_run(
     round: Round,
     date: Date,
     pharmacy: Pharmacy | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     dry_run: bool = False,
-    _lock: bool = True,
-    _after_read: Callable[[], None] | None = None,
 ) -> AllocationResult:
-    """Issue vouchers for the confirmed, unallocated supply (see the module docstring).
-
-    ``_lock`` and ``_after_read`` are private test switches: ``_lock=False`` skips the
-    SupplyDay row lock (only the race test uses it, to show the race is real) and
-    ``_after_read`` is called after availability and the queue were read.
-    """
+    """Issue vouchers for the confirmed, unallocated supply (see the module docstring)."""
     _validate(round, date)
     pharmacies = _pharmacies(round, pharmacy, actor, date)
     committee_ids = list(
@@ -224,151 +161,194 @@ def allocation_run(
             subdistrict__district_id=round.district_id, pharmacy__in=pharmacies
         ).values_list("id", flat=True)
     )
-    if not waiting_registrations(round=round, committee_ids=committee_ids).exists():
+    if not waiting_exists(round_id=round.pk, committee_ids=committee_ids):
         raise Conflict(
             _("Nobody is waiting in this round for these pharmacies."), code="nothing_waiting"
         )
     result = AllocationResult(round=round, date=date, dry_run=dry_run)
     for item in pharmacies:
-        result.pharmacies.append(
-            _run_one(round, date, item, actor, dry_run, _lock=_lock, _after_read=_after_read)
-        )
+        result.pharmacies.append(_run_one(round, date, item, actor, dry_run))
     return result
 
 
+@dataclass
+class Plan:
+    """What one pharmacy-day run issues, read under the SupplyDay lock (pure data)."""
+
+    pharmacy: Pharmacy
+    committees: list[Committee]
+    packs_available: int
+    plans: list[setbased.CommitteePlan]
+    by_committee: list[dict[str, Any]]
+    day: SupplyDay | None = None
+    declaration: SupplyDeclaration | None = None
+    picks: setbased.Query | None = None  # the set-based choice, when anything is planned
+    valid_until: Date | None = None
+
+    @property
+    def planned(self) -> int:
+        return sum(plan.quota for plan in self.plans)
+
+
 def _run_one(
-    round: Round,
-    date: Date,
-    pharmacy: Pharmacy,
-    actor: Any,
-    dry_run: bool,
-    *,
-    _lock: bool,
-    _after_read: Callable[[], None] | None,
+    round: Round, date: Date, pharmacy: Pharmacy, actor: User | None, dry_run: bool
 ) -> PharmacyResult:
+    """One pharmacy-day in one transaction: read the plan (locking the SupplyDay unless
+    this is a dry run), then preview or write it."""
+    context = transaction.atomic() if dry_run else write_transaction()
+    with context:
+        plan = _plan_read(round=round, date=date, pharmacy=pharmacy, lock=not dry_run)
+        result = PharmacyResult(
+            pharmacy=pharmacy, packs_available=plan.packs_available, by_committee=plan.by_committee
+        )
+        if plan.picks is None or plan.valid_until is None:
+            return result
+        if dry_run:
+            preview = vouchers_preview(plan.picks, round, date, plan.valid_until, plan.committees)
+            result.load(lambda: preview)
+            result.issued = len(preview)
+        else:
+            _write(round=round, date=date, plan=plan, actor=actor, result=result)
+    return result
+
+
+def _plan_read(*, round: Round, date: Date, pharmacy: Pharmacy, lock: bool) -> Plan:
+    """What to issue at a pharmacy-day: availability, the committees' plans, the picks.
+
+    With ``lock`` the SupplyDay row is locked first (``lock_rows``; on SQLite the
+    transaction's ``BEGIN IMMEDIATE`` is the lock), so a concurrent run waits here
+    until this one has written and committed; available packs are counted from the
+    live vouchers' rows, never from a counter.
+    """
     committees = list(
         Committee.objects.filter(subdistrict__district_id=round.district_id, pharmacy=pharmacy)
         .order_by("code")
         .only("id", "code", "name")
     )
-    result = PharmacyResult(pharmacy=pharmacy)
-    context = transaction.atomic() if dry_run else write_transaction()
-    with context:
-        days = SupplyDay.objects.filter(pharmacy=pharmacy, date=date)
-        if _lock and not dry_run:
-            days = days.select_for_update()
-        day = days.first()
-        used = 0
-        if day is not None:
-            used = (
-                Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES).aggregate(
-                    n=Sum("packs")
-                )["n"]
-                or 0
-            )
+    days = SupplyDay.objects.filter(pharmacy=pharmacy, date=date)
+    day = (lock_rows(days) if lock else days).first()
+    used, declaration = 0, None
+    if day is not None:
+        live = Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES)
+        used = live.aggregate(n=Sum("packs"))["n"] or 0
         declaration = (
             SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True)
             .order_by("-declared_at", "-id")
             .first()
-            if day is not None
-            else None
         )
-        result.packs_available = max(0, (day.packs if day else 0) - used)
-        households = result.packs_available // round.packs_per_household if declaration else 0
-        counts = setbased.committee_counts(
-            round_id=round.pk, committee_ids=[c.id for c in committees]
-        )
-        if _after_read is not None:
-            _after_read()
-        waiting = {c.id: counts.get(c.id, (0, 0, 0)) for c in committees}
-        quotas = planning.largest_remainder(
-            households, [(c.id, waiting[c.id][0]) for c in committees]
-        )
-        plans, base = [], 0
-        for c in committees:
-            plans.append(
-                setbased.committee_plan(
-                    committee_id=c.id,
-                    base=base,
-                    quota=quotas[c.id],
-                    requeued=waiting[c.id][1],
-                    offline=waiting[c.id][2],
-                    reserve_pct=round.offline_reserve_pct,
-                )
+    available = max(0, (day.packs if day else 0) - used)
+    households = available // round.packs_per_household if declaration else 0
+    counts = setbased.committee_counts(round_id=round.pk, committee_ids=[c.id for c in committees])
+    plans, by_committee = _committee_plans(round, pharmacy, committees, households, counts)
+    plan = Plan(pharmacy, committees, available, plans, by_committee, day, declaration)
+    if plan.planned and day is not None:
+        plan.picks = _picks_query(round, pharmacy, day, plans)
+        plan.valid_until = date + timedelta(days=round.voucher_valid_days - 1)
+    return plan
+
+
+def _committee_plans(
+    round: Round,
+    pharmacy: Pharmacy,
+    committees: list[Committee],
+    households: int,
+    counts: dict[int, tuple[int, int, int]],
+) -> tuple[list[setbased.CommitteePlan], list[dict[str, Any]]]:
+    """Split ``households`` across the committees by waiting count (largest remainder,
+    ties by committee code); per committee the numbers taken from the requeued, the
+    offline reserve and the general queue (``setbased.committee_plan``)."""
+    waiting = {c.id: counts.get(c.id, (0, 0, 0)) for c in committees}
+    quotas = planning.largest_remainder(households, [(c.id, waiting[c.id][0]) for c in committees])
+    plans: list[setbased.CommitteePlan] = []
+    base = 0
+    for c in committees:
+        _total, requeued, offline = waiting[c.id]
+        plans.append(
+            setbased.committee_plan(
+                committee_id=c.id,
+                base=base,
+                quota=quotas[c.id],
+                requeued=requeued,
+                offline=offline,
+                reserve_pct=round.offline_reserve_pct,
             )
-            base += plans[-1].quota
-        result.by_committee = [
-            {
-                "committee": c.code,
-                "name": c.name,
-                "pharmacy": pharmacy.code,
-                "waiting": waiting[c.id][0],
-                "issued": plan.quota,
-            }
-            for c, plan in zip(committees, plans, strict=True)
-        ]
-        planned = sum(plan.quota for plan in plans)
-        if not planned:
-            return result
-        picks = _picks_query(round, pharmacy, day, plans)
-        valid_until = date + timedelta(days=round.voucher_valid_days - 1)
-        if dry_run:
-            preview = _preview(picks, round, date, valid_until, committees)
-            result.load(lambda: preview)
-            result.issued = len(preview)
-            return result
-        now = timezone.now()
-        after_id = Voucher.objects.aggregate(n=Max("id"))["n"] or 0
-        constants = {
-            "round_id": round.pk,
-            "pharmacy_id": pharmacy.pk,
-            "supply_day_id": day.pk,
-            "declaration_id": declaration.pk,
-            "date": date,
-            "valid_until": valid_until,
-            "packs": round.packs_per_household,
-            "status": Voucher.Status.ISSUED,
-            "issued_at": now,
+        )
+        base += plans[-1].quota
+    by_committee = [
+        {
+            "committee": c.code,
+            "name": c.name,
+            "pharmacy": pharmacy.code,
+            "waiting": waiting[c.id][0],
+            "issued": plan.quota,
         }
-        result.issued = _insert(picks, planned, constants)
-        if result.issued != planned:  # the queue changed under a concurrent write: recount
-            _recount(result, day, after_id, committees)
-        setbased.insert_sms(
-            supply_day_id=day.pk,
-            after_id=after_id,
-            parts=sms_parts(
-                pharmacy=pharmacy,
-                declaration=declaration,
-                on=date,
-                until=valid_until,
-                packs=round.packs_per_household,
-            ),
-            constants={"kind": "sms", "available_at": now, "created_at": now},
-        )
-        last_id = Voucher.objects.filter(supply_day=day).aggregate(n=Max("id"))["n"] or 0
-        result.load(lambda: _issued(day.pk, after_id, last_id))
-        run = AllocationRun.objects.create(
-            round=round,
-            pharmacy=pharmacy,
-            supply_day=day,
-            date=date,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            packs_available=result.packs_available,
-            issued=result.issued,
-            by_committee=result.by_committee,
-        )
-        audit_record(
-            actor=actor,
-            action="allocation.run",
-            obj=run,
-            after={"issued": result.issued, "by_committee": result.by_committee},
-            subdistrict_id=pharmacy.subdistrict_id,
-            pharmacy_id=pharmacy.id,
-        )
-    return result
+        for c, plan in zip(committees, plans, strict=True)
+    ]
+    return plans, by_committee
 
 
-def _picks_query(round: Round, pharmacy: Pharmacy, day: SupplyDay, plans) -> setbased.Query:
+def _write(
+    *, round: Round, date: Date, plan: Plan, actor: User | None, result: PharmacyResult
+) -> None:
+    """Insert the plan's vouchers, their SMS outbox rows, the run record and its audit."""
+    pharmacy, day, declaration = plan.pharmacy, plan.day, plan.declaration
+    picks, valid_until = plan.picks, plan.valid_until
+    if day is None or declaration is None or picks is None or valid_until is None:
+        return  # nothing planned (``_plan_read`` sets them together)
+    now = timezone.now()
+    after_id = Voucher.objects.aggregate(n=Max("id"))["n"] or 0
+    constants = {
+        "round_id": round.pk,
+        "pharmacy_id": pharmacy.pk,
+        "supply_day_id": day.pk,
+        "declaration_id": declaration.pk,
+        "date": date,
+        "valid_until": valid_until,
+        "packs": round.packs_per_household,
+        "status": Voucher.Status.ISSUED,
+        "issued_at": now,
+    }
+    result.issued = _insert(picks, plan.planned, constants)
+    if result.issued != plan.planned:  # the queue changed under a concurrent write: recount
+        _recount(result, day, after_id, plan.committees)
+    parts = sms_parts(
+        pharmacy=pharmacy,
+        declaration=declaration,
+        on=date,
+        until=valid_until,
+        packs=round.packs_per_household,
+    )
+    setbased.insert_sms(
+        supply_day_id=day.pk,
+        after_id=after_id,
+        parts=parts,
+        constants={"kind": "sms", "available_at": now, "created_at": now},
+    )
+    last_id = Voucher.objects.filter(supply_day=day).aggregate(n=Max("id"))["n"] or 0
+    result.load(lambda: vouchers_issued(day.pk, after_id, last_id))
+    run = AllocationRun.objects.create(
+        round=round,
+        pharmacy=pharmacy,
+        supply_day=day,
+        date=date,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        packs_available=result.packs_available,
+        issued=result.issued,
+        by_committee=result.by_committee,
+    )
+    audit_record(
+        actor=actor,
+        action="allocation.run",
+        obj=run,
+        after={"issued": result.issued, "by_committee": result.by_committee},
+        subdistrict_id=pharmacy.subdistrict_id,
+        pharmacy_id=pharmacy.id,
+    )
+
+
+def _picks_query(
+    round: Round, pharmacy: Pharmacy, day: SupplyDay, plans: list[setbased.CommitteePlan]
+) -> setbased.Query:
     """The set-based choice for the round's policy (see ``setbased``)."""
     committee_ids = [p.committee_id for p in plans]
     lottery = shares = None
@@ -378,7 +358,7 @@ def _picks_query(round: Round, pharmacy: Pharmacy, day: SupplyDay, plans) -> set
         rows.sort(key=lambda row: (rank_key(seed, row[1]), row[1]))
         lottery = [row[0] for row in rows]
     elif round.policy == Round.Policy.PER_BUILDING:
-        by_committee: dict[int, list] = {}
+        by_committee: dict[int, list[tuple[tuple[int, str, int], int]]] = {}
         for cid, bid, order, label, size in setbased.building_pool_counts(
             round_id=round.pk, plans=plans
         ):
@@ -404,56 +384,9 @@ def _picks_query(round: Round, pharmacy: Pharmacy, day: SupplyDay, plans) -> set
     )
 
 
-def _preview(picks, round, date, valid_until, committees) -> list[IssuedVoucher]:
-    """The vouchers a run would issue (dry run: no codes)."""
-    codes = {c.id: c.code for c in committees}
-    with connection.cursor() as cursor:
-        cursor.execute(picks.sql, picks.params)
-        rows = cursor.fetchall()
-    return [
-        IssuedVoucher(
-            registration_id=rid,
-            household_id=hid,
-            committee_id=cid,
-            committee_code=codes[cid],
-            queue_number=qn,
-            phone="",
-            date=date,
-            valid_until=valid_until,
-            packs=round.packs_per_household,
-            fulfilment=Voucher.Fulfilment.DELIVERY if dlv else Voucher.Fulfilment.PICKUP,
-            slot_start=setbased.time_of(s),
-            slot_end=setbased.time_of(e) if s is not None else None,
-        )
-        for _k, rid, hid, cid, qn, dlv, s, e in rows
-    ]
-
-
-def _issued(day_id: int, after_id: int, last_id: int) -> list[IssuedVoucher]:
-    """The vouchers a run issued, in issue order (read back when a caller asks for them)."""
-    rows = (
-        Voucher.objects.filter(supply_day_id=day_id, id__gt=after_id, id__lte=last_id)
-        .order_by("id")
-        .values_list(
-            "registration_id",
-            "household_id",
-            "committee_id",
-            "committee__code",
-            "registration__queue_number",
-            "registration__phone",
-            "date",
-            "valid_until",
-            "packs",
-            "fulfilment",
-            "slot_start",
-            "slot_end",
-            "code",
-        )
-    )
-    return [IssuedVoucher(*row) for row in rows]
-
-
-def _recount(result: PharmacyResult, day: SupplyDay, after_id: int, committees) -> None:
+def _recount(
+    result: PharmacyResult, day: SupplyDay, after_id: int, committees: list[Committee]
+) -> None:
     issued = dict(
         Voucher.objects.filter(supply_day=day, id__gt=after_id)
         .values_list("committee_id")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
 
 
 def seed_new() -> str:
@@ -34,8 +33,3 @@ def seed_matches(seed: str, commitment: str) -> bool:
 
 def rank_key(seed: str, ticket: str) -> str:
     return hmac.new(seed.encode("utf-8"), ticket.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def lottery_order(seed: str, tickets: Iterable[str]) -> list[str]:
-    """The tickets in lottery order (best rank first)."""
-    return sorted(tickets, key=lambda ticket: (rank_key(seed, ticket), ticket))

@@ -14,20 +14,20 @@ from typing import Any
 
 import segno
 
-from fairshare.allocation.bulk import IssuedVoucher
 from fairshare.allocation.models import SupplyDeclaration, Voucher
-from fairshare.allocation.tokens import code_display, token_sign, voucher_claims
+from fairshare.allocation.tokens import token_sign, voucher_claims
 from fairshare.community.models import Pharmacy
 
 
 def sms_parts(
     *, pharmacy: Pharmacy, declaration: SupplyDeclaration, on: date, until: date, packs: int
 ) -> dict[str, str]:
-    """The fixed pieces of the voucher SMS of one pharmacy-day (see ``voucher_sms_text``).
+    """The fixed pieces of the voucher SMS of one pharmacy-day.
 
     text = head + code_display(code) + "。" + when + tail, where ``when`` is
     ``delivery``, or ``slot_before`` + "HH:MM-HH:MM" + ``slot_after``, or ``anytime``.
-    The set-based allocation assembles the same text in SQL from these pieces.
+    The set-based allocation assembles the text in SQL from these pieces
+    (``setbased.insert_sms``); ``tests/allocation/reference.py`` states it in Python.
     """
     day = f"{on.month}月{on.day}日"
     place = f"到{pharmacy.name}（{pharmacy.address}）购买"
@@ -42,29 +42,6 @@ def sms_parts(
             f"每包{declaration.unit_price}元。凭证有效至{until.month}月{until.day}日，请勿转让。"
         ),
     }
-
-
-def voucher_sms_text(
-    voucher: Voucher | IssuedVoucher, *, pharmacy: Pharmacy, declaration: SupplyDeclaration
-) -> str:
-    """The Chinese SMS for one voucher (pharmacy, date, slot, batch, price, code)."""
-    parts = sms_parts(
-        pharmacy=pharmacy,
-        declaration=declaration,
-        on=voucher.date,
-        until=voucher.valid_until,
-        packs=voucher.packs,
-    )
-    if voucher.fulfilment == Voucher.Fulfilment.DELIVERY:
-        when = parts["delivery"]
-    elif voucher.slot_start is not None and voucher.slot_end is not None:
-        when = (
-            f"{parts['slot_before']}{voucher.slot_start:%H:%M}-{voucher.slot_end:%H:%M}"
-            f"{parts['slot_after']}"
-        )
-    else:
-        when = parts["anytime"]
-    return f"{parts['head']}{code_display(voucher.code)}。{when}{parts['tail']}"
 
 
 def voucher_token(voucher: Voucher) -> str:

@@ -1,4 +1,5 @@
-"""Reads of supply, vouchers and notifications, with role scoping (BRIEF invariant 7)."""
+"""Reads of supply, vouchers and notifications, with role scoping (staff see only their own
+area; see ``accounts/scoping.py``)."""
 
 from __future__ import annotations
 

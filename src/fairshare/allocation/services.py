@@ -32,7 +32,7 @@ from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, V
 from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
-from fairshare.core.locking import write_transaction
+from fairshare.core.locking import lock_rows, write_transaction
 from fairshare.rounds.models import Round
 
 __all__ = [
@@ -94,7 +94,21 @@ def _supply_day(pharmacy: Pharmacy, date: Date) -> SupplyDay:
                 SupplyDay.objects.create(pharmacy=pharmacy, date=date, packs=0)
         except IntegrityError:
             pass  # created meanwhile by a concurrent declaration
-    return SupplyDay.objects.select_for_update().get(pharmacy=pharmacy, date=date)
+    return lock_rows(SupplyDay.objects.filter(pharmacy=pharmacy, date=date)).get()
+
+
+def _check_not_below_issued(day: SupplyDay, packs: int) -> None:
+    """A correction may not go below the packs of the day's live vouchers (under the lock)."""
+    live = Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES)
+    issued = live.aggregate(n=Sum("packs"))["n"] or 0
+    if packs < issued:
+        raise FieldErrors(
+            {
+                "packs": [
+                    _("Vouchers for %(n)d packs were already issued for this day.") % {"n": issued}
+                ]
+            }
+        )
 
 
 def supply_declare(
@@ -119,21 +133,7 @@ def supply_declare(
     )
     with write_transaction():
         day = _supply_day(pharmacy, date)
-        issued = (
-            Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES).aggregate(
-                n=Sum("packs")
-            )["n"]
-            or 0
-        )
-        if packs < issued:
-            raise FieldErrors(
-                {
-                    "packs": [
-                        _("Vouchers for %(n)d packs were already issued for this day.")
-                        % {"n": issued}
-                    ]
-                }
-            )
+        _check_not_below_issued(day, packs)
         current = list(SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True))
         declaration = SupplyDeclaration.objects.create(
             supply_day=day,

@@ -1,8 +1,9 @@
 """The allocation choice and its writes as set-based SQL (SQLite and PostgreSQL).
 
-``planning.committee_pick`` states the fair order in Python; this module computes the
-same choice inside the database, so a run of 100,000 vouchers moves no row through
-Python:
+This module computes the fair order inside the database, so a run of 100,000 vouchers
+moves no row through Python (``tests/allocation/reference.py`` keeps the same order
+stated row by row in Python, and a property test compares the two). Who takes part
+is the waiting rule of ``waiting.py``:
 
 * ``committee_counts``: per committee, the waiting registrations, how many of them
   are requeued, and how many offline ones are not (one GROUP BY); the engine turns
@@ -37,6 +38,7 @@ from typing import Any
 from django.db import connection, models
 
 from fairshare.allocation.models import Requeue, Voucher
+from fairshare.allocation.waiting import waiting_sql
 from fairshare.community.models import Building, Household, Member
 from fairshare.core.models import OutboxMessage
 from fairshare.registration.models import OFFLINE_CHANNELS, Registration
@@ -46,8 +48,6 @@ CODE_WIDTH = 11  # tokens.CODE_LENGTH + the check symbol
 _REG = Registration._meta.db_table
 _VOUCHER = Voucher._meta.db_table
 _REQUEUE = Requeue._meta.db_table
-# Voucher.LIVE_STATUSES as SQL literals (fixed strings of the model, not outside input).
-_LIVE = ", ".join(f"'{status}'" for status in Voucher.LIVE_STATUSES)
 _MEMBER = Member._meta.db_table
 _HOUSEHOLD = Household._meta.db_table
 _BUILDING = Building._meta.db_table
@@ -73,7 +73,8 @@ class CommitteePlan:
 def committee_plan(
     *, committee_id: int, base: int, quota: int, requeued: int, offline: int, reserve_pct: int
 ) -> CommitteePlan:
-    """The class sizes ``planning.committee_pick`` takes for a quota (same arithmetic)."""
+    """The class sizes taken for a quota: requeued first, then the offline reserve
+    (``reserve_pct`` of the quota, at most the offline ones), the rest from the pool."""
     taken = min(requeued, max(quota, 0))
     left = quota - taken
     reserve = min(quota * reserve_pct // 100, left, offline) if quota > 0 else 0
@@ -119,29 +120,11 @@ def time_of(value: int | None) -> time | None:
     return None if value is None else time(value // 3600, value // 60 % 60, value % 60)
 
 
-def _ids(values: Sequence[int]) -> str:
-    return ", ".join(str(int(v)) for v in values) or "NULL"
-
-
-def _waiting(committee_ids: Sequence[int]) -> str:
-    """WHERE clause of ``engine.waiting_registrations`` on ``r`` (parameters: 3 × round id)."""
-    ids = _ids(committee_ids)
-    sql = (
-        f"r.round_id = %s AND r.committee_id IN ({ids}) AND r.status <> 'void' "
-        f"AND r.household_id NOT IN (SELECT v.household_id FROM {_VOUCHER} v "
-        f"WHERE v.round_id = %s AND v.committee_id IN ({ids}) "
-        f"AND v.status IN ({_LIVE})) "
-        f"AND r.household_id NOT IN (SELECT d.household_id FROM {_REQUEUE} d "
-        "WHERE d.round_id = %s AND d.outcome = 'dropped')"
-    )
-    return sql
-
-
 def committee_counts(
     *, round_id: int, committee_ids: Sequence[int]
 ) -> dict[int, tuple[int, int, int]]:
     """Per committee: (waiting, waiting and requeued, waiting offline and not requeued)."""
-    where = _waiting(committee_ids)
+    where, params = waiting_sql(round_id=round_id, committee_ids=committee_ids)
     sql = (
         "SELECT r.committee_id, COUNT(*), COUNT(q.id), "
         f"SUM(CASE WHEN q.id IS NULL AND r.channel IN ({_OFFLINE_SQL}) THEN 1 ELSE 0 END) "
@@ -150,15 +133,15 @@ def committee_counts(
         f"WHERE {where} GROUP BY r.committee_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [round_id] * 3)
+        cursor.execute(sql, params)
         return {row[0]: (row[1], row[2], row[3] or 0) for row in cursor.fetchall()}
 
 
 def waiting_tickets(*, round_id: int, committee_ids: Sequence[int]) -> list[tuple[int, str]]:
     """(registration id, ticket) of the waiting registrations (for the lottery order)."""
-    where = _waiting(committee_ids)
+    where, params = waiting_sql(round_id=round_id, committee_ids=committee_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT r.id, r.ticket FROM {_REG} r WHERE {where}", [round_id] * 3)
+        cursor.execute(f"SELECT r.id, r.ticket FROM {_REG} r WHERE {where}", params)
         return cursor.fetchall()
 
 
@@ -192,21 +175,11 @@ def _ranked(
     ranked by (requeue time, id) in a second window, only when there are any.
     """
     pg = connection.vendor == "postgresql"
-    where = _waiting([p.committee_id for p in plans])
-    params: list[Any] = []
-    join = ""
-    key = "r.queue_number"
-    if lottery is not None:
-        key = "lot.pos"
-        if pg:
-            join = "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS lot(lrid, pos) ON lot.lrid = r.id "
-            params.append(list(lottery))
-        else:
-            join = (
-                "JOIN (SELECT CAST(value AS INTEGER) AS lrid, CAST(key AS INTEGER) AS pos "
-                "FROM json_each(%s)) lot ON lot.lrid = r.id "
-            )
-            params.append("[" + ",".join(str(int(i)) for i in lottery) + "]")
+    where, where_params = waiting_sql(
+        round_id=round_id, committee_ids=[p.committee_id for p in plans]
+    )
+    join, params = _lottery_join(lottery, pg)
+    key = "r.queue_number" if lottery is None else "lot.pos"
     building = "CAST(NULL AS BIGINT)"
     if buildings:
         join += f"JOIN {_HOUSEHOLD} h ON h.id = r.household_id "
@@ -241,7 +214,21 @@ def _ranked(
         f"WHEN off = 1 THEN g - reserve ELSE g - {least}(reserve, offs) END AS crank "
         "FROM rk JOIN plan ON pcid = cid)"
     )
-    return Query(sql, params + [round_id] * 3)
+    return Query(sql, params + where_params)
+
+
+def _lottery_join(lottery: Sequence[int] | None, pg: bool) -> tuple[str, list[Any]]:
+    """JOIN of the lottery positions ``lot(lrid, pos)`` (one array parameter), or nothing."""
+    if lottery is None:
+        return "", []
+    if pg:
+        join = "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS lot(lrid, pos) ON lot.lrid = r.id "
+        return join, [list(lottery)]
+    join = (
+        "JOIN (SELECT CAST(value AS INTEGER) AS lrid, CAST(key AS INTEGER) AS pos "
+        "FROM json_each(%s)) lot ON lot.lrid = r.id "
+    )
+    return join, ["[" + ",".join(str(int(i)) for i in lottery) + "]"]
 
 
 def building_pool_counts(
@@ -280,24 +267,7 @@ def picks_query(
     """
     ranked = _ranked(round_id=round_id, plans=plans, lottery=lottery, buildings=shares is not None)
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
-    if shares is not None:
-        values = ", ".join(f"({int(b)}, {int(n)})" for b, n in shares.items())
-        values = values or "(CAST(NULL AS BIGINT), 0)"
-        pick = (
-            "pb AS (SELECT cl.*, row_number() OVER (PARTITION BY cid, bid, cls ORDER BY qn) "
-            f"AS brank FROM cl), share(sbid, nshare) AS (VALUES {values}), "
-            "chosen AS (SELECT pb.* FROM pb LEFT JOIN share ON sbid = bid "
-            "WHERE (cls = 0 AND crank <= taken) OR cls = 1 "
-            "OR (cls = 2 AND brank <= COALESCE(nshare, 0))), "
-            "pick AS (SELECT chosen.*, CASE WHEN cls = 2 THEN "
-            "row_number() OVER (PARTITION BY cid, cls ORDER BY qn) ELSE crank END AS okey "
-            "FROM chosen)"
-        )
-    else:
-        pick = (
-            "pick AS (SELECT cl.*, crank AS okey FROM cl "
-            "WHERE (cls = 0 AND crank <= taken) OR cls = 1 OR (cls = 2 AND crank <= lft))"
-        )
+    pick = _pick_cte(shares)
     whens = " ".join(
         f"WHEN pr <= {int(s.last)} THEN {int(s.start)} + ((pr - {int(s.first)}) / "
         f"{int(s.per_slot)}) * {int(step)}"
@@ -326,6 +296,31 @@ def picks_query(
         f"{least}(s + {int(step)}, {int(close)}) END AS e FROM slotted)"
     )
     return Query(ctes, ranked.params, "SELECT * FROM picks ORDER BY k")
+
+
+def _pick_cte(shares: dict[int, int] | None) -> str:
+    """CTE ``pick``: the chosen registrations with their order key within their class.
+
+    Requeued ones up to ``taken``, the offline reserve, then the general queue: its first
+    ``lft`` by class rank, or (per building) each building's share in queue order.
+    """
+    if shares is None:
+        return (
+            "pick AS (SELECT cl.*, crank AS okey FROM cl "
+            "WHERE (cls = 0 AND crank <= taken) OR cls = 1 OR (cls = 2 AND crank <= lft))"
+        )
+    values = ", ".join(f"({int(b)}, {int(n)})" for b, n in shares.items())
+    values = values or "(CAST(NULL AS BIGINT), 0)"
+    return (
+        "pb AS (SELECT cl.*, row_number() OVER (PARTITION BY cid, bid, cls ORDER BY qn) "
+        f"AS brank FROM cl), share(sbid, nshare) AS (VALUES {values}), "
+        "chosen AS (SELECT pb.* FROM pb LEFT JOIN share ON sbid = bid "
+        "WHERE (cls = 0 AND crank <= taken) OR cls = 1 "
+        "OR (cls = 2 AND brank <= COALESCE(nshare, 0))), "
+        "pick AS (SELECT chosen.*, CASE WHEN cls = 2 THEN "
+        "row_number() OVER (PARTITION BY cid, cls ORDER BY qn) ELSE crank END AS okey "
+        "FROM chosen)"
+    )
 
 
 def _time_sql(expr: str) -> str:

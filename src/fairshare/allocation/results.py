@@ -1,0 +1,117 @@
+"""The result of an allocation run, and the read-back of the vouchers it issued or previewed.
+
+A run of 100,000 vouchers moves no row through Python (``engine.py``): ``PharmacyResult``
+only keeps a loader (``vouchers_issued`` or a dry run's ``vouchers_preview``) and reads the
+vouchers when a caller asks for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date as Date
+from typing import Any
+
+from django.db import connection
+
+from fairshare.allocation import setbased
+from fairshare.allocation.bulk import IssuedVoucher
+from fairshare.allocation.models import Voucher
+from fairshare.community.models import Committee, Pharmacy
+from fairshare.rounds.models import Round
+
+
+@dataclass
+class PharmacyResult:
+    pharmacy: Pharmacy
+    packs_available: int = 0
+    by_committee: list[dict[str, Any]] = field(default_factory=list)
+    issued: int = 0
+    _loader: Callable[[], list[IssuedVoucher]] | None = field(default=None, repr=False)
+    _vouchers: list[IssuedVoucher] | None = field(default=None, repr=False)
+
+    def load(self, loader: Callable[[], list[IssuedVoucher]]) -> None:
+        self._loader, self._vouchers = loader, None
+
+    @property
+    def vouchers(self) -> list[IssuedVoucher]:
+        """The issued (or, in a dry run, previewed) vouchers in issue order, read on demand:
+        a 100,000-voucher run never builds them unless a caller asks."""
+        if self._vouchers is None:
+            self._vouchers = self._loader() if self._loader is not None else []
+        return self._vouchers
+
+
+@dataclass
+class AllocationResult:
+    round: Round
+    date: Date
+    dry_run: bool
+    pharmacies: list[PharmacyResult] = field(default_factory=list)
+
+    @property
+    def issued(self) -> int:
+        return sum(p.issued for p in self.pharmacies)
+
+    @property
+    def vouchers(self) -> list[IssuedVoucher]:
+        return [v for p in self.pharmacies for v in p.vouchers]
+
+    @property
+    def by_committee(self) -> list[dict[str, Any]]:
+        return [row for p in self.pharmacies for row in p.by_committee]
+
+
+def vouchers_preview(
+    picks: setbased.Query,
+    round: Round,
+    date: Date,
+    valid_until: Date,
+    committees: Sequence[Committee],
+) -> list[IssuedVoucher]:
+    """The vouchers a run would issue (dry run: no codes)."""
+    codes = {c.id: c.code for c in committees}
+    with connection.cursor() as cursor:
+        cursor.execute(picks.sql, picks.params)
+        rows = cursor.fetchall()
+    return [
+        IssuedVoucher(
+            registration_id=rid,
+            household_id=hid,
+            committee_id=cid,
+            committee_code=codes[cid],
+            queue_number=qn,
+            phone="",
+            date=date,
+            valid_until=valid_until,
+            packs=round.packs_per_household,
+            fulfilment=Voucher.Fulfilment.DELIVERY if dlv else Voucher.Fulfilment.PICKUP,
+            slot_start=setbased.time_of(s),
+            slot_end=setbased.time_of(e) if s is not None else None,
+        )
+        for _k, rid, hid, cid, qn, dlv, s, e in rows
+    ]
+
+
+def vouchers_issued(day_id: int, after_id: int, last_id: int) -> list[IssuedVoucher]:
+    """The vouchers a run issued, in issue order (read back when a caller asks for them)."""
+    rows = (
+        Voucher.objects.filter(supply_day_id=day_id, id__gt=after_id, id__lte=last_id)
+        .order_by("id")
+        .values_list(
+            "registration_id",
+            "household_id",
+            "committee_id",
+            "committee__code",
+            "registration__queue_number",
+            "registration__phone",
+            "date",
+            "valid_until",
+            "packs",
+            "fulfilment",
+            "slot_start",
+            "slot_end",
+            "code",
+        )
+    )
+    return [IssuedVoucher(*row) for row in rows]
