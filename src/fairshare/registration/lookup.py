@@ -121,3 +121,22 @@ def household_resolve(*, committee_code: str, building: str, room: str) -> House
     if household.committee_id == committee.pk:  # else (inconsistent data) loaded on use
         household.committee = committee
     return household
+
+
+def name_key(text: str) -> str:
+    """A name compared as people mean it: without spaces, case-folded."""
+    return "".join(text.split()).casefold()
+
+
+def roster_match(household: Household, name: str) -> bool:
+    """Whether ``name`` is on the household's roster (fetched with it by
+    ``household_resolve``, else read here; hot path: no ORM compilation)."""
+    wanted = name_key(name)
+    names = getattr(household, ROSTER_ATTR, None)
+    if names is None:
+        table = connection.ops.quote_name(Member._meta.db_table)
+        with connection.cursor() as cursor:
+            sql = f"SELECT name FROM {table} WHERE household_id = %s"  # noqa: S608 - model table
+            cursor.execute(sql, [household.pk])
+            names = [row[0] for row in cursor.fetchall()]
+    return any(name_key(n) == wanted for n in names)

@@ -110,4 +110,3 @@ def ledger_append(
     if own:
         writes.flush()
     return entries
-
