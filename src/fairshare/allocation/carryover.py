@@ -18,6 +18,7 @@ registration queue (``registration/queue.py``), all in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -43,6 +44,47 @@ def _ticket(taken: set[str]) -> str:
         if ticket not in taken and not Registration.objects.filter(ticket=ticket).exists():
             taken.add(ticket)
             return ticket
+
+
+NOT_FIRST = _("The new round already has registrations; carry-over must come first.")
+
+
+def _carry_committee(
+    *, round: Round, committee_id: int, regs: list[Registration], now: datetime, taken: set[str]
+) -> None:
+    """Register ``regs`` (one committee, old queue order) as numbers 1..k of ``round``,
+    through the registration queue: counter lock, enqueue, one ledger link each."""
+    counter = queue.counter_lock(round_id=round.pk, committee_id=committee_id)
+    if counter.last_number or counter.ledger_seq:
+        raise Conflict(NOT_FIRST)
+    new_regs = [
+        Registration(
+            round=round,
+            committee_id=committee_id,
+            household_id=old.household_id,
+            ticket=_ticket(taken),
+            channel=old.channel,
+            status=old.status,
+            name=old.name,
+            phone=old.phone,
+            acknowledged_at=now,
+            returned_recently=old.returned_recently,
+            returned_from=old.returned_from,
+            returned_on=old.returned_on,
+        )
+        for old in regs
+    ]
+    for old, new in zip(regs, new_regs, strict=True):
+        if not queue.enqueue(counter, new):
+            raise Conflict(NOT_FIRST)
+        new.household = old.household
+    # The same "registered" link the registration service writes and verify_ledger
+    # re-computes from the stored row.
+    queue.ledger_append(
+        counter,
+        [(LedgerEntry.Kind.REGISTERED, new, _payload_for(new)) for new in new_regs],
+        created_at=now,
+    )
 
 
 def _payload_for(registration: Registration) -> Callable[[int], dict[str, Any]]:
@@ -74,49 +116,15 @@ def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, in
             round=round, committee_id__in={r.committee_id for r in carried}
         ).exists()
         if busy:
-            raise Conflict(
-                _("The new round already has registrations; carry-over must come first.")
-            )
+            raise Conflict(NOT_FIRST)
         by_committee: dict[int, list[Registration]] = {}
         for reg in carried:
             by_committee.setdefault(reg.committee_id, []).append(reg)
         for committee_id, regs in by_committee.items():
-            counter = queue.counter_lock(round_id=round.pk, committee_id=committee_id)
-            if counter.last_number or counter.ledger_seq:
-                raise Conflict(
-                    _("The new round already has registrations; carry-over must come first.")
-                )
-            new_regs = [
-                Registration(
-                    round=round,
-                    committee_id=committee_id,
-                    household_id=old.household_id,
-                    ticket=_ticket(taken),
-                    channel=old.channel,
-                    status=old.status,
-                    name=old.name,
-                    phone=old.phone,
-                    acknowledged_at=now,
-                    returned_recently=old.returned_recently,
-                    returned_from=old.returned_from,
-                    returned_on=old.returned_on,
-                )
-                for old in regs
-            ]
-            for old, new in zip(regs, new_regs, strict=True):
-                if not queue.enqueue(counter, new):  # numbers 1..k in the old order
-                    raise Conflict(
-                        _("The new round already has registrations; carry-over must come first.")
-                    )
-                new.household = old.household
-            # The same "registered" link the registration service writes and verify_ledger
-            # re-computes from the stored row.
-            queue.ledger_append(
-                counter,
-                [(LedgerEntry.Kind.REGISTERED, new, _payload_for(new)) for new in new_regs],
-                created_at=now,
+            _carry_committee(
+                round=round, committee_id=committee_id, regs=regs, now=now, taken=taken
             )
-            counts[regs[0].committee.code] = len(new_regs)
+            counts[regs[0].committee.code] = len(regs)
         audit_record(
             actor=actor,
             action="round.carry_over",

@@ -97,7 +97,11 @@ def _confirmation_text(registration: Registration, round: Round, committee: Comm
     )
 
 
-def _validate_window(*, round: Round, now: datetime, ack: datetime, errors: FieldErrors) -> None:
+def _validate_round(
+    *, round: Round, committee: Committee, now: datetime, ack: datetime, errors: FieldErrors
+) -> None:
+    if committee.subdistrict.district_id != round.district_id:
+        errors.add("committee", _("This committee does not take part in this round."))
     if round.status != Round.Status.OPEN or not (
         round.registration_opens_at <= now < round.registration_closes_at
     ):
@@ -169,10 +173,8 @@ def registration_plan(
         errors.add("acknowledged_at", _("Only committee staff can set the registration time."))
     now = timezone.now()
     ack = acknowledged_at or now
-    _validate_window(round=round, now=now, ack=ack, errors=errors)
     committee = household.committee
-    if committee.subdistrict.district_id != round.district_id:
-        errors.add("committee", _("This committee does not take part in this round."))
+    _validate_round(round=round, committee=committee, now=now, ack=ack, errors=errors)
     returned_recently, returned_from, returned_on = clean_returnee(
         returned_recently=bool(returned_recently),
         returned_from=returned_from,
