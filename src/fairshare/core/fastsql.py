@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import ForeignKey, Model
 
 M = TypeVar("M", bound=Model)
 
@@ -192,6 +192,14 @@ def _tables(base: type[Model], joins: Sequence[Join]) -> dict[str, str]:
 
 
 @cache
+def _forward_key(model: type[Model], name: str) -> ForeignKey:
+    field = model._meta.get_field(name)
+    if not isinstance(field, ForeignKey):
+        raise TypeError(f"{model.__name__}.{name} is not a foreign key")
+    return field
+
+
+@cache
 def _joined_sql(
     base: type[Model],
     joins: tuple[Join, ...],
@@ -209,7 +217,7 @@ def _joined_sql(
         other = tables[join.model.__name__]
         if join.field:
             parent = models[join.parent]
-            column = qn(parent._meta.get_field(join.field).column)
+            column = qn(_forward_key(parent, join.field).column)
             on = f"{other}.{qn(join.model._meta.pk.column)} = {tables[parent.__name__]}.{column}"
         else:
             on = join.on.format(**tables)
@@ -258,6 +266,6 @@ def select_joined(
         for join, obj in zip(joins, models[1:], strict=True):
             parent = models[join.parent]
             if join.field and obj is not None and parent is not None:
-                parent._meta.get_field(join.field).set_cached_value(parent, obj)
+                _forward_key(type(parent), join.field).set_cached_value(parent, obj)
         out.append(JoinedRow(models=tuple(models), extra=tuple(row[at:])))
     return out
