@@ -1,11 +1,13 @@
-"""Invariants 1 and 2 under real concurrency (threads, separate DB connections).
+"""One live registration per household, unique gapless queue numbers, under real
+concurrency (threads, separate DB connections; registration/queue.py).
 
 200 attempts by 200 different people for 50 households of 2 committees, half
 through the API and half through the service, from 16 threads at once: exactly
 one attempt per household wins (201), the other three get 409, and each
 committee's queue numbers are exactly 1..25. PostgreSQL serializes on the
-counter row lock; SQLite on its IMMEDIATE write transaction. Next to it, a test
-on PostgreSQL shows the race is real without the lock (max()+1 numbering).
+counter row lock; SQLite on its IMMEDIATE write transaction. Next to it, on
+PostgreSQL, the same service races with its counter lock switched off (the negative
+control) and with it on.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.test import Client
 
+from fairshare.registration import queue
 from fairshare.registration.models import QueueCounter, Registration
 from fairshare.registration.services import AlreadyRegistered, registration_create
-from fairshare.registration.tickets import ticket_new
 from tests.factories import (
     BuildingFactory,
     CommitteeFactory,
@@ -133,50 +135,86 @@ def test_200_concurrent_attempts_sqlite_or_any_database(settings):
     _storm_and_check(settings)
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_race_is_real_without_the_counter_lock():
-    """Numbering by max(queue_number)+1 without the lock collides under concurrency."""
-    round_obj, committees, households = _setup()
-    committee = committees[0]
-    threads_n = 8
-    barrier = threading.Barrier(threads_n, timeout=30)
-    outcomes: list[str] = []
+RACERS = 8
 
-    def naive(household) -> None:
+
+def _race(round_obj, households, monkeypatch, *, lock: bool) -> list[object]:
+    """RACERS households of one committee register at once through ``registration_create``.
+
+    The counter lock step is wrapped so that all threads meet at a barrier: before the
+    lock when it is on (they then queue on the row lock), after the counter read when it
+    is off (``row_lock_sql`` replaced by "": the product's own code without its guard),
+    so that every thread has read the same last number before anyone writes. The counter
+    row exists beforehand (else the first thread's uncommitted INSERT of it would hold
+    the others back before the barrier).
+    """
+    QueueCounter.objects.create(round=round_obj, committee=households[0].committee)
+    barrier = threading.Barrier(RACERS, timeout=30)
+    real_lock = queue.counter_lock
+    if not lock:
+        monkeypatch.setattr(queue, "row_lock_sql", lambda using="default": "")
+
+    def counter_lock(**where):
+        if lock:
+            barrier.wait()
+        counter = real_lock(**where)
+        if not lock:
+            barrier.wait()  # everyone has read the same counter
+        return counter
+
+    monkeypatch.setattr(queue, "counter_lock", counter_lock)
+
+    def register(n: int) -> object:
         try:
-            with transaction.atomic():
-                last = (
-                    Registration.objects.filter(round=round_obj, committee=committee)
-                    .order_by("-queue_number")
-                    .values_list("queue_number", flat=True)
-                    .first()
-                ) or 0
-                barrier.wait()  # everyone has read the same maximum
-                Registration.objects.create(
-                    round=round_obj,
-                    committee=committee,
-                    household=household,
-                    queue_number=last + 1,
-                    ticket=ticket_new(),
-                    channel="online",
-                    status="verified",
-                    name="某某",
-                    phone="13900000000",
-                )
-            outcomes.append("ok")
-        except IntegrityError:
-            outcomes.append("collision")
+            result = registration_create(
+                round=round_obj,
+                household=households[n],
+                name=f"居民{n}",
+                phone=f"139{n:08d}",
+                channel="online",
+            )
+            return result.registration.queue_number
+        except Exception as exc:  # the outcome under test
+            return exc
         finally:
             connection.close()
 
-    workers = [threading.Thread(target=naive, args=(h,)) for h in households[:threads_n]]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    # Without the lock every thread took number 1: one insert wins, the rest collide.
-    assert outcomes.count("ok") == 1 and outcomes.count("collision") == threads_n - 1
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        return list(pool.map(register, range(RACERS)))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_race_with_the_counter_lock_numbers_every_household(settings, monkeypatch):
+    settings.LOCK_TIMEOUT_MS = 60000
+    round_obj, committees, households = _setup()
+    answers = _race(round_obj, households, monkeypatch, lock=True)
+    assert sorted(answers) == list(range(1, RACERS + 1))  # unique and gapless
+    live = Registration.objects.exclude(status="void")
+    assert live.count() == live.values("household").distinct().count() == RACERS
+    counter = QueueCounter.objects.get(round=round_obj, committee=committees[0])
+    assert counter.last_number == counter.ledger_seq == RACERS
+    call_command("verify_ledger")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_race_is_real_without_the_counter_lock(settings, monkeypatch):
+    """Negative control: the same code with its counter lock switched off.
+
+    Every thread reads last number 0 and tries number 1. The unique constraint on
+    (round, committee, queue number), the database's last guard, lets one in; the
+    others' inserts find no free number however often a new ticket is drawn, so those
+    households are refused although none of them was registered.
+    """
+    settings.LOCK_TIMEOUT_MS = 60000
+    round_obj, _committees, households = _setup()
+    answers = _race(round_obj, households, monkeypatch, lock=False)
+    assert answers.count(1) == 1
+    failures = [a for a in answers if a != 1]
+    assert len(failures) == RACERS - 1
+    assert all(isinstance(a, RuntimeError) for a in failures), failures
+    assert Registration.objects.count() == 1
 
 
 @pytest.mark.postgres

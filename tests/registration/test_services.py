@@ -5,13 +5,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from fairshare.core.errors import Conflict, FieldErrors, Forbidden
+from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
 from fairshare.core.models import AuditLog, OutboxMessage
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.services import (
     AlreadyRegistered,
     registration_approve,
     registration_create,
+    registration_submit,
     registration_void,
 )
 from fairshare.registration.tickets import ticket_display, ticket_new, ticket_normalize
@@ -193,3 +194,54 @@ def test_confirmation_sms_goes_out_after_commit_through_the_outbox(place, settin
     assert outbox_drain()["sent"] == 1
     line = json.loads(settings.SMS_FILE_PATH.read_text(encoding="utf-8"))
     assert line["phone"] == "13812345678" and ticket_display(reg.ticket) in line["text"]
+
+
+def _submit(place, **kw):
+    args = {
+        "round_id": place["round"].pk,
+        "committee_code": "KJ01",
+        "building": "12",
+        "room": "301室",
+        "name": "张三明",
+        "phone": "13812345678",
+        "channel": "online",
+    }
+    args.update(kw)
+    return registration_submit(**args)
+
+
+def test_submit_finds_round_and_household_as_typed(place):
+    result = _submit(place)
+    assert result.created and result.registration.household == place["household"]
+    assert _submit(place, building="12 号", room="301").created is False
+
+
+@pytest.mark.parametrize("round_id", [0, -1, 10**6, 2**63])
+def test_submit_unknown_or_out_of_range_round_is_404(place, round_id):
+    with pytest.raises(NotFound) as caught:
+        _submit(place, round_id=round_id)
+    assert caught.value.code == "unknown_round"
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ({"committee_code": "XX99"}, "committee"),
+        ({"building": "99"}, "building"),
+        ({"room": "9"}, "room"),
+    ],
+)
+def test_submit_address_errors_name_their_field(place, typed, field):
+    with pytest.raises(FieldErrors) as caught:
+        _submit(place, **typed)
+    assert field in caught.value.errors
+    assert not Registration.objects.exists()
+
+
+@pytest.mark.parametrize("channel", ["desk", "photo"])
+def test_submit_anonymous_may_only_register_online(place, channel):
+    # a photo registration needs the photo (registration/photos.py), the others staff
+    with pytest.raises(FieldErrors) as caught:
+        _submit(place, channel=channel)
+    assert "channel" in caught.value.errors
+    assert not Registration.objects.exists()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import AuthenticationError
@@ -13,38 +10,26 @@ from ninja.security import HttpBearer
 from fairshare.accounts.models import ApiToken, User
 from fairshare.accounts.permissions import has_access
 from fairshare.community.models import Pharmacy
-from fairshare.core.fastsql import model_columns, model_width, row_to_model
+from fairshare.core.fastsql import Join, select_joined
 from fairshare.core.locking import write_transaction
 
-
-@cache
-def _token_sql(vendor: str) -> str:
-    qn = connection.ops.quote_name
-    tok, usr, pha = ApiToken._meta.db_table, User._meta.db_table, Pharmacy._meta.db_table
-    return (
-        f"SELECT {model_columns(ApiToken)}, {model_columns(User)}, {model_columns(Pharmacy)} "  # noqa: S608
-        f"FROM {qn(tok)} JOIN {qn(usr)} ON {qn(usr)}.{qn('id')} = {qn(tok)}.{qn('user_id')} "
-        f"LEFT JOIN {qn(pha)} ON {qn(pha)}.{qn('id')} = {qn(usr)}.{qn('pharmacy_id')} "
-        f"WHERE {qn(tok)}.{qn('token_hash')} = %s AND {qn(tok)}.{qn('revoked_at')} IS NULL"
-    )
+_TOKEN_JOINS = (
+    Join(User, field="user"),
+    Join(Pharmacy, field="pharmacy", parent=1, outer=True),  # None for other roles
+)
 
 
 def _token_lookup(token_hash: str) -> ApiToken | None:
-    """The live token with its user and the user's pharmacy (None for other roles) in one
-    statement without ORM compilation, its text built once per process (every terminal
-    call authenticates; core/fastsql.py)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_token_sql(connection.vendor), [token_hash])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    a, b = model_width(ApiToken), model_width(ApiToken) + model_width(User)
-    token = row_to_model(ApiToken, row[:a])
-    user = row_to_model(User, row[a:b])
-    if user.pharmacy_id is not None:
-        User.pharmacy.field.set_cached_value(user, row_to_model(Pharmacy, row[b:]))
-    ApiToken.user.field.set_cached_value(token, user)
-    return token
+    """The live token with its user and the user's pharmacy in one statement without ORM
+    compilation, its text built once per process (every terminal call authenticates;
+    core/fastsql.py)."""
+    rows = select_joined(
+        ApiToken,
+        _TOKEN_JOINS,
+        "{ApiToken}.token_hash = %s AND {ApiToken}.revoked_at IS NULL",
+        [token_hash],
+    )
+    return rows[0].models[0] if rows else None
 
 
 class BearerAuth(HttpBearer):

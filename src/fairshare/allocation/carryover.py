@@ -8,28 +8,30 @@ same channel, status, name and phone, a new ticket.
 
 It runs only while the new round's queue of that committee is still empty (its
 QueueCounter at 0); otherwise the carried households could not be put ahead
-without renumbering acknowledged registrations, whose queue numbers are public in the
-hash chain (README.md, "The public ledger"), so it refuses.
-Each committee's QueueCounter row is locked (the registration service's lock), the
-numbers are taken from it and the public hash chain is extended with one
-"registered" link per carried registration (``registration.ledger`` format), all in
-one transaction.
+without renumbering acknowledged registrations (queue numbers are never reused or
+changed: README.md, "The public ledger"), so it refuses. Each committee's queue
+counter is locked, the numbers are taken from it and the public hash chain is
+extended with one "registered" link per carried registration, through the
+registration queue (``registration/queue.py``), all in one transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
 from fairshare.core.locking import write_transaction
-from fairshare.registration import ledger
-from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
+from fairshare.registration import queue
+from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.registration.selectors import registered_payload_for
 from fairshare.registration.tickets import ticket_new
 from fairshare.rounds.models import Round
@@ -44,7 +46,52 @@ def _ticket(taken: set[str]) -> str:
             return ticket
 
 
-def round_carry_over(*, round: Round, actor: Any = None) -> dict[str, int]:
+NOT_FIRST = _("The new round already has registrations; carry-over must come first.")
+
+
+def _carry_committee(
+    *, round: Round, committee_id: int, regs: list[Registration], now: datetime, taken: set[str]
+) -> None:
+    """Register ``regs`` (one committee, old queue order) as numbers 1..k of ``round``,
+    through the registration queue: counter lock, enqueue, one ledger link each."""
+    counter = queue.counter_lock(round_id=round.pk, committee_id=committee_id)
+    if counter.last_number or counter.ledger_seq:
+        raise Conflict(NOT_FIRST)
+    new_regs = [
+        Registration(
+            round=round,
+            committee_id=committee_id,
+            household_id=old.household_id,
+            ticket=_ticket(taken),
+            channel=old.channel,
+            status=old.status,
+            name=old.name,
+            phone=old.phone,
+            acknowledged_at=now,
+            returned_recently=old.returned_recently,
+            returned_from=old.returned_from,
+            returned_on=old.returned_on,
+        )
+        for old in regs
+    ]
+    for old, new in zip(regs, new_regs, strict=True):
+        if not queue.enqueue(counter, new):
+            raise Conflict(NOT_FIRST)
+        new.household = old.household
+    # The same "registered" link the registration service writes and verify_ledger
+    # re-computes from the stored row.
+    queue.ledger_append(
+        counter,
+        [(LedgerEntry.Kind.REGISTERED, new, _payload_for(new)) for new in new_regs],
+        created_at=now,
+    )
+
+
+def _payload_for(registration: Registration) -> Callable[[int], dict[str, Any]]:
+    return lambda seq: registered_payload_for(registration, seq=seq)
+
+
+def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, int]:
     """Carry the previous round's waiting households into ``round``; counts per committee."""
     previous = round.carry_over_from
     if previous is None:
@@ -69,69 +116,15 @@ def round_carry_over(*, round: Round, actor: Any = None) -> dict[str, int]:
             round=round, committee_id__in={r.committee_id for r in carried}
         ).exists()
         if busy:
-            raise Conflict(
-                _("The new round already has registrations; carry-over must come first.")
-            )
+            raise Conflict(NOT_FIRST)
         by_committee: dict[int, list[Registration]] = {}
         for reg in carried:
             by_committee.setdefault(reg.committee_id, []).append(reg)
         for committee_id, regs in by_committee.items():
-            QueueCounter.objects.get_or_create(round=round, committee_id=committee_id)
-            counter = QueueCounter.objects.select_for_update().get(
-                round=round, committee_id=committee_id
+            _carry_committee(
+                round=round, committee_id=committee_id, regs=regs, now=now, taken=taken
             )
-            if counter.last_number or counter.ledger_seq:
-                raise Conflict(
-                    _("The new round already has registrations; carry-over must come first.")
-                )
-            new_regs = Registration.objects.bulk_create(
-                [
-                    Registration(
-                        round=round,
-                        committee_id=committee_id,
-                        household_id=old.household_id,
-                        queue_number=number,
-                        ticket=_ticket(taken),
-                        channel=old.channel,
-                        status=old.status,
-                        name=old.name,
-                        phone=old.phone,
-                        acknowledged_at=now,
-                        returned_recently=old.returned_recently,
-                        returned_from=old.returned_from,
-                        returned_on=old.returned_on,
-                    )
-                    for number, old in enumerate(regs, start=1)
-                ]
-            )
-            prev_hash = ledger.GENESIS
-            links = []
-            for seq, (old, new) in enumerate(zip(regs, new_regs, strict=True), start=1):
-                # The same payload the registration service writes and verify_ledger
-                # re-computes from the stored row.
-                new.household = old.household
-                text = ledger.canonical(registered_payload_for(new, seq=seq))
-                digest = ledger.link_hash(prev_hash, text)
-                links.append(
-                    LedgerEntry(
-                        round=round,
-                        committee_id=committee_id,
-                        seq=seq,
-                        kind=LedgerEntry.Kind.REGISTERED,
-                        registration=new,
-                        payload=text,
-                        prev_hash=prev_hash,
-                        hash=digest,
-                        created_at=now,
-                    )
-                )
-                prev_hash = digest
-            LedgerEntry.objects.bulk_create(links)
-            counter.last_number = len(new_regs)
-            counter.ledger_seq = len(links)
-            counter.head_hash = prev_hash
-            counter.save(update_fields=["last_number", "ledger_seq", "head_hash"])
-            counts[regs[0].committee.code] = len(new_regs)
+            counts[regs[0].committee.code] = len(regs)
         audit_record(
             actor=actor,
             action="round.carry_over",

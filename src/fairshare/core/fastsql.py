@@ -11,11 +11,12 @@ the ORM's. Use them on hot paths only; everything else stays on the ORM.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import ForeignKey, Model
 
 M = TypeVar("M", bound=Model)
 
@@ -160,3 +161,111 @@ class WriteBatch:
             else:
                 for sql, params in todo:
                     cursor.execute(sql, params)
+
+
+@dataclass(frozen=True)
+class Join:
+    """One model joined in ``select_joined``.
+
+    Either ``field``: a forward foreign key of the model at position ``parent`` (0 is the
+    base model, 1 the first join …); the ON clause follows the key and the joined instance
+    is cached on that relation. Or ``on``: an ON clause of your own (``{ModelName}``
+    stands for a model's quoted table), and the caller links the instances itself.
+    """
+
+    model: type[Model]
+    field: str = ""
+    parent: int = 0
+    on: str = ""
+    outer: bool = False
+
+
+@dataclass(frozen=True)
+class JoinedRow:
+    models: tuple[Any, ...]  # the base instance, then one per join (None: outer join missed)
+    extra: tuple[Any, ...]  # the values of ``extra`` expressions, raw
+
+
+def _tables(base: type[Model], joins: Sequence[Join]) -> dict[str, str]:
+    qn = connections["default"].ops.quote_name
+    return {m.__name__: qn(m._meta.db_table) for m in (base, *(j.model for j in joins))}
+
+
+@cache
+def _forward_key(model: type[Model], name: str) -> ForeignKey:
+    field = model._meta.get_field(name)
+    if not isinstance(field, ForeignKey):
+        raise TypeError(f"{model.__name__}.{name} is not a foreign key")
+    return field
+
+
+@cache
+def _joined_sql(
+    base: type[Model],
+    joins: tuple[Join, ...],
+    where: str,
+    extra: tuple[str, ...],
+    suffix: str,
+    vendor: str,
+) -> str:
+    qn = connections["default"].ops.quote_name
+    tables = _tables(base, joins)
+    models = [base, *(j.model for j in joins)]
+    cols = [model_columns(m) for m in models] + [e.format(**tables) for e in extra]
+    parts = [f"SELECT {', '.join(cols)} FROM {tables[base.__name__]}"]  # noqa: S608
+    for join in joins:
+        other = tables[join.model.__name__]
+        if join.field:
+            parent = models[join.parent]
+            column = qn(_forward_key(parent, join.field).column)
+            on = f"{other}.{qn(join.model._meta.pk.column)} = {tables[parent.__name__]}.{column}"
+        else:
+            on = join.on.format(**tables)
+        parts.append(f"{'LEFT' if join.outer else 'INNER'} JOIN {other} ON {on}")
+    parts.append(f"WHERE {where.format(**tables)} {suffix}")
+    return " ".join(parts)  # names from model metadata; values are parameters
+
+
+@cache
+def _pk_index(model: type[Model]) -> int:
+    return [f.attname for f in model._meta.concrete_fields].index(model._meta.pk.attname)
+
+
+def select_joined(
+    base: type[Model],
+    joins: Sequence[Join],
+    where: str,
+    params: Sequence[Any],
+    *,
+    extra: Sequence[str] = (),
+    suffix: str = "",
+    using: str = "default",
+) -> list[JoinedRow]:
+    """One SELECT of ``base`` and its ``joins``, each row sliced into model instances.
+
+    The SQL text is built once per process and vendor (``where``, ``on`` and ``extra``
+    use ``{ModelName}`` for quoted tables and ``%s`` placeholders; ``params`` fill the
+    ON clauses first, then ``where``). Instances joined through ``field`` are cached on
+    their parent's relation, so reading it costs no query.
+    """
+    conn = connections[using]
+    joins = tuple(joins)
+    sql = _joined_sql(base, joins, where, tuple(extra), suffix, conn.vendor)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    widths = [model_width(m) for m in (base, *(j.model for j in joins))]
+    out = []
+    for row in rows:
+        at, models = 0, []
+        for model, width in zip((base, *(j.model for j in joins)), widths, strict=True):
+            values = row[at : at + width]
+            found = values[_pk_index(model)] is not None
+            models.append(row_to_model(model, values, using=using) if found else None)
+            at += width
+        for join, obj in zip(joins, models[1:], strict=True):
+            parent = models[join.parent]
+            if join.field and obj is not None and parent is not None:
+                _forward_key(type(parent), join.field).set_cached_value(parent, obj)
+        out.append(JoinedRow(models=tuple(models), extra=tuple(row[at:])))
+    return out

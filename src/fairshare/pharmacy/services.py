@@ -30,13 +30,7 @@ from fairshare.allocation.tokens import TOKEN_PREFIX, code_normalize, token_veri
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.audit import audit_entry
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, Gone, NotFound
-from fairshare.core.fastsql import (
-    WriteBatch,
-    insert_model,
-    model_columns,
-    model_width,
-    row_to_model,
-)
+from fairshare.core.fastsql import Join, WriteBatch, insert_model, select_joined
 from fairshare.core.locking import write_transaction
 from fairshare.pharmacy.models import (
     Channel,
@@ -112,48 +106,24 @@ def voucher_code_resolve(
     return code, None
 
 
-_VOUCHER_JOINS = (  # (relation on Voucher, model): what the terminal's answer shows
-    ("pharmacy", Pharmacy),
-    ("declaration", SupplyDeclaration),
-    ("registration", Registration),
-    ("committee", Committee),
-)
-
-
-@cache
-def _voucher_sql(vendor: str) -> str:
-    qn = connection.ops.quote_name
-    table = qn(Voucher._meta.db_table)
-    cols = [model_columns(Voucher)]
-    joins = []
-    for name, model in _VOUCHER_JOINS:
-        other = qn(model._meta.db_table)
-        cols.append(model_columns(model))
-        column = qn(Voucher._meta.get_field(name).column)
-        joins.append(f"JOIN {other} ON {other}.{qn(model._meta.pk.column)} = {table}.{column}")
-    return (
-        f"SELECT {', '.join(cols)} FROM {table} {' '.join(joins)} "  # noqa: S608
-        f"WHERE {table}.{qn('code')} = %s"
+_VOUCHER_JOINS = tuple(  # what the terminal's answer shows, cached on the voucher
+    Join(model, field=name)
+    for name, model in (
+        ("pharmacy", Pharmacy),
+        ("declaration", SupplyDeclaration),
+        ("registration", Registration),
+        ("committee", Committee),
     )
+)
 
 
 def _voucher_get(code: str) -> Voucher:
     """The voucher with its pharmacy, batch, registration and committee: one statement,
     built once per process (the terminal's hot path; core/fastsql.py)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_voucher_sql(connection.vendor), [code])
-        row = cursor.fetchone()
-    if row is None:
+    rows = select_joined(Voucher, _VOUCHER_JOINS, "{Voucher}.code = %s", [code])
+    if not rows:
         raise NotFound(_("No voucher has this code."))
-    at = model_width(Voucher)
-    voucher = row_to_model(Voucher, row[:at])
-    for name, model in _VOUCHER_JOINS:
-        width = model_width(model)
-        Voucher._meta.get_field(name).set_cached_value(
-            voucher, row_to_model(model, row[at : at + width])
-        )
-        at += width
-    return voucher
+    return rows[0].models[0]
 
 
 def claims_check(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.community.models import Building, Committee, Household, Member, Subdistrict
 from fairshare.core.errors import FieldErrors
-from fairshare.core.fastsql import model_columns, model_width, row_to_model
+from fairshare.core.fastsql import Join, select_joined
 
 
 def _building_variants(text: str) -> list[str]:
@@ -45,107 +47,96 @@ ROSTER_ATTR = "_roster_names"
 _SEP = "\x1f"  # unit separator (chr(31)); a name holding it is detected by the count
 
 
-def _roster_column(h_t: str) -> str:
+@cache
+def _roster_columns(vendor: str) -> tuple[str, str]:
     qn = connection.ops.quote_name
     m_t = qn(Member._meta.db_table)
     agg = (
         f"string_agg({m_t}.{qn('name')}, chr(31))"
-        if connection.vendor == "postgresql"
+        if vendor == "postgresql"
         else f"group_concat({m_t}.{qn('name')}, char(31))"
     )
-    where = f"FROM {m_t} WHERE {m_t}.{qn('household_id')} = {h_t}.{qn('id')}"
-    return f"(SELECT count(*) {where}), (SELECT {agg} {where})"
+    where = f"FROM {m_t} WHERE {m_t}.{qn('household_id')} = {{Household}}.{qn('id')}"
+    return f"(SELECT count(*) {where})", f"(SELECT {agg} {where})"
 
 
-def _household_resolve_one_query(*, code: str, building: str, room: str) -> Household | None:
-    """``household_resolve``'s answer in one statement when it is a household, else None.
-
-    The same choice as the three-step lookup: the committee's building whose label is the
-    earliest variant (whether or not the room exists there), then the earliest room variant
-    in that building; None sends the caller to the step-by-step path for its exact error.
-    """
-    b_variants = _building_variants(building)
-    r_variants = _room_variants(room)
-    qn = connection.ops.quote_name
-    b_t, c_t, h_t, s_t = (
-        qn(m._meta.db_table) for m in (Building, Committee, Household, Subdistrict)
+def _joins(b_count: int, r_count: int) -> tuple[Join, ...]:
+    """Committee → subdistrict, → its buildings labelled like a variant, → their rooms."""
+    return (
+        Join(Subdistrict, field="subdistrict"),
+        Join(
+            Building,
+            on="{Building}.committee_id = {Committee}.id "
+            f"AND {{Building}}.label IN ({', '.join(['%s'] * b_count)})",
+            outer=True,
+        ),
+        Join(
+            Household,
+            on="{Household}.building_id = {Building}.id "
+            f"AND {{Household}}.room IN ({', '.join(['%s'] * r_count)})",
+            outer=True,
+        ),
     )
-    sql = (
-        f"SELECT {model_columns(Building)}, "  # noqa: S608
-        f"{model_columns(Committee)}, "
-        f"{model_columns(Subdistrict)}, {model_columns(Household)}, {_roster_column(h_t)} "
-        f"FROM {b_t} INNER JOIN {c_t} ON {b_t}.{qn('committee_id')} = {c_t}.{qn('id')} "
-        f"INNER JOIN {s_t} ON {c_t}.{qn('subdistrict_id')} = {s_t}.{qn('id')} "
-        f"LEFT JOIN {h_t} ON {h_t}.{qn('building_id')} = {b_t}.{qn('id')} "
-        f"AND {h_t}.{qn('room')} IN ({', '.join(['%s'] * len(r_variants))}) "
-        f"WHERE {c_t}.{qn('code')} = %s "
-        f"AND {b_t}.{qn('label')} IN ({', '.join(['%s'] * len(b_variants))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*r_variants, code, *b_variants])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    wb, wc, ws = model_width(Building), model_width(Committee), model_width(Subdistrict)
-    b_rank = {v: i for i, v in enumerate(b_variants)}
-    r_rank = {v: i for i, v in enumerate(r_variants)}
-    best_label = min((row[:wb][_label_index()] for row in rows), key=b_rank.__getitem__)
-    chosen = [
-        row
-        for row in rows
-        if row[:wb][_label_index()] == best_label and row[wb + wc + ws] is not None
-    ]
-    if not chosen:
-        return None
-    row = min(chosen, key=lambda r: r_rank[r[wb + wc + ws :][_room_index()]])
-    building_obj = row_to_model(Building, row[:wb])
-    committee = row_to_model(Committee, row[wb : wb + wc])
-    committee.subdistrict = row_to_model(Subdistrict, row[wb + wc : wb + wc + ws])
-    household = row_to_model(Household, row[wb + wc + ws : -2])
-    count, joined = row[-2], row[-1]
-    names = joined.split(_SEP) if joined else []
-    if len(names) == count:  # else a name holds the separator: registration reads the roster
-        setattr(household, ROSTER_ATTR, names)
-    if household.committee_id != committee.pk:
-        return None  # inconsistent data: let the step-by-step path decide
-    building_obj.committee = committee
-    household.committee = committee
-    household.building = building_obj
-    return household
-
-
-def _label_index() -> int:
-    return [f.attname for f in Building._meta.concrete_fields].index("label")
-
-
-def _room_index() -> int:
-    return [f.attname for f in Household._meta.concrete_fields].index("room")
 
 
 def household_resolve(*, committee_code: str, building: str, room: str) -> Household:
-    """The household at (committee, building, room); per-field 422 errors otherwise."""
-    found = _household_resolve_one_query(
-        code=(committee_code or "").strip()[:16],
-        building=(building or "")[:40],
-        room=(room or "")[:24],
+    """The household at (committee, building, room) in one statement; per-field 422 errors.
+
+    "12", "12号" and "12 号" all find building 12号: the committee's building whose label
+    is the earliest variant is chosen (whether or not the room exists there), then the
+    earliest room variant in that building. The roster names come with the household.
+    """
+    b_variants = _building_variants((building or "")[:40])
+    r_variants = _room_variants((room or "")[:24])
+    rows = select_joined(
+        Committee,
+        _joins(len(b_variants), len(r_variants)),
+        "{Committee}.code = %s",
+        [*b_variants, *r_variants, (committee_code or "").strip()[:16]],
+        extra=_roster_columns(connection.vendor),
     )
-    if found is not None:
-        return found
     errors = FieldErrors()
-    committee = (
-        Committee.objects.select_related("subdistrict")
-        .filter(code=(committee_code or "").strip()[:16])
-        .first()
-    )
-    if committee is None:
+    if not rows:
         errors.add("committee", _("Unknown residents' committee."))
         raise errors
-    found_building = building_find(committee=committee, text=(building or "")[:40])
-    if found_building is None:
+    b_rank = {v: i for i, v in enumerate(b_variants)}
+    labelled = [r for r in rows if r.models[2] is not None]
+    if not labelled:
         errors.add("building", _("No such building in this committee's area."))
         raise errors
-    household = household_find(building=found_building, room=(room or "")[:24])
-    if household is None:
+    best = min(labelled, key=lambda r: b_rank[r.models[2].label]).models[2].label
+    r_rank = {v: i for i, v in enumerate(r_variants)}
+    found = [r for r in labelled if r.models[2].label == best and r.models[3] is not None]
+    if not found:
         errors.add("room", _("No such room in this building."))
         raise errors
+    row = min(found, key=lambda r: r_rank[r.models[3].room])
+    committee, _subdistrict, building_obj, household = row.models
+    count, joined = row.extra
+    names = joined.split(_SEP) if joined else []
+    if len(names) == count:  # else a name holds the separator: registration reads the roster
+        setattr(household, ROSTER_ATTR, names)
+    building_obj.committee = committee
+    household.building = building_obj
+    if household.committee_id == committee.pk:  # else (inconsistent data) loaded on use
+        household.committee = committee
     return household
+
+
+def name_key(text: str) -> str:
+    """A name compared as people mean it: without spaces, case-folded."""
+    return "".join(text.split()).casefold()
+
+
+def roster_match(household: Household, name: str) -> bool:
+    """Whether ``name`` is on the household's roster (fetched with it by
+    ``household_resolve``, else read here; hot path: no ORM compilation)."""
+    wanted = name_key(name)
+    names = getattr(household, ROSTER_ATTR, None)
+    if names is None:
+        table = connection.ops.quote_name(Member._meta.db_table)
+        with connection.cursor() as cursor:
+            sql = f"SELECT name FROM {table} WHERE household_id = %s"  # noqa: S608 - model table
+            cursor.execute(sql, [household.pk])
+            names = [row[0] for row in cursor.fetchall()]
+    return any(name_key(n) == wanted for n in names)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +20,11 @@ from fairshare.community.models import Household
 from fairshare.core.errors import FieldErrors
 from fairshare.core.locking import write_transaction
 from fairshare.registration.models import RegistrationPhoto
-from fairshare.registration.services import RegistrationResult, registration_create
+from fairshare.registration.services import (
+    RegistrationOptions,
+    RegistrationResult,
+    registration_create,
+)
 from fairshare.rounds.models import Round
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -44,7 +48,13 @@ def photo_path(relative: str) -> Path:
 
 
 def registration_create_with_photo(
-    *, round: Round, household: Household, name: str, phone: str, photo: bytes, **extra: Any
+    *,
+    round: Round,
+    household: Household,
+    name: str,
+    phone: str,
+    photo: bytes,
+    **extra: Unpack[RegistrationOptions],
 ) -> RegistrationResult:
     errors = FieldErrors()
     kind = photo_kind(photo or b"")
@@ -64,7 +74,13 @@ def registration_create_with_photo(
     try:
         with write_transaction():
             result = registration_create(
-                round=round, household=household, name=name, phone=phone, channel="photo", **extra
+                round=round,
+                household=household,
+                name=name,
+                phone=phone,
+                channel="photo",
+                photo_attached=True,
+                **extra,
             )
             if result.created:
                 RegistrationPhoto.objects.create(

@@ -1,41 +1,37 @@
 """Registration writes: one household, one place in line, on every channel.
 
 Every channel (online page, API, desk, phone, photo, building sheet) goes through
-``registration_create``. Invariants 1 and 2 (BRIEF) hold because, inside ONE
-``write_transaction``, the (round, committee) queue counter row is locked (row lock
-on PostgreSQL; the IMMEDIATE transaction on SQLite), the household's live
-registration is looked up, the next number is taken, the row is inserted (the
-partial unique constraint "one live registration per household and round" is the
-final guard) and the ledger link and counter are written — all or nothing.
+``registration_create``, in two steps: ``registration_plan`` validates everything
+without writing, ``registration_write`` writes in ONE ``write_transaction``: the
+(round, committee) queue counter is locked, the next number taken and the row inserted
+(the partial unique constraint "one live registration per household and round" is the
+final guard), then the ledger link and the counter are written — all or nothing
+(``registration/queue.py``; README.md, "The public ledger"). ``registration_submit``
+is the entry point for callers that name the round and the address as typed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.scoping import require_committee_in_scope
-from fairshare.community.models import Committee, Household, Member
+from fairshare.community.models import Committee, Household
 from fairshare.core.audit import audit_record
-from fairshare.core.errors import Conflict, FieldErrors
-from fairshare.core.fastsql import WriteBatch, insert_model, select_models
-from fairshare.core.locking import supports_row_locks, write_transaction
+from fairshare.core.errors import Conflict, FieldErrors, NotFound
+from fairshare.core.fastsql import WriteBatch, select_models
+from fairshare.core.locking import write_transaction
 from fairshare.core.sms import sms_enqueue
-from fairshare.registration.ledger import canonical, link_hash, voided_payload
-from fairshare.registration.lookup import ROSTER_ATTR
-from fairshare.registration.models import (
-    Channel,
-    LedgerEntry,
-    QueueCounter,
-    Registration,
-)
+from fairshare.registration import queue
+from fairshare.registration.ledger import voided_payload
+from fairshare.registration.lookup import household_resolve, name_key, roster_match
+from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.registration.phonecodes import phone_code_check, phone_code_consume
 from fairshare.registration.selectors import ledger_at_iso, registered_payload_for
 from fairshare.registration.tickets import ticket_display, ticket_new
@@ -43,8 +39,6 @@ from fairshare.registration.validation import clean_name, clean_phone, clean_ret
 from fairshare.rounds.models import Round
 
 TICKET_ATTEMPTS = 5
-# Residents themselves may use these; the others are entered by committee staff.
-ANONYMOUS_CHANNELS = (Channel.ONLINE, Channel.PHOTO)
 VOID_REASONS = {
     "duplicate": _("duplicate"),
     "not_resident": _("not a resident of this household"),
@@ -81,91 +75,14 @@ class AlreadyRegistered(Conflict):
         self.registration = existing
 
 
-def _same_key(text: str) -> str:
-    return "".join(text.split()).casefold()
-
-
-def _roster_match(household: Household, name: str) -> bool:
-    wanted = _same_key(name)
-    names = getattr(household, ROSTER_ATTR, None)  # fetched with the household (lookup.py)
-    if names is not None:
-        return any(_same_key(n) == wanted for n in names)
-    table = connection.ops.quote_name(Member._meta.db_table)
-    with connection.cursor() as cursor:  # hot path: no ORM compilation (core/fastsql.py)
-        sql = f"SELECT name FROM {table} WHERE household_id = %s"  # noqa: S608 - model table
-        cursor.execute(sql, [household.pk])
-        names = [row[0] for row in cursor.fetchall()]
-    return any(_same_key(n) == wanted for n in names)
-
-
 def _require_scope(actor: User | None, committee_id: int) -> None:
     require_committee_in_scope(
         actor, committee_id, message=_("You may only manage registrations of your own committee.")
     )
 
 
-def _lock_counter(*, round_id: int, committee_id: int) -> QueueCounter:
-    """The (round, committee) counter row, locked for the rest of the transaction."""
-
-    def query() -> QueueCounter | None:
-        found = select_models(
-            QueueCounter,
-            "round_id = %s AND committee_id = %s",
-            [round_id, committee_id],
-            suffix="FOR UPDATE" if supports_row_locks() else "",
-        )
-        return found[0] if found else None
-
-    counter = query()
-    if counter is None:
-        # INSERT … ON CONFLICT DO NOTHING: concurrent first registrations cannot fail here.
-        QueueCounter.objects.bulk_create(
-            [QueueCounter(round_id=round_id, committee_id=committee_id)], ignore_conflicts=True
-        )
-        counter = query()
-        assert counter is not None
-    return counter
-
-
-def _counter_save(counter: QueueCounter, batch: WriteBatch) -> None:
-    table = connection.ops.quote_name(QueueCounter._meta.db_table)
-    sql = (
-        f"UPDATE {table} "  # noqa: S608
-        "SET last_number = %s, ledger_seq = %s, head_hash = %s WHERE id = %s"
-    )
-    batch.add(sql, [counter.last_number, counter.ledger_seq, counter.head_hash, counter.pk])
-
-
-def _append_link(
-    counter: QueueCounter,
-    *,
-    kind: str,
-    registration: Registration,
-    payload: dict,
-    batch: WriteBatch | None = None,
-) -> LedgerEntry:
-    text = canonical(payload)
-    entry = LedgerEntry(
-        round_id=counter.round_id,
-        committee_id=counter.committee_id,
-        seq=payload["seq"],
-        kind=kind,
-        registration=registration,
-        payload=text,
-        prev_hash=counter.head_hash,
-        hash=link_hash(counter.head_hash, text),
-    )
-    if batch is not None:
-        batch.insert(entry)
-    else:
-        insert_model(entry)
-    counter.ledger_seq = entry.seq
-    counter.head_hash = entry.hash
-    return entry
-
-
 def _confirmation_text(registration: Registration, round: Round, committee: Committee) -> str:
-    # Residents get Chinese messages (BRIEF); the ticket is shown in groups for reading aloud.
+    # Residents get Chinese messages (README.md); the ticket is shown in groups for reading aloud.
     pending = "，待居委会核实" if registration.status == Registration.Status.PENDING_REVIEW else ""
     return (
         f"【公平配】{committee.name}：您户已登记（{round.name}），排队号{registration.queue_number}，"
@@ -174,9 +91,11 @@ def _confirmation_text(registration: Registration, round: Round, committee: Comm
     )
 
 
-def _validate_window(
-    *, round: Round, channel: str, actor: Any, now: datetime, ack: datetime, errors: FieldErrors
+def _validate_round(
+    *, round: Round, committee: Committee, now: datetime, ack: datetime, errors: FieldErrors
 ) -> None:
+    if committee.subdistrict.district_id != round.district_id:
+        errors.add("committee", _("This committee does not take part in this round."))
     if round.status != Round.Status.OPEN or not (
         round.registration_opens_at <= now < round.registration_closes_at
     ):
@@ -188,42 +107,68 @@ def _validate_window(
         )
 
 
-def registration_create(
+def _validate_channel(
+    channel: str, *, is_staff: bool, photo_attached: bool, errors: FieldErrors
+) -> None:
+    """The one channel rule: residents register online, or by photo with the photo
+    (``registration/photos.py``); every other channel is for committee staff."""
+    if channel not in Channel.values:
+        errors.add("channel", _("Unknown registration channel."))
+    elif not is_staff and not (
+        channel == Channel.ONLINE or (channel == Channel.PHOTO and photo_attached)
+    ):
+        errors.add("channel", _("Only committee staff can register on this channel."))
+
+
+@dataclass(frozen=True)
+class RegistrationPlan:
+    """A checked registration, ready to be written (``registration_create``'s first step)."""
+
+    round: Round
+    household: Household
+    name: str
+    phone: str
+    channel: str
+    staff: User | None  # the acting committee staff member; None for residents
+    acknowledged_at: datetime
+    returned_recently: bool
+    returned_from: str
+    returned_on: date | None
+    id_checked: bool
+    status: str
+    phone_code_id: int | None
+
+
+def registration_plan(
     *,
     round: Round,
     household: Household,
     name: str,
     phone: str,
     channel: str,
-    actor: Any = None,
+    actor: User | None = None,
     acknowledged_at: datetime | None = None,
     returned_recently: bool = False,
     returned_from: str = "",
     returned_on: date | None = None,
     id_checked: bool = False,
     phone_code: str | None = None,
-) -> RegistrationResult:
-    """Register ``household`` for ``round`` or return its existing registration.
-
-    Same household, name and phone again → the original (``created`` False). Another
-    person for an already registered household → ``AlreadyRegistered`` (409).
-    """
+    photo_attached: bool = False,
+) -> RegistrationPlan:
+    """Validate a registration without writing; ``FieldErrors`` / ``Forbidden`` otherwise."""
     errors = FieldErrors()
     name = clean_name(name, errors)
     phone = clean_phone(phone, errors)
-    is_staff = actor is not None and getattr(actor, "is_authenticated", False)
-    if channel not in Channel.values:
-        errors.add("channel", _("Unknown registration channel."))
-    elif channel not in ANONYMOUS_CHANNELS and not is_staff:
-        errors.add("channel", _("Only committee staff can register on this channel."))
-    if acknowledged_at is not None and not is_staff:
+    staff = actor if actor is not None and actor.is_authenticated else None
+    _validate_channel(
+        channel, is_staff=staff is not None, photo_attached=photo_attached, errors=errors
+    )
+    if acknowledged_at is not None and staff is None:
         errors.add("acknowledged_at", _("Only committee staff can set the registration time."))
     now = timezone.now()
     ack = acknowledged_at or now
-    _validate_window(round=round, channel=channel, actor=actor, now=now, ack=ack, errors=errors)
     committee = household.committee
-    if committee.subdistrict.district_id != round.district_id:
-        errors.add("committee", _("This committee does not take part in this round."))
+    _validate_round(round=round, committee=committee, now=now, ack=ack, errors=errors)
     returned_recently, returned_from, returned_on = clean_returnee(
         returned_recently=bool(returned_recently),
         returned_from=returned_from,
@@ -231,85 +176,174 @@ def registration_create(
         today=timezone.localdate(now),
         errors=errors,
     )
-    if is_staff:
-        _require_scope(actor, committee.pk)
+    if staff is not None:
+        _require_scope(staff, committee.pk)
     code_id = None
     if round.phone_verification and channel == Channel.ONLINE and not errors:
         code_id = phone_code_check(phone=phone, code=phone_code, errors=errors)
     if errors:
         raise errors
+    matched = channel != Channel.PHOTO and roster_match(household, name)
+    return RegistrationPlan(
+        round=round,
+        household=household,
+        name=name,
+        phone=phone,
+        channel=channel,
+        staff=staff,
+        acknowledged_at=ack,
+        returned_recently=returned_recently,
+        returned_from=returned_from,
+        returned_on=returned_on,
+        id_checked=bool(id_checked and staff is not None),
+        status=Registration.Status.VERIFIED if matched else Registration.Status.PENDING_REVIEW,
+        phone_code_id=code_id,
+    )
 
-    matched = channel != Channel.PHOTO and _roster_match(household, name)
-    status = Registration.Status.VERIFIED if matched else Registration.Status.PENDING_REVIEW
-    ticket = ticket_new()
+
+def _enqueue_new(
+    counter: QueueCounter, plan: RegistrationPlan
+) -> Registration | RegistrationResult:
+    """Insert the planned registration with the next number, or the household's answer.
+
+    Insert first: the partial unique index "one live registration per household and
+    round" answers whether the household is registered already, so the common case needs
+    no separate look-up. On a conflict (that household, or a ticket drawn twice) nothing
+    is inserted and we look at which one it was.
+    """
+    for _attempt in range(TICKET_ATTEMPTS):
+        candidate = Registration(
+            round=plan.round,
+            committee=plan.household.committee,
+            household=plan.household,
+            ticket=ticket_new(),
+            channel=plan.channel,
+            status=plan.status,
+            name=plan.name,
+            phone=plan.phone,
+            acknowledged_at=plan.acknowledged_at,
+            returned_recently=plan.returned_recently,
+            returned_from=plan.returned_from,
+            returned_on=plan.returned_on,
+            created_by=plan.staff,
+            id_checked=plan.id_checked,
+        )
+        if queue.enqueue(counter, candidate):
+            return candidate
+        existing = _live_registration(round_id=plan.round.pk, household_id=plan.household.pk)
+        if existing is not None:
+            return _same_or_conflict(existing, name=plan.name, phone=plan.phone)
+        # The ticket was drawn before (or the look-up missed: the next attempt, with a new
+        # ticket, conflicts again and looks again).
+    raise RuntimeError("could not insert the registration (ticket or household conflict)")
+
+
+def registration_write(plan: RegistrationPlan) -> RegistrationResult:
+    """Write a planned registration: number, row, ledger link, SMS, in one transaction."""
+    committee = plan.household.committee
     with write_transaction():
-        counter = _lock_counter(round_id=round.pk, committee_id=committee.pk)
-        number = counter.last_number + 1
-        registration = None
-        # Insert first: the partial unique index "one live registration per household
-        # and round" answers whether the household is registered already, so the common
-        # case needs no separate look-up. ON CONFLICT DO NOTHING inserts nothing on a
-        # conflict (that household, or a ticket drawn twice) and we look at which one.
-        for _attempt in range(TICKET_ATTEMPTS):
-            candidate = Registration(
-                round=round,
-                committee=committee,
-                household=household,
-                queue_number=number,
-                ticket=ticket,
-                channel=channel,
-                status=status,
-                name=name,
-                phone=phone,
-                acknowledged_at=ack,
-                returned_recently=returned_recently,
-                returned_from=returned_from,
-                returned_on=returned_on,
-                created_by=actor if is_staff else None,
-                id_checked=bool(id_checked and is_staff),
-            )
-            if insert_model(candidate, ignore_conflicts=True):
-                registration = candidate
-                break
-            existing = _live_registration(round_id=round.pk, household_id=household.pk)
-            if existing is not None:
-                return _same_or_conflict(existing, name=name, phone=phone)
-            # The ticket was drawn before (or the look-up missed: the next attempt, with a
-            # new ticket, conflicts again and looks again).
-            ticket = ticket_new()
-        if registration is None:
-            raise RuntimeError("could not insert the registration (ticket or household conflict)")
-        if code_id is not None:
-            phone_code_consume(code_id=code_id)
-        payload = registered_payload_for(registration, seq=counter.ledger_seq + 1)
+        counter = queue.counter_lock(round_id=plan.round.pk, committee_id=committee.pk)
+        inserted = _enqueue_new(counter, plan)
+        if isinstance(inserted, RegistrationResult):
+            return inserted
+        registration = inserted
+        if plan.phone_code_id is not None:
+            phone_code_consume(code_id=plan.phone_code_id)
         # Ledger link, counter and SMS: one round trip on PostgreSQL (core/fastsql.py).
         batch = WriteBatch()
-        _append_link(
-            counter,
-            kind=LedgerEntry.Kind.REGISTERED,
-            registration=registration,
-            payload=payload,
-            batch=batch,
+        link = (
+            LedgerEntry.Kind.REGISTERED,
+            registration,
+            lambda seq: registered_payload_for(registration, seq=seq),
         )
-        counter.last_number = number
-        _counter_save(counter, batch)
+        queue.ledger_append(counter, [link], batch=batch)
         sms_enqueue(
-            phone=phone,
-            text=_confirmation_text(registration, round, committee),
-            household_id=household.pk,
+            phone=plan.phone,
+            text=_confirmation_text(registration, plan.round, committee),
+            household_id=plan.household.pk,
             batch=batch,
         )
         batch.flush()
-        if is_staff:
+        if plan.staff is not None:
             audit_record(
-                actor=actor,
+                actor=plan.staff,
                 action="registration.create",
                 obj=registration,
-                after={"queue_number": number, "channel": channel, "status": status},
+                after={
+                    "queue_number": registration.queue_number,
+                    "channel": plan.channel,
+                    "status": plan.status,
+                },
                 subdistrict_id=committee.subdistrict_id,
                 committee_id=committee.pk,
             )
     return RegistrationResult(registration=registration, created=True)
+
+
+class RegistrationOptions(TypedDict, total=False):
+    """The optional keywords of ``registration_create`` / ``registration_submit``."""
+
+    actor: User | None
+    acknowledged_at: datetime | None
+    returned_recently: bool
+    returned_from: str
+    returned_on: date | None
+    id_checked: bool
+    phone_code: str | None
+
+
+def registration_create(
+    *,
+    round: Round,
+    household: Household,
+    name: str,
+    phone: str,
+    channel: str,
+    photo_attached: bool = False,
+    **options: Unpack[RegistrationOptions],
+) -> RegistrationResult:
+    """Register ``household`` for ``round`` or return its existing registration.
+
+    Same household, name and phone again → the original (``created`` False). Another
+    person for an already registered household → ``AlreadyRegistered`` (409).
+    """
+    plan = registration_plan(
+        round=round,
+        household=household,
+        name=name,
+        phone=phone,
+        channel=channel,
+        photo_attached=photo_attached,
+        **options,
+    )
+    return registration_write(plan)
+
+
+MAX_ID = 2**63 - 1  # bigint; a larger id is no round (and would overflow the driver)
+
+
+def registration_submit(
+    *,
+    round_id: int,
+    committee_code: str,
+    building: str,
+    room: str,
+    name: str,
+    phone: str,
+    channel: str,
+    **options: Unpack[RegistrationOptions],
+) -> RegistrationResult:
+    """A registration as typed by its caller (API, building sheet): the round by id
+    (``NotFound`` "unknown_round" otherwise), the household by committee code, building
+    and room (per-field ``FieldErrors``), then ``registration_create``, whose channel rule
+    is the only one (residents: online; a photo needs ``registration/photos.py``)."""
+    found = select_models(Round, "id = %s", [round_id]) if 0 < round_id <= MAX_ID else []
+    if not found:  # hot path: no ORM compilation (core/fastsql.py)
+        raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
+    household = household_resolve(committee_code=committee_code, building=building, room=room)
+    return registration_create(
+        round=found[0], household=household, name=name, phone=phone, channel=channel, **options
+    )
 
 
 def _live_registration(*, round_id: int, household_id: int) -> Registration | None:
@@ -321,12 +355,12 @@ def _live_registration(*, round_id: int, household_id: int) -> Registration | No
 
 
 def _same_or_conflict(existing: Registration, *, name: str, phone: str) -> RegistrationResult:
-    if existing.phone == phone and _same_key(existing.name) == _same_key(name):
+    if existing.phone == phone and name_key(existing.name) == name_key(name):
         return RegistrationResult(registration=existing, created=False)
     raise AlreadyRegistered(existing)
 
 
-def registration_approve(*, registration: Registration, actor: Any) -> Registration:
+def registration_approve(*, registration: Registration, actor: User) -> Registration:
     """Staff confirm a pending registration (roster mismatch or photo checked)."""
     _require_scope(actor, registration.committee_id)
     with write_transaction():
@@ -349,7 +383,7 @@ def registration_approve(*, registration: Registration, actor: Any) -> Registrat
 
 
 def registration_void(
-    *, registration: Registration, actor: Any, reason: str, note: str = ""
+    *, registration: Registration, actor: User, reason: str, note: str = ""
 ) -> Registration:
     """Void a registration: it keeps its queue number; a "voided" link is appended."""
     errors = FieldErrors()
@@ -361,7 +395,7 @@ def registration_void(
     _require_scope(actor, registration.committee_id)
     now = timezone.now()
     with write_transaction():
-        counter = _lock_counter(
+        counter = queue.counter_lock(
             round_id=registration.round_id, committee_id=registration.committee_id
         )
         before = Registration.objects.filter(pk=registration.pk).values("status").first()
@@ -377,16 +411,17 @@ def registration_void(
         )
         if not changed:
             raise Conflict(_("This registration is already void."), code="already_void")
-        payload = voided_payload(
-            seq=counter.ledger_seq + 1,
-            queue_number=registration.queue_number,
-            reason=reason,
-            at_iso=ledger_at_iso(now),
+        link = (
+            LedgerEntry.Kind.VOIDED,
+            registration,
+            lambda seq: voided_payload(
+                seq=seq,
+                queue_number=registration.queue_number,
+                reason=reason,
+                at_iso=ledger_at_iso(now),
+            ),
         )
-        _append_link(
-            counter, kind=LedgerEntry.Kind.VOIDED, registration=registration, payload=payload
-        )
-        counter.save(update_fields=["ledger_seq", "head_hash"])
+        queue.ledger_append(counter, [link])
         audit_record(
             actor=actor,
             action="registration.void",

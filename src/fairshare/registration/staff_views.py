@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fairshare.accounts.models import User
 from fairshare.accounts.permissions import DESK_ROLES, has_access, has_role
 from fairshare.accounts.scoping import scoped
 from fairshare.community.models import Committee, Household
@@ -38,6 +39,7 @@ from fairshare.registration.services import (
     AlreadyRegistered,
     registration_approve,
     registration_create,
+    registration_submit,
     registration_void,
 )
 from fairshare.registration.tickets import ticket_display
@@ -60,7 +62,7 @@ def desk_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapper
 
 
-def _scoped_committee(user: Any, code: str) -> Committee:
+def _scoped_committee(user: User, code: str) -> Committee:
     committee = scoped(Committee.objects.select_related("subdistrict"), user, "").filter(code=code)
     found = committee.first()
     if found is None or not has_access(user):
@@ -271,22 +273,22 @@ def batch(request: HttpRequest, round_id: int, committee_code: str) -> HttpRespo
     )
 
 
-def _batch_row(round_obj, committee, channel, line, user) -> dict[str, Any]:
+def _batch_row(
+    round_obj: Round, committee: Committee, channel: str, line: str, user: User
+) -> dict[str, Any]:
     cells = [c.strip() for c in re.split(r"[,，\t]", line)]
     if len(cells) < 4:
         return {"error": _("Expected: building-room, name, phone, time")}
-    building_text, room_text = _parse_address(cells[0])
-    building = building_find(committee=committee, text=building_text)
-    household = household_find(building=building, room=room_text) if building else None
-    if household is None:
-        return {"error": _("No household at this address in your committee.")}
     at = _parse_sheet_time(cells[3])
     if at is None:
         return {"error": _("Unreadable time (use HH:MM or YYYY-MM-DD HH:MM).")}
+    building_text, room_text = _parse_address(cells[0])
     try:
-        result = registration_create(
-            round=round_obj,
-            household=household,
+        result = registration_submit(
+            round_id=round_obj.pk,
+            committee_code=committee.code,
+            building=building_text,
+            room=room_text,
             name=cells[1],
             phone=cells[2],
             channel=channel,
