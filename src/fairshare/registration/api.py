@@ -1,4 +1,4 @@
-"""Registration API: register a household (BRIEF contract) and look up a ticket's status."""
+"""Registration API: register a household and look up a ticket's status."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.errors import AuthenticationError
 
 from fairshare.accounts.auth import bearer
-from fairshare.core.api_errors import service_error_body
-from fairshare.core.errors import FieldErrors, NotFound, ServiceError
+from fairshare.accounts.models import User
+from fairshare.core.endpoints import Answer, Operation, write_endpoint
+from fairshare.core.errors import FieldErrors, NotFound
 from fairshare.core.fastsql import select_models
-from fairshare.core.groupcommit import group_commit
-from fairshare.core.idempotency import idempotent_call
-from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
+from fairshare.core.ratelimit import ratelimit_enforce
 from fairshare.registration.lookup import household_resolve
 from fairshare.registration.selectors import registration_lookup, registration_status_dict
 from fairshare.registration.services import registration_create
@@ -83,14 +82,6 @@ class StatusOut(Schema):
     voucher: VoucherOut | None
 
 
-def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    from fairshare.api import api
-
-    response = api.create_response(request, service_error_body(exc), status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 def _optional_staff(request: HttpRequest) -> Any:
     """The staff user of a bearer token, None for anonymous calls; 401 for a bad token."""
     if not request.headers.get("Authorization"):
@@ -122,18 +113,16 @@ def _round_or_404(round_id: int) -> Round:
     response={200: RegistrationOut, 201: RegistrationOut, 409: ErrorOut, 422: ErrorOut},
     summary="Register a household (anonymous: online; staff bearer: desk/phone/photo/sheet)",
 )
-def create_registration(request: HttpRequest, round_id: int, payload: RegistrationIn):
+@write_endpoint(group_commit=True)  # SQLite: a rush shares COMMITs (core/groupcommit.py)
+def create_registration(request: HttpRequest, round_id: int, payload: RegistrationIn) -> Operation:
     round_obj = _round_or_404(round_id)
-    actor = _optional_staff(request)
-    try:
-        if actor is None:
-            ratelimit_enforce(
-                name="register",
-                request=request,
-                phone=normalize_phone(payload.phone) or payload.phone[:32],
-            )
-    except RateLimited as exc:
-        return _rate_limited(request, exc)
+    actor: User | None = _optional_staff(request)
+    if actor is None:
+        ratelimit_enforce(
+            name="register",
+            request=request,
+            phone=normalize_phone(payload.phone) or payload.phone[:32],
+        )
     if actor is None and payload.channel != "online":
         # Residents register online; the photo channel needs the upload page.
         raise FieldErrors({"channel": [_("Only committee staff can register on this channel.")]})
@@ -141,26 +130,23 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
         committee_code=payload.committee, building=payload.building, room=payload.room
     )
 
-    def call() -> tuple[int, Any]:
-        try:
-            result = registration_create(
-                round=round_obj,
-                household=household,
-                name=payload.name,
-                phone=payload.phone,
-                channel=payload.channel,
-                actor=actor,
-                acknowledged_at=payload.acknowledged_at,
-                returned_recently=payload.returned_recently,
-                returned_from=payload.returned_from,
-                returned_on=payload.returned_on,
-                id_checked=payload.id_checked,
-                phone_code=payload.sms_code,
-            )
-        except ServiceError as exc:
-            return exc.status_code, service_error_body(exc)
+    def register() -> Answer:
+        result = registration_create(
+            round=round_obj,
+            household=household,
+            name=payload.name,
+            phone=payload.phone,
+            channel=payload.channel,
+            actor=actor,
+            acknowledged_at=payload.acknowledged_at,
+            returned_recently=payload.returned_recently,
+            returned_from=payload.returned_from,
+            returned_on=payload.returned_on,
+            id_checked=payload.id_checked,
+            phone_code=payload.sms_code,
+        )
         reg = result.registration
-        body = {
+        return (201 if result.created else 200), {
             "ticket": reg.ticket,
             "queue_number": reg.queue_number,
             "status": reg.status,
@@ -168,18 +154,8 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
             "round": round_obj.pk,
             "created": result.created,
         }
-        return (201 if result.created else 200), body
 
-    scope = f"reg:{round_obj.pk}:{actor.pk if actor is not None else 'anon'}"
-    key = request.headers.get("Idempotency-Key")
-    data = payload.dict()
-    # SQLite: concurrent registrations of this worker share one COMMIT (core/groupcommit.py).
-    status, body = group_commit(
-        lambda: idempotent_call(key=key, scope=scope, payload=data, call=call)
-    )
-    from fairshare.api import api
-
-    return api.create_response(request, body, status=status)
+    return register
 
 
 @router.get(
@@ -189,11 +165,6 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
     summary="A registration's status and voucher (ticket + the registered phone)",
 )
 def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
-    try:
-        ratelimit_enforce(
-            name="status", request=request, phone=normalize_phone(phone) or phone[:32]
-        )
-    except RateLimited as exc:
-        return _rate_limited(request, exc)
+    ratelimit_enforce(name="status", request=request, phone=normalize_phone(phone) or phone[:32])
     registration = registration_lookup(ticket=ticket, phone=phone)
     return registration_status_dict(registration)
