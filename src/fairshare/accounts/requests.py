@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from fairshare.accounts.models import User
+from fairshare.accounts.models import ApiToken, User
 
 
 class StaffRequest(HttpRequest):
@@ -14,3 +14,9 @@ class StaffRequest(HttpRequest):
     ``user`` for the type checker."""
 
     user: User
+
+
+class BearerRequest(StaffRequest):
+    """A request authenticated by ``accounts.auth.bearer``: ``api_token`` is its token."""
+
+    api_token: ApiToken

@@ -3,7 +3,8 @@
 A write endpoint is a schema plus one service call. Its function does the reads the call
 needs (they run before the write transaction, and their refusals are answered by the
 API root's exception handlers) and returns the write operation: a function without
-arguments that calls the service and returns ``(status, JSON body)``. The decorator
+arguments that calls the service and returns ``(status, JSON body)``, the body plain JSON
+(dates as text: a keyed answer is stored as it is). The decorator
 
 * answers a retried request that carries an ``Idempotency-Key`` header with the first
   answer (``core/idempotency.py``), the key scoped to the caller and the route, the
