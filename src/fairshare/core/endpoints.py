@@ -27,7 +27,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
@@ -41,22 +41,23 @@ from fairshare.core.idempotency import idempotent_call
 from fairshare.core.ratelimit import RateLimited
 
 P = ParamSpec("P")
+R = TypeVar("R", bound=HttpRequest)
 Answer = tuple[int, Any]  # (HTTP status, JSON body)
 Operation = Callable[[], Answer]
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_SCOPE_LENGTH = 200  # IdempotencyRecord.scope
 
 
-View = Callable[Concatenate[HttpRequest, P], Operation]
-Endpoint = Callable[Concatenate[HttpRequest, P], HttpResponse]
-
-
-def write_endpoint(*, group_commit: bool = False) -> Callable[[View[P]], Endpoint[P]]:
+def write_endpoint(
+    *, group_commit: bool = False
+) -> Callable[[Callable[Concatenate[R, P], Operation]], Callable[Concatenate[R, P], HttpResponse]]:
     """Decorate an endpoint (below ``@router.post``) that returns its write operation."""
 
-    def decorate(view: View[P]) -> Endpoint[P]:
+    def decorate(
+        view: Callable[Concatenate[R, P], Operation],
+    ) -> Callable[Concatenate[R, P], HttpResponse]:
         @functools.wraps(view)
-        def endpoint(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        def endpoint(request: R, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             operation = view(request, *args, **kwargs)
             key = request.headers.get("Idempotency-Key")
             language = translation.get_language()
