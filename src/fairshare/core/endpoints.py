@@ -61,16 +61,15 @@ def write_endpoint(
             operation = view(request, *args, **kwargs)
             key = request.headers.get("Idempotency-Key")
             language = translation.get_language()
+            # Read from the request here, on its own thread (``unit`` may run on another).
+            scope, payload = (_scope(request), _fingerprint(kwargs)) if key else ("", None)
 
             def unit() -> Answer:
                 with translation.override(language):
                     if not key:
                         return _answer(operation)
                     return idempotent_call(
-                        key=key,
-                        scope=_scope(request),
-                        payload=_fingerprint(kwargs),
-                        call=lambda: _answer(operation),
+                        key=key, scope=scope, payload=payload, call=lambda: _answer(operation)
                     )
 
             status, body = groupcommit.group_commit(unit) if group_commit else unit()
