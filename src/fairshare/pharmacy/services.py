@@ -379,7 +379,7 @@ def voucher_redeem(
 
     422 malformed code / forged or altered token (logged); 404 unknown; 403 another
     pharmacy's; 409 already redeemed (with when and where); 410 expired, not yet
-    valid or cancelled. Idempotency-Key handling is the caller's (the API).
+    valid or cancelled. Idempotency-Key handling is the API's (``core/endpoints.py``).
     ``voucher``: what ``voucher_redeem_target`` returned for this code (skips the read,
     so that only the writes run inside the caller's write transaction).
     """
