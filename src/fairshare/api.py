@@ -12,6 +12,7 @@ from fairshare.core.dbguard import is_unavailable, unavailable_response
 from fairshare.core.errors import ServiceError
 from fairshare.core.idempotency import IdempotencyMismatch
 from fairshare.core.locking import Busy
+from fairshare.core.ratelimit import RateLimited
 
 api = NinjaAPI(
     title="Fairshare API",
@@ -31,6 +32,13 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 @api.exception_handler(ServiceError)
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, service_error_body(exc), status=exc.status_code)
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = api.create_response(request, service_error_body(exc), status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(Busy)

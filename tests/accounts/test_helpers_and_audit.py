@@ -159,6 +159,15 @@ def test_assignment_api(client: Client, setup):
     )
     assert created.status_code == 201 and created.json()["active"] is True
     listed = client.get("/api/v1/auth/helpers/assignments", **auth).json()
+    assert listed == [created.json()]  # the write answer renders times like the read
+    keyed = {"HTTP_IDEMPOTENCY_KEY": "a-1", **auth}
+    first = client.post(
+        "/api/v1/auth/helpers/assignments", body, content_type="application/json", **keyed
+    )
+    retry = client.post(
+        "/api/v1/auth/helpers/assignments", body, content_type="application/json", **keyed
+    )
+    assert first.status_code == retry.status_code == 201 and first.json() == retry.json()
     assert [(a["username"], a["committee"]) for a in listed] == [("xia4", setup["mine2"].code)]
     body["committee"] = setup["foreign"].code
     assert (

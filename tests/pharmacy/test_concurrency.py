@@ -1,22 +1,25 @@
 """Invariant 4 under concurrency: 20 simultaneous redeem calls, exactly one succeeds.
 
 The threads go through the real API (bearer tokens of two pharmacy accounts: the
-voucher's own pharmacy and another one). Next to it, a naive read-check-write
-variant (used only here) shows the race is real without the conditional update.
+voucher's own pharmacy and another one). Next to it, the negative control runs the same
+calls with the guard switched off: the conditional UPDATE of ``pharmacy/services.py``
+without its ``status = 'issued'`` condition (the test replaces the statement's text;
+the product has no switch). Then every call of the owner sells the voucher again at
+that step, and only the database's last line (one Redemption per voucher, a unique
+column) stops the later sales, as errors instead of a clean 409.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import pytest
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
 
 from fairshare.allocation.models import Voucher
+from fairshare.pharmacy import services
 from fairshare.pharmacy.models import Redemption
 from tests.factories import PharmacyFactory, UserFactory, VoucherFactory
 from tests.pharmacy.conftest import bearer_for
@@ -47,17 +50,18 @@ def _run_threads(work) -> list:
     return results
 
 
-def _twenty_redeems_one_wins() -> None:
-    voucher = VoucherFactory()
-    owner = UserFactory(role="pharmacy", pharmacy=voucher.pharmacy)
+def _twenty_redeems(voucher: Voucher, owner) -> Counter:
+    """20 simultaneous redeem calls, 10 by the voucher's own pharmacy (``owner``) and 10 by
+    another: the count of (caller, status), caller 0 being the owner."""
     other = UserFactory(
         role="pharmacy", pharmacy=PharmacyFactory(subdistrict=voucher.pharmacy.subdistrict)
     )
     headers = [bearer_for(owner), bearer_for(other)]
 
     def work(index: int) -> tuple[int, int]:
-        who = index % 2  # 10 calls from the owner, 10 from the other pharmacy
-        response = Client().post(
+        who = index % 2
+        # A sale stopped only by the unique column is a 500: read it, don't re-raise.
+        response = Client(raise_request_exception=False).post(
             f"/api/v1/vouchers/{voucher.code}/redeem",
             {},
             content_type="application/json",
@@ -65,14 +69,19 @@ def _twenty_redeems_one_wins() -> None:
         )
         return who, response.status_code
 
-    results = _run_threads(work)
-    by_caller = Counter(results)
+    return Counter(_run_threads(work))
+
+
+def _twenty_redeems_one_wins() -> None:
+    voucher = VoucherFactory()
+    owner = UserFactory(role="pharmacy", pharmacy=voucher.pharmacy)
+    by_caller = _twenty_redeems(voucher, owner)
     assert by_caller[(0, 200)] == 1, by_caller
     assert by_caller[(0, 409)] == THREADS // 2 - 1, by_caller
     assert by_caller[(1, 403)] == THREADS // 2, by_caller
-    assert sum(1 for _who, status in results if status == 200) == 1
     voucher.refresh_from_db()
-    assert voucher.status == Voucher.Status.REDEEMED and voucher.redeemed_by == owner
+    assert voucher.status == Voucher.Status.REDEEMED
+    assert voucher.redeemed_by == owner
     assert Redemption.objects.filter(voucher=voucher).count() == 1
 
 
@@ -87,23 +96,53 @@ def test_twenty_concurrent_redeems_yield_exactly_one_200_any_database():
     _twenty_redeems_one_wins()
 
 
-def _naive_redeem(voucher_id: int) -> bool:
-    """Read, check, then write unconditionally: what the conditional UPDATE prevents."""
-    voucher = Voucher.objects.get(pk=voucher_id)
-    if voucher.status != Voucher.Status.ISSUED:
-        return False
-    time.sleep(0.05)  # widen the window between the check and the write
-    Voucher.objects.filter(pk=voucher_id).update(
-        status=Voucher.Status.REDEEMED, redeemed_at=timezone.now()
-    )
-    return True
+def _switch_the_guard_off(monkeypatch) -> list[int]:
+    """The product's conditional UPDATE without ``status = 'issued'``; returns the list of
+    its row counts, one per call."""
+    real_sql, real_update = services._update_sql, services._conditional_update
+    status = connection.ops.quote_name("status")
+
+    def unguarded_sql(vendor: str, set_columns: tuple[str, ...]) -> str:
+        head, where = real_sql(vendor, set_columns).split(" WHERE ")
+        assert f"{status} = %s" in where  # the guard this test switches off
+        return f"{head} WHERE " + where.replace(f"{status} = %s", f"({status} = %s OR TRUE)")
+
+    rows: list[int] = []
+
+    def counted_update(**kwargs) -> int:
+        count = real_update(**kwargs)
+        rows.append(count)
+        return count
+
+    monkeypatch.setattr(services, "_update_sql", unguarded_sql)
+    monkeypatch.setattr(services, "_conditional_update", counted_update)
+    return rows
+
+
+def _race_is_real_without_the_guard(monkeypatch) -> None:
+    voucher = VoucherFactory()
+    owner = UserFactory(role="pharmacy", pharmacy=voucher.pharmacy)
+    rows = _switch_the_guard_off(monkeypatch)
+    by_caller = _twenty_redeems(voucher, owner)
+    # Each of the owner's 10 calls sold the voucher at the guard step (10 × 1 row; the
+    # other pharmacy's 10 are still refused by the pharmacy condition: 0 rows)...
+    assert sorted(rows) == [0] * (THREADS // 2) + [1] * (THREADS // 2), rows
+    # ... so no caller got the clean "already redeemed": one sale committed, the others
+    # reached the unique Redemption.voucher column and failed there.
+    assert by_caller[(0, 409)] == 0, by_caller
+    assert by_caller[(0, 200)] == 1 and by_caller[(0, 500)] == THREADS // 2 - 1, by_caller
+    assert Redemption.objects.filter(voucher=voucher).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_race_is_real_without_the_conditional_update_postgres(monkeypatch):
+    _race_is_real_without_the_guard(monkeypatch)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_race_is_real_without_the_conditional_update():
-    voucher = VoucherFactory()
-    results = _run_threads(lambda _index: _naive_redeem(voucher.pk))
-    assert sum(results) > 1  # several "successful" sales of one voucher
+def test_race_is_real_without_the_conditional_update_any_database(monkeypatch):
+    _race_is_real_without_the_guard(monkeypatch)
 
 
 @pytest.mark.django_db(transaction=True)

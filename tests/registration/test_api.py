@@ -61,7 +61,7 @@ def test_invalid_input_is_422_with_bilingual_field_errors(client, place, body, f
     assert response.status_code == 422, response.content
     errors = response.json()["errors"]
     assert field in errors and " / " in errors[field][0]  # "中文 / English"
-    assert not Registration.objects.exists()
+    assert not Registration.objects.exclude(status="void").exists()
 
 
 def test_malformed_body_is_422_and_unknown_round_404(client, place):
@@ -151,3 +151,33 @@ def test_out_of_range_round_id_is_404_not_500(client, round_id):
         content_type="application/json",
     )
     assert response.status_code == 404
+
+
+def test_a_keyed_refusal_is_stored_and_replayed(client, place):
+    assert _post(client, place).status_code == 201
+    other = {"name": "李四", "phone": "13912345678"}
+    refused = _post(client, place, other, HTTP_IDEMPOTENCY_KEY="k-9")
+    assert refused.status_code == 409
+    record = IdempotencyRecord.objects.get(key="k-9")
+    assert (record.status_code, record.body) == (409, refused.json())
+    Registration.objects.update(status="void")  # a new run would now register...
+    replay = _post(client, place, other, HTTP_IDEMPOTENCY_KEY="k-9")
+    assert (replay.status_code, replay.json()) == (409, refused.json())  # ... the replay doesn't
+    assert not Registration.objects.exclude(status="void").exists()
+
+
+def test_the_key_is_scoped_per_caller(client, place, staff_token):
+    assert _post(client, place, HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    # The same key from a staff member is another caller's key: no "already used" mismatch.
+    desk = _post(
+        client,
+        place,
+        {"channel": "desk", "id_checked": True},
+        HTTP_IDEMPOTENCY_KEY="k-1",
+        HTTP_AUTHORIZATION=f"Bearer {staff_token}",
+    )
+    assert desk.status_code == 200, desk.content  # the household is already registered
+    scopes = sorted(IdempotencyRecord.objects.values_list("scope", flat=True))
+    assert len(scopes) == 2 and scopes[0] != scopes[1]
+    route = ":POST:api/v1/rounds/<round_id>/registrations"
+    assert all(scope.endswith(route) for scope in scopes), scopes

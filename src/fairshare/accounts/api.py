@@ -1,11 +1,18 @@
-from datetime import datetime
+"""Staff API: bearer tokens and helper assignments."""
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
-from fairshare.accounts.models import User
+from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
+from fairshare.accounts.requests import BearerRequest
 from fairshare.accounts.selectors import assignment_list, committees_in_scope, token_list
 from fairshare.accounts.services import (
     helper_assign,
@@ -14,6 +21,7 @@ from fairshare.accounts.services import (
     token_revoke,
     token_revoke_by_id,
 )
+from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import NotFound
 
 router = Router(tags=["auth"])
@@ -58,29 +66,37 @@ class AssignmentOut(Schema):
     active: bool
 
 
-def _token_info(token, current_id: int) -> dict:
+def _when(value: datetime | None) -> str | None:
+    """A time as the API's JSON writes it (Django's encoder: milliseconds, "Z" for UTC);
+    text, so that an answer can be stored for its Idempotency-Key."""
+    return None if value is None else DjangoJSONEncoder().default(value)
+
+
+def _token_info(token: ApiToken, current_id: int) -> dict[str, Any]:
     return {
         "id": token.pk,
         "label": token.label,
-        "created_at": token.created_at,
-        "last_used_at": token.last_used_at,
-        "revoked_at": token.revoked_at,
+        "created_at": _when(token.created_at),
+        "last_used_at": _when(token.last_used_at),
+        "revoked_at": _when(token.revoked_at),
         "current": token.pk == current_id,
     }
 
 
-def _assignment_out(a) -> dict:
+def _assignment_out(a: CommitteeAssignment) -> dict[str, Any]:
     return {
         "id": a.pk,
         "username": a.user.username,
         "committee": a.committee.code,
-        "expires_at": a.expires_at,
+        "expires_at": _when(a.expires_at),
         "active": a.active,
     }
 
 
+# Not a ``write_endpoint``: its answer is a secret, which no Idempotency-Key record may
+# hold (only token hashes are stored).
 @router.post("/token", response={200: TokenOut, 401: Message, 429: Message}, auth=None)
-def create_token(request: HttpRequest, payload: TokenIn):
+def create_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     return {
         "token": token_issue(
             request=request,
@@ -92,25 +108,33 @@ def create_token(request: HttpRequest, payload: TokenIn):
 
 
 @router.delete("/token", response={204: None}, auth=bearer)
-def revoke_token(request: HttpRequest):
-    token_revoke(token=request.api_token, actor=request.user)
-    return Status(204, None)
+@write_endpoint()
+def revoke_token(request: BearerRequest) -> Operation:
+    def revoke() -> Answer:
+        token_revoke(token=request.api_token, actor=request.user)
+        return 204, None
+
+    return revoke
 
 
 @router.get("/tokens", response=list[TokenInfo], auth=bearer)
-def list_tokens(request: HttpRequest):
+def list_tokens(request: BearerRequest) -> list[dict[str, Any]]:
     """The caller's own tokens (never the token text, which is not stored)."""
     return [_token_info(t, request.api_token.pk) for t in token_list(user=request.user)]
 
 
 @router.delete("/tokens/{token_id}", response={200: TokenInfo, 404: Message}, auth=bearer)
-def revoke_token_by_id(request: HttpRequest, token_id: int):
-    token = token_revoke_by_id(actor=request.user, token_id=token_id)
-    return _token_info(token, request.api_token.pk)
+@write_endpoint()
+def revoke_token_by_id(request: BearerRequest, token_id: int) -> Operation:
+    def revoke() -> Answer:
+        token = token_revoke_by_id(actor=request.user, token_id=token_id)
+        return 200, _token_info(token, request.api_token.pk)
+
+    return revoke
 
 
 @router.get("/helpers/assignments", response=list[AssignmentOut], auth=bearer)
-def list_assignments(request: HttpRequest):
+def list_assignments(request: BearerRequest) -> list[dict[str, Any]]:
     """Helper assignments to committees of the caller's area (district and subdistrict staff)."""
     require_area_staff(request.user)
     return [_assignment_out(a) for a in assignment_list(user=request.user)]
@@ -121,12 +145,17 @@ def list_assignments(request: HttpRequest):
     response={201: AssignmentOut, 403: Message, 404: Message},
     auth=bearer,
 )
-def create_assignment(request: HttpRequest, payload: AssignmentIn):
+@write_endpoint()
+def create_assignment(request: BearerRequest, payload: AssignmentIn) -> Operation:
     committee = committees_in_scope(user=request.user).filter(code=payload.committee).first()
     if committee is None:
         raise NotFound("未知的居委会 / Unknown committee.", code="unknown_committee")
     helper = User.objects.filter(username=payload.username).first()
-    assignment = helper_assign(
-        actor=request.user, user=helper, committee=committee, expires_at=payload.expires_at
-    )
-    return Status(201, _assignment_out(assignment))
+
+    def assign() -> Answer:
+        assignment = helper_assign(
+            actor=request.user, user=helper, committee=committee, expires_at=payload.expires_at
+        )
+        return 201, _assignment_out(assignment)
+
+    return assign

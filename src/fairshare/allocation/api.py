@@ -10,7 +10,8 @@
   ``issued`` and ``vouchers_issued`` are both the number of vouchers issued;
   ``vouchers`` lists them.
 
-Both accept an ``Idempotency-Key`` header: a retry returns the first answer.
+The write endpoints accept an ``Idempotency-Key`` header: a retry returns the first
+answer (``core/endpoints.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from datetime import date as Date
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from django.http import HttpResponse
+from ninja import Router, Schema
 
 from fairshare.accounts.auth import bearer
+from fairshare.accounts.requests import StaffRequest
 from fairshare.allocation import selectors
 from fairshare.allocation.engine import AllocationResult
 from fairshare.allocation.services import (
@@ -32,7 +34,7 @@ from fairshare.allocation.services import (
 )
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
-from fairshare.core.idempotency import idempotent_call
+from fairshare.core.endpoints import Answer, Operation, write_endpoint
 
 router = Router(tags=["allocation"])
 
@@ -51,15 +53,12 @@ class AllocationIn(Schema):
     dry_run: bool = False
 
 
-def _scope(request: HttpRequest) -> str:
-    return f"user:{request.user.pk}:POST:{request.path}"
-
-
 @router.post("/pharmacies/{code}/supplies", auth=bearer, response={201: dict})
-def declare_supply(request: HttpRequest, code: str, payload: SupplyIn):
+@write_endpoint()
+def declare_supply(request: StaffRequest, code: str, payload: SupplyIn) -> Operation:
     pharmacy = selectors.pharmacy_get(code=code)
 
-    def call() -> tuple[int, Any]:
+    def declare() -> Answer:
         declaration = supply_declare_as(
             actor=request.user,
             pharmacy=pharmacy,
@@ -83,13 +82,7 @@ def declare_supply(request: HttpRequest, code: str, payload: SupplyIn):
             "day_total": declaration.supply_day.packs,
         }
 
-    status, body = idempotent_call(
-        key=request.headers.get("Idempotency-Key"),
-        scope=_scope(request),
-        payload=payload.model_dump(mode="json") | {"pharmacy": code},
-        call=call,
-    )
-    return Status(status, body)
+    return declare
 
 
 def _result_body(result: AllocationResult) -> dict[str, Any]:
@@ -118,10 +111,11 @@ def _result_body(result: AllocationResult) -> dict[str, Any]:
 
 
 @router.post("/rounds/{round_id}/allocations", auth=bearer, response={200: dict, 201: dict})
-def run_allocation(request: HttpRequest, round_id: int, payload: AllocationIn):
+@write_endpoint()
+def run_allocation(request: StaffRequest, round_id: int, payload: AllocationIn) -> Operation:
     round_ = selectors.round_get(round_id=round_id)
 
-    def call() -> tuple[int, Any]:
+    def allocate() -> Answer:
         result = allocation_run_as(
             actor=request.user,
             round=round_,
@@ -131,17 +125,11 @@ def run_allocation(request: HttpRequest, round_id: int, payload: AllocationIn):
         )
         return (201 if result.issued and not result.dry_run else 200), _result_body(result)
 
-    status, body = idempotent_call(
-        key=request.headers.get("Idempotency-Key"),
-        scope=_scope(request),
-        payload=payload.model_dump(mode="json") | {"round": round_id},
-        call=call,
-    )
-    return Status(status, body)
+    return allocate
 
 
 @router.get("/committees/{code}/voucher-slips.pdf", auth=bearer)
-def voucher_slips(request: HttpRequest, code: str, date: Date):
+def voucher_slips(request: StaffRequest, code: str, date: Date) -> HttpResponse:
     committee = selectors.committee_for_staff(user=request.user, code=code)
     pdf = slips_pdf(
         committee=committee,
@@ -157,10 +145,15 @@ class FulfilmentIn(Schema):
 
 
 @router.post("/vouchers/{code}/fulfilment", auth=bearer, response={200: dict})
-def set_fulfilment(request: HttpRequest, code: str, payload: FulfilmentIn):
+@write_endpoint()
+def set_fulfilment(request: StaffRequest, code: str, payload: FulfilmentIn) -> Operation:
     """Committee staff (or their subdistrict/district) switch pickup / proxy / delivery."""
     voucher = selectors.voucher_for_committee_staff(user=request.user, code=code)
-    voucher = voucher_set_fulfilment(
-        voucher=voucher, fulfilment=payload.fulfilment, actor=request.user
-    )
-    return {"code": code_display(voucher.code), "fulfilment": voucher.fulfilment}
+
+    def switch() -> Answer:
+        changed = voucher_set_fulfilment(
+            voucher=voucher, fulfilment=payload.fulfilment, actor=request.user
+        )
+        return 200, {"code": code_display(changed.code), "fulfilment": changed.fulfilment}
+
+    return switch

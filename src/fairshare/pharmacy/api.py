@@ -8,9 +8,9 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone, translation
+from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.security import django_auth
@@ -18,13 +18,12 @@ from pydantic import Field
 
 from fairshare.accounts.auth import bearer
 from fairshare.accounts.permissions import COMMITTEE, has_role
+from fairshare.accounts.requests import StaffRequest
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
-from fairshare.core.api_errors import service_error_body
-from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
-from fairshare.core.groupcommit import group_commit
-from fairshare.core.idempotency import idempotent_call
+from fairshare.core.endpoints import Answer, Operation, write_endpoint
+from fairshare.core.errors import FieldErrors, Forbidden, NotFound
 from fairshare.pharmacy import fulfilment, offline, selectors, services
 
 router = Router(tags=["pharmacy"])
@@ -45,7 +44,7 @@ def voucher_key(request: HttpRequest) -> dict[str, str]:
 
 
 @router.get("/vouchers/{code}", auth=terminal_auth)
-def voucher_get(request: HttpRequest, code: str) -> dict[str, Any]:
+def voucher_get(request: StaffRequest, code: str) -> dict[str, Any]:
     """A voucher for the terminal (code or QR token): packs, slot, batch, price, status."""
     user = request.user
     pharmacy = user.pharmacy if getattr(user, "role", "") == "pharmacy" else None
@@ -62,47 +61,28 @@ class RedeemIn(Schema):
 
 
 @router.post("/vouchers/{code}/redeem", auth=terminal_auth)
-def voucher_redeem(request: HttpRequest, code: str, payload: RedeemIn | None = None) -> Any:
+@write_endpoint(group_commit=True)  # SQLite: a rush shares COMMITs (core/groupcommit.py)
+def voucher_redeem(request: StaffRequest, code: str, payload: RedeemIn | None = None) -> Operation:
     """Redeem at the caller's pharmacy. 200; 409 already redeemed (when, where); 403 another
     pharmacy's; 410 expired / not yet valid / cancelled; 404 unknown; 422 malformed or
     forged (logged). Send an Idempotency-Key header to make a retry return the first answer."""
     user = request.user
     pharmacy = selectors.user_pharmacy(user)
     terminal_id = payload.terminal_id if payload else ""
-
-    key = request.headers.get("Idempotency-Key")
-    language = translation.get_language()
     # Reads first, outside the (shared) write transaction: inside it, only the writes.
     voucher = services.voucher_redeem_target(code_or_token=code)
 
-    def call() -> tuple[int, Any]:
-        try:
-            redemption = services.voucher_redeem(
-                code_or_token=code,
-                pharmacy=pharmacy,
-                actor=user,
-                terminal_id=terminal_id,
-                voucher=voucher,
-            )
-        except ServiceError as exc:
-            return exc.status_code, service_error_body(exc)
+    def redeem() -> Answer:
+        redemption = services.voucher_redeem(
+            code_or_token=code,
+            pharmacy=pharmacy,
+            actor=user,
+            terminal_id=terminal_id,
+            voucher=voucher,
+        )
         return 200, selectors.voucher_detail(redemption.voucher, redemption=redemption)
 
-    def unit() -> tuple[int, Any]:
-        # May run on another request's thread (the group's leader): answer in this
-        # request's language, whatever that thread has active.
-        with translation.override(language):
-            return idempotent_call(
-                key=key,
-                scope=f"user:{user.pk}:POST:/vouchers/redeem",
-                payload={"code": code, "terminal_id": terminal_id},
-                call=call,
-            )
-
-    # SQLite: concurrent redemptions of this worker share one COMMIT (core/groupcommit.py);
-    # the redemption and its Idempotency-Key record stay in one transaction.
-    status, body = group_commit(unit)
-    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    return redeem
 
 
 class OfflineItemIn(Schema):
@@ -118,7 +98,8 @@ class OfflineBatchIn(Schema):
 
 
 @router.post("/pharmacies/{code}/offline-redemptions", auth=terminal_auth)
-def offline_redemptions(request: HttpRequest, code: str, payload: OfflineBatchIn) -> Any:
+@write_endpoint()
+def offline_redemptions(request: StaffRequest, code: str, payload: OfflineBatchIn) -> Operation:
     """Sync redemptions a terminal recorded offline; per item: redeemed, duplicate,
     conflict (recorded, never dropped) or rejected. Re-sending a batch changes nothing."""
     pharmacy = selectors.user_pharmacy(request.user)
@@ -132,13 +113,16 @@ def offline_redemptions(request: HttpRequest, code: str, payload: OfflineBatchIn
         items.append(
             {"code": item.code or item.token, "redeemed_at": at, "terminal_id": item.terminal_id}
         )
-    return offline.offline_batch_sync(
-        pharmacy=pharmacy, actor=request.user, batch_id=payload.batch_id, items=items
+    return lambda: (
+        200,
+        offline.offline_batch_sync(
+            pharmacy=pharmacy, actor=request.user, batch_id=payload.batch_id, items=items
+        ),
     )
 
 
 @router.get("/pharmacies/{code}/reconciliation", auth=bearer)
-def reconciliation(request: HttpRequest, code: str, date: Date | None = None) -> dict[str, Any]:
+def reconciliation(request: StaffRequest, code: str, date: Date | None = None) -> dict[str, Any]:
     pharmacy = get_object_or_404(selectors.reconciliation_pharmacies(request.user), code=code)
     data = selectors.reconciliation(pharmacy=pharmacy, day=date or timezone.localdate())
     return {
@@ -194,14 +178,18 @@ class ProxyIn(Schema):
 
 
 @router.post("/committees/{code}/proxy-purchases", auth=bearer)
-def proxy_purchase(request: HttpRequest, code: str, payload: ProxyIn) -> dict[str, Any]:
+@write_endpoint()
+def proxy_purchase(request: StaffRequest, code: str, payload: ProxyIn) -> Operation:
     """Committee staff buy a batch of their residents' vouchers (代购); per-item results."""
     user = request.user
     if not has_role(user, COMMITTEE):
         raise HttpError(403, "Only committee staff can buy on behalf of residents.")
     committee = get_object_or_404(Committee.objects.select_related("pharmacy"), code=code)
-    return fulfilment.voucher_proxy_redeem_batch(
-        committee=committee, pharmacy=committee.pharmacy, codes=payload.codes, actor=user
+    return lambda: (
+        200,
+        fulfilment.voucher_proxy_redeem_batch(
+            committee=committee, pharmacy=committee.pharmacy, codes=payload.codes, actor=user
+        ),
     )
 
 
@@ -209,7 +197,7 @@ class HandoverIn(Schema):
     recipient_name: str = Field(max_length=64)
 
 
-def _committee_voucher(request: HttpRequest, code: str) -> Voucher:
+def _committee_voucher(request: StaffRequest, code: str) -> Voucher:
     canonical = code_normalize(code)
     if canonical is None:
         raise FieldErrors({"code": ["This is not a valid voucher code."]})
@@ -220,24 +208,35 @@ def _committee_voucher(request: HttpRequest, code: str) -> Voucher:
 
 
 @router.post("/vouchers/{code}/handover", auth=bearer)
-def handover(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, Any]:
+@write_endpoint()
+def handover(request: StaffRequest, code: str, payload: HandoverIn) -> Operation:
     voucher = _committee_voucher(request, code)
-    fulfilment.voucher_handover(
-        voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
-    )
-    return _fulfilment_json(voucher)
+
+    def hand_over() -> Answer:
+        fulfilment.voucher_handover(
+            voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
+        )
+        return 200, _fulfilment_json(voucher)
+
+    return hand_over
 
 
 @router.post("/vouchers/{code}/delivery", auth=bearer)
-def delivery(request: HttpRequest, code: str, payload: HandoverIn) -> dict[str, Any]:
+@write_endpoint()
+def delivery(request: StaffRequest, code: str, payload: HandoverIn) -> Operation:
     voucher = _committee_voucher(request, code)
-    fulfilment.voucher_deliver(
-        voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
-    )
-    return _fulfilment_json(voucher)
+
+    def deliver() -> Answer:
+        fulfilment.voucher_deliver(
+            voucher=voucher, actor=request.user, recipient_name=payload.recipient_name
+        )
+        return 200, _fulfilment_json(voucher)
+
+    return deliver
 
 
 def _fulfilment_json(voucher: Voucher) -> dict[str, Any]:
+    """The voucher's fulfilment as JSON (re-read: the service wrote it)."""
     voucher.refresh_from_db()
     data = selectors.voucher_fulfilment(voucher)
     data["redeemed_at"] = data["redeemed_at"].isoformat() if data["redeemed_at"] else None

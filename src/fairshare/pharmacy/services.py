@@ -17,7 +17,7 @@ the voucher is re-read only to *explain* the refusal (403 / 409 / 410).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
 from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import TOKEN_PREFIX, code_normalize, token_verify, voucher_claims
 from fairshare.community.models import Committee, Pharmacy
@@ -45,7 +46,13 @@ from fairshare.registration.models import Registration
 
 
 def _forged_log(
-    *, raw: str, reason: str, pharmacy: Any, actor: Any, channel: str, terminal_id: str = ""
+    *,
+    raw: str,
+    reason: str,
+    pharmacy: Pharmacy | None,
+    actor: User | None,
+    channel: str,
+    terminal_id: str = "",
 ) -> None:
     """Log a bad token. Its own savepoint, so a refusal raised afterwards does not undo it
     (callers that turn the refusal into an answer commit the surrounding transaction)."""
@@ -77,8 +84,8 @@ def _claims_match(voucher: Voucher, claims: dict[str, Any]) -> bool:
 def voucher_code_resolve(
     *,
     code_or_token: str,
-    pharmacy: Any,
-    actor: Any,
+    pharmacy: Pharmacy | None,
+    actor: User | None,
     channel: str = Channel.ONLINE,
     terminal_id: str = "",
 ) -> tuple[str, dict[str, Any] | None]:
@@ -131,8 +138,8 @@ def claims_check(
     voucher: Voucher,
     claims: dict[str, Any] | None,
     raw: str,
-    pharmacy: Any,
-    actor: Any,
+    pharmacy: Pharmacy | None,
+    actor: User | None,
     channel: str,
     terminal_id: str = "",
 ) -> None:
@@ -160,7 +167,7 @@ def claims_check(
         )
 
 
-def voucher_lookup(*, code_or_token: str, pharmacy: Any, actor: Any) -> Voucher:
+def voucher_lookup(*, code_or_token: str, pharmacy: Pharmacy | None, actor: User | None) -> Voucher:
     """The voucher a terminal scanned or typed (no state change)."""
     code, claims = voucher_code_resolve(code_or_token=code_or_token, pharmacy=pharmacy, actor=actor)
     voucher = _voucher_get(code)
@@ -178,7 +185,7 @@ def voucher_lookup(*, code_or_token: str, pharmacy: Any, actor: Any) -> Voucher:
 # --- the redemption itself -----------------------------------------------------------
 
 
-def _explain_refusal(*, voucher_id: int, pharmacy: Any, day: Any) -> None:
+def _explain_refusal(*, voucher_id: int, pharmacy: Pharmacy, day: date) -> None:
     """0 rows were updated: re-read and raise the reason. Order: pharmacy, redeemed, validity."""
     voucher = Voucher.objects.select_related("pharmacy").get(pk=voucher_id)
     if voucher.pharmacy_id != pharmacy.pk:
@@ -219,8 +226,8 @@ def _explain_refusal(*, voucher_id: int, pharmacy: Any, day: Any) -> None:
 def redemption_apply(
     *,
     voucher: Voucher,
-    pharmacy: Any,
-    actor: Any,
+    pharmacy: Pharmacy,
+    actor: User | None,
     at: datetime,
     channel: str,
     terminal_id: str = "",
@@ -287,7 +294,7 @@ def _update_sql(vendor: str, set_columns: tuple[str, ...]) -> str:
 
 
 def _conditional_update(
-    *, voucher_id: int, pharmacy_id: int, day: Any, at: datetime, user_id: int | None, proxy: bool
+    *, voucher_id: int, pharmacy_id: int, day: date, at: datetime, user_id: int | None, proxy: bool
 ) -> int:
     """The UPDATE of invariant 4 (module docstring); returns its row count. Hand-written
     (values through the fields' own adapters) to skip the ORM's compilation per call."""
@@ -299,12 +306,12 @@ def _conditional_update(
     ]
     if proxy:
         sets.append((field("fulfilment"), Voucher.Fulfilment.PROXY))
-    date, valid_until = field("date"), field("valid_until")
+    starts, ends = field("date"), field("valid_until")
     sql = _update_sql(connection.vendor, tuple(f.column for f, _ in sets))
     params = [f.get_db_prep_save(value, connection) for f, value in sets]
     params += [voucher_id, Voucher.Status.ISSUED, pharmacy_id]
-    params += [date.get_db_prep_value(day, connection)]
-    params += [valid_until.get_db_prep_value(day, connection)]
+    params += [starts.get_db_prep_value(day, connection)]
+    params += [ends.get_db_prep_value(day, connection)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -331,8 +338,8 @@ def voucher_redeem_target(*, code_or_token: str) -> Voucher | None:
 def voucher_redeem(
     *,
     code_or_token: str,
-    pharmacy: Any,
-    actor: Any,
+    pharmacy: Pharmacy,
+    actor: User | None,
     at: datetime | None = None,
     channel: str = Channel.ONLINE,
     terminal_id: str = "",
@@ -342,7 +349,7 @@ def voucher_redeem(
 
     422 malformed code / forged or altered token (logged); 404 unknown; 403 another
     pharmacy's; 409 already redeemed (with when and where); 410 expired, not yet
-    valid or cancelled. Idempotency-Key handling is the caller's (the API).
+    valid or cancelled. Idempotency-Key handling is the API's (``core/endpoints.py``).
     ``voucher``: what ``voucher_redeem_target`` returned for this code (skips the read,
     so that only the writes run inside the caller's write transaction).
     """
