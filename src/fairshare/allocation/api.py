@@ -16,6 +16,7 @@ Both accept an ``Idempotency-Key`` header: a retry returns the first answer.
 from __future__ import annotations
 
 from datetime import date as Date
+from datetime import time
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,10 @@ from fairshare.allocation.services import (
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
 from fairshare.core.idempotency import idempotent_call
+from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
+from fairshare.registration.api import ErrorOut, _rate_limited
+from fairshare.registration.selectors import registration_lookup
+from fairshare.registration.validation import normalize_phone
 
 router = Router(tags=["allocation"])
 
@@ -164,3 +169,48 @@ def set_fulfilment(request: HttpRequest, code: str, payload: FulfilmentIn):
         voucher=voucher, fulfilment=payload.fulfilment, actor=request.user
     )
     return {"code": code_display(voucher.code), "fulfilment": voucher.fulfilment}
+
+
+# A registration's status with its voucher: registration cannot read vouchers, so the
+# resident status endpoint lives here (its path and tag are registration's).
+class BatchOut(Schema):
+    manufacturer: str
+    style: str
+    unit_price: Decimal
+
+
+class VoucherOut(Schema):
+    code: str
+    pharmacy: str
+    date: Date
+    slot_start: time | None
+    slot_end: time | None
+    status: str
+    batch: BatchOut
+
+
+class StatusOut(Schema):
+    ticket: str
+    queue_number: int
+    status: str
+    committee: str
+    round: int
+    voucher: VoucherOut | None
+
+
+@router.get(
+    "/registrations/{ticket}",
+    auth=None,
+    tags=["registration"],
+    response={200: StatusOut, 404: ErrorOut},
+    summary="A registration's status and voucher (ticket + the registered phone)",
+)
+def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
+    try:
+        ratelimit_enforce(
+            name="status", request=request, phone=normalize_phone(phone) or phone[:32]
+        )
+    except RateLimited as exc:
+        return _rate_limited(request, exc)
+    registration = registration_lookup(ticket=ticket, phone=phone)
+    return selectors.registration_status_dict(registration)

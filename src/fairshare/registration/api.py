@@ -1,9 +1,12 @@
-"""Registration API: register a household (BRIEF contract) and look up a ticket's status."""
+"""Registration API: register a household (BRIEF contract).
+
+A ticket's status shows its voucher, so ``GET /registrations/{ticket}`` is in
+``allocation/api.py``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +22,6 @@ from fairshare.core.groupcommit import group_commit
 from fairshare.core.idempotency import idempotent_call
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.lookup import household_resolve
-from fairshare.registration.selectors import registration_lookup, registration_status_dict
 from fairshare.registration.services import registration_create
 from fairshare.registration.validation import normalize_phone
 from fairshare.rounds.models import Round
@@ -56,31 +58,6 @@ class ErrorOut(Schema):
     code: str
     queue_number: int | None = None
     errors: dict[str, list[str]] | None = None
-
-
-class BatchOut(Schema):
-    manufacturer: str
-    style: str
-    unit_price: Decimal
-
-
-class VoucherOut(Schema):
-    code: str
-    pharmacy: str
-    date: date
-    slot_start: time | None
-    slot_end: time | None
-    status: str
-    batch: BatchOut
-
-
-class StatusOut(Schema):
-    ticket: str
-    queue_number: int
-    status: str
-    committee: str
-    round: int
-    voucher: VoucherOut | None
 
 
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
@@ -180,20 +157,3 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
     from fairshare.api import api
 
     return api.create_response(request, body, status=status)
-
-
-@router.get(
-    "/registrations/{ticket}",
-    auth=None,
-    response={200: StatusOut, 404: ErrorOut},
-    summary="A registration's status and voucher (ticket + the registered phone)",
-)
-def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
-    try:
-        ratelimit_enforce(
-            name="status", request=request, phone=normalize_phone(phone) or phone[:32]
-        )
-    except RateLimited as exc:
-        return _rate_limited(request, exc)
-    registration = registration_lookup(ticket=ticket, phone=phone)
-    return registration_status_dict(registration)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from fairshare.accounts.scoping import has_access, scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.rounds.models import Round
 from fairshare.transparency import charts
 from fairshare.transparency.board import (
     CHANNEL_LABELS,
@@ -43,6 +44,13 @@ from fairshare.transparency.selectors import (
     user_default_area,
 )
 from fairshare.transparency.services import notice_publish
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's front page: the open rounds and every committee's entry and public list."""
+    rounds = Round.objects.filter(status=Round.Status.OPEN).order_by("registration_opens_at")
+    committees = Committee.objects.select_related("subdistrict", "pharmacy").order_by("code")
+    return render(request, "transparency/home.html", {"rounds": rounds, "committees": committees})
 
 
 def _not_found_is_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
