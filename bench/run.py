@@ -79,8 +79,12 @@ class Bench:
             # Rate limits stay on; the load generator stands for many residents
             # behind a trusted proxy (a few households per address, under the limit).
             "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
-            # the raw-SQL registration floor (core/benchfloor.py), for the ceilings step
-            "FAIRSHARE_BENCH_FLOOR": "true",
+            # The product's settings and URLs plus the raw-SQL registration floor
+            # (bench/benchfloor/), for the ceilings step.
+            "DJANGO_SETTINGS_MODULE": "benchfloor.settings",
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(BENCH_DIR), os.environ.get("PYTHONPATH", "")) if p
+            ),
         }
         # As in production: Redis for the cache and the rate limits when it is reachable
         # (``--no-redis`` compares with the database cache).
@@ -121,7 +125,7 @@ class Bench:
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
 
     def worker_class(self) -> str:
-        from fairshare.core.management.commands.serve import DEFAULT_WORKER_CLASS
+        from fairshare.operations.management.commands.serve import DEFAULT_WORKER_CLASS
 
         return self.args.worker_class or self.env.get(
             "FAIRSHARE_WORKER_CLASS", DEFAULT_WORKER_CLASS
@@ -280,7 +284,7 @@ class Bench:
 
     def ceilings(self) -> None:
         """Closed-loop ceilings (50 clients, like /ping's) of the full registration endpoint
-        and of the raw-SQL floor view (core/benchfloor.py: the issue's calibration view),
+        and of the raw-SQL floor view (bench/benchfloor/views.py: the issue's calibration view),
         each on a fresh round of its own, so their ratio says what the full stack costs."""
         svc = self.service
         assert svc is not None
