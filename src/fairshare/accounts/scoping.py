@@ -2,8 +2,8 @@
 
 Every selector that returns staff-visible data filters through ``scope_q`` so
 pages, API endpoints, exports and admin screens all inherit the same rule
-(BRIEF invariant 7). A user whose access has expired, who is inactive, or who has
-no role, sees nothing; a superuser sees everything.
+(README.md, "Accounts, access and personal data"). A user whose access has expired,
+who is inactive, or who has no role, sees nothing; a superuser sees everything.
 
 Helpers sent down from the subdistrict (下沉干部) additionally see the committees of
 their ``CommitteeAssignment`` rows that have not expired.

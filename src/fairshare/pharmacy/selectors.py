@@ -29,7 +29,7 @@ def user_pharmacy(user: Any) -> Pharmacy:
 def reconciliation_pharmacies(user: Any) -> QuerySet[Pharmacy]:
     """Pharmacies whose reconciliation the user may read: their own (pharmacy staff) or
     those of their subdistrict / district. Not committee staff: a pharmacy-day lists the
-    voucher codes of every committee the pharmacy serves (BRIEF invariant 7)."""
+    voucher codes of every committee the pharmacy serves (scope rule: ``accounts/scoping.py``)."""
     if getattr(user, "role", "") == "committee" and not user.is_superuser:
         return Pharmacy.objects.none()
     return Pharmacy.objects.filter(pharmacy_scope_q(user)).distinct()

@@ -168,7 +168,7 @@ def _vouchers(round: Round, area: Area) -> QuerySet[Voucher]:
 
 
 def headline_for(*, round: Round, area: Area) -> dict[str, Any]:
-    """The six headline figures of the BRIEF contract for one area."""
+    """The six headline figures of one area (``StatsOut`` in ``transparency/api.py``)."""
     households = Household.objects.filter(area.q()).count()
     registered = _registrations(round, area).exclude(status=Registration.Status.VOID).count()
     v = _vouchers(round, area).aggregate(
