@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from fairshare.accounts.scoping import committee_in_scope, has_access
 from fairshare.allocation.models import SupplyDay, Voucher
-from fairshare.community.models import Committee, District, Household, Subdistrict
+from fairshare.community.models import Committee, District, Household, Pharmacy, Subdistrict
 from fairshare.core.errors import NotFound
 from fairshare.registration.models import Channel, Registration
 from fairshare.rounds.models import Round
@@ -244,8 +244,6 @@ def _by_pharmacy(round: Round, area: Area) -> list[dict[str, Any]]:
     For a committee the supply is that of its pharmacy (shared with the other
     committees it serves); vouchers are the committee's own.
     """
-    from fairshare.community.models import Pharmacy
-
     pharmacies = Pharmacy.objects.filter(area.pharmacy_q("")).order_by("code")
     supply = dict(
         SupplyDay.objects.filter(

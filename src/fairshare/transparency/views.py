@@ -195,6 +195,7 @@ def map_page(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
 
 @_not_found_is_404
 def poster_pdf(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
+    # Imported on use: it loads reportlab, which no other page needs.
     from fairshare.transparency.poster import board_poster_pdf
 
     rnd = round_get(round_id=round_id)
@@ -287,6 +288,7 @@ def _breadcrumbs(request: HttpRequest, area: Area) -> list[tuple[str, str]]:
 @login_required
 @_not_found_is_404
 def xlsx_export(request: HttpRequest, round_id: int, kind: str) -> HttpResponse:
+    # Imported on use: it loads openpyxl, which no other page needs.
     from fairshare.transparency.exports import EXPORTS
 
     if kind not in EXPORTS:
