@@ -16,6 +16,7 @@ from harness import fairshare, http, log, run_loadgen, write_jobs
 from steps_registration import cpu_cost, internal_errors
 
 if TYPE_CHECKING:
+    from harness import Service
     from run import Bench
 
 
@@ -74,6 +75,7 @@ REDEMPTION_RUNS = (
     ("redemption_paced_0.25s", ("--model", "paced", "--clients", "50", "--interval", "0.25")),
     ("redemption", ("--model", "closed", "--clients", "50")),
 )
+REDEMPTION_SECONDS = 20.0  # each run's length outside --smoke
 
 
 def redemption(bench: Bench) -> None:
@@ -87,13 +89,11 @@ def redemption(bench: Bench) -> None:
 
     svc = bench.service
     assert svc is not None
-    seconds = 20.0
     wanted = {  # distinct vouchers per run (the closed loop stops when they run out)
-        "redemption_paced_1s": 50 if bench.smoke else int(50 * seconds),
-        "redemption_paced_0.25s": 50 if bench.smoke else int(200 * seconds),
+        "redemption_paced_1s": 50 if bench.smoke else int(50 * REDEMPTION_SECONDS),
+        "redemption_paced_0.25s": 50 if bench.smoke else int(200 * REDEMPTION_SECONDS),
         "redemption": 40 if bench.smoke else 16000,
     }
-    tokens: dict[str, str] = {}
     codes = list(
         Voucher.objects.filter(
             status="issued",
@@ -107,6 +107,28 @@ def redemption(bench: Bench) -> None:
         bench.result["steps"]["redemption"] = {"not_available": "no issued vouchers to redeem"}
         bench.result["notes"].append("redemption skipped: no issued vouchers at P01-P05")
         return
+    tokens = _pharmacy_tokens(svc, codes)
+    all_outcomes: list[list[Any]] = []
+    all_steps: list[dict[str, Any]] = []
+    pos = 0
+    for name, model_args in REDEMPTION_RUNS:
+        share = codes[pos : pos + wanted[name]]
+        pos += len(share)
+        if not share:
+            bench.result["steps"][name] = {"not_available": "no issued vouchers left"}
+            continue
+        step, outcomes = _redemption_run(bench, name, model_args, share, tokens)
+        all_outcomes += outcomes
+        all_steps.append(step)
+    bench.result["invariants"]["after_redemption"] = dbwork.invariants(redeem_outcomes=all_outcomes)
+    bench.result["invariants"]["after_redemption"]["no_internal_errors"] = internal_errors(
+        {"steps": all_steps}
+    )
+
+
+def _pharmacy_tokens(svc: Service, codes: list[tuple[str, str]]) -> dict[str, str]:
+    """A bearer token per pharmacy of ``codes`` (its demo login)."""
+    tokens: dict[str, str] = {}
     for _code, pharmacy in codes:
         if pharmacy not in tokens:
             st, body = http(
@@ -117,71 +139,78 @@ def redemption(bench: Bench) -> None:
             if st != 200:
                 raise RuntimeError(f"token for pharmacy{pharmacy[1:]}: {st} {body}")
             tokens[pharmacy] = body["token"]
-    all_outcomes: list[list[Any]] = []
-    all_steps: list[dict[str, Any]] = []
-    pos = 0
-    for name, model_args in REDEMPTION_RUNS:
-        share = codes[pos : pos + wanted[name]]
-        pos += len(share)
-        if not share:
-            bench.result["steps"][name] = {"not_available": "no issued vouchers left"}
-            continue
-        paced = "paced" in model_args
-        jobs = []
-        for i, (code, pharmacy) in enumerate(share):
-            headers = {"Authorization": f"Bearer {tokens[pharmacy]}"}
+    return tokens
+
+
+def _redemption_jobs(
+    name: str, share: list[tuple[str, str]], tokens: dict[str, str], *, paced: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The run's redeem requests, and the same with the second tills' duplicates mixed in."""
+    jobs = []
+    for i, (code, pharmacy) in enumerate(share):
+        headers = {"Authorization": f"Bearer {tokens[pharmacy]}"}
+        if paced:
+            headers["Idempotency-Key"] = f"bench-{name}-{i}"
+        jobs.append(
+            {
+                "method": "POST",
+                "path": f"/api/v1/vouchers/{code}/redeem",
+                "body": "{}",
+                "headers": headers,
+                "tag": code,
+            }
+        )
+    # Every 20th code is sent a second time a few requests later: a second scanner
+    # at another till (its own key). Exactly one of the two may answer 200 (other 409).
+    mixed: list[dict[str, Any]] = []
+    for i, job in enumerate(jobs):
+        mixed.append(job)
+        if i % 20 == 0 and i >= 3:
+            again = dict(jobs[i - 3], headers=dict(jobs[i - 3]["headers"]))
             if paced:
-                headers["Idempotency-Key"] = f"bench-{name}-{i}"
-            jobs.append(
-                {
-                    "method": "POST",
-                    "path": f"/api/v1/vouchers/{code}/redeem",
-                    "body": "{}",
-                    "headers": headers,
-                    "tag": code,
-                }
-            )
-        # Every 20th code is sent a second time a few requests later: a second scanner
-        # at another till (its own key). Exactly one of the two may answer 200 (other 409).
-        mixed: list[dict[str, Any]] = []
-        for i, job in enumerate(jobs):
-            mixed.append(job)
-            if i % 20 == 0 and i >= 3:
-                again = dict(jobs[i - 3], headers=dict(jobs[i - 3]["headers"]))
-                if paced:
-                    again["headers"]["Idempotency-Key"] += "-till2"
-                mixed.append(again)
-        jobs_file = write_jobs(mixed, bench.work / f"{name}-jobs.jsonl")
-        duration = seconds
-        if bench.smoke:
-            duration = 60.0 if not paced else (1.0 if model_args[-1] == "1" else 0.25)
-        prof = bench.profiler(name)
-        cpu0 = svc.cpu_seconds()
-        res = run_loadgen(
-            svc.port,
-            *model_args,
-            "--duration",
-            str(duration),
-            "--drain",
-            "10",
-            "--jobs",
-            str(jobs_file),
-            "--expect",
-            "200,409",
-        )
-        step = res["steps"][0]
-        bench.result["steps"][name] = step | {
-            "duplicates_sent": len(mixed) - len(jobs),
-            **cpu_cost(svc.cpu_seconds() - cpu0, step.get("ok", 0)),
-            "profile": bench.finish(prof),
-        }
-        all_outcomes += res["outcomes"]
-        all_steps.append(step)
-        log(
-            f"{name}: {step['ok_per_s']}/s, p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
-            f"errors {step['errors'] or 0}"
-        )
-    bench.result["invariants"]["after_redemption"] = dbwork.invariants(redeem_outcomes=all_outcomes)
-    bench.result["invariants"]["after_redemption"]["no_internal_errors"] = internal_errors(
-        {"steps": all_steps}
+                again["headers"]["Idempotency-Key"] += "-till2"
+            mixed.append(again)
+    return jobs, mixed
+
+
+def _redemption_run(
+    bench: Bench,
+    name: str,
+    model_args: tuple[str, ...],
+    share: list[tuple[str, str]],
+    tokens: dict[str, str],
+) -> tuple[dict[str, Any], list[list[Any]]]:
+    """One redemption run; writes its step into the result, returns it and its outcomes."""
+    svc = bench.service
+    assert svc is not None
+    paced = "paced" in model_args
+    jobs, mixed = _redemption_jobs(name, share, tokens, paced=paced)
+    jobs_file = write_jobs(mixed, bench.work / f"{name}-jobs.jsonl")
+    duration = REDEMPTION_SECONDS
+    if bench.smoke:
+        duration = 60.0 if not paced else (1.0 if model_args[-1] == "1" else 0.25)
+    prof = bench.profiler(name)
+    cpu0 = svc.cpu_seconds()
+    res = run_loadgen(
+        svc.port,
+        *model_args,
+        "--duration",
+        str(duration),
+        "--drain",
+        "10",
+        "--jobs",
+        str(jobs_file),
+        "--expect",
+        "200,409",
     )
+    step = res["steps"][0]
+    bench.result["steps"][name] = step | {
+        "duplicates_sent": len(mixed) - len(jobs),
+        **cpu_cost(svc.cpu_seconds() - cpu0, step.get("ok", 0)),
+        "profile": bench.finish(prof),
+    }
+    log(
+        f"{name}: {step['ok_per_s']}/s, p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
+        f"errors {step['errors'] or 0}"
+    )
+    return step, res["outcomes"]
