@@ -42,6 +42,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/lint-imports  # layers and no cycles: [tool.importlinter] in pyproject.toml
 
 format: install
 	$(BIN)/ruff check --fix src tests scripts

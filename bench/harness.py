@@ -158,23 +158,6 @@ def http(
         return status, raw.decode("utf-8", "replace")
 
 
-def openapi_paths(service: Service) -> dict[str, set[str]]:
-    status, doc = http("GET", service.url("/api/v1/openapi.json"))
-    if status != 200 or not isinstance(doc, dict):
-        return {}
-    return {path: {m.lower() for m in ops} for path, ops in doc.get("paths", {}).items()}
-
-
-def has_endpoint(paths: dict[str, set[str]], method: str, template: str) -> bool:
-    """True when the OpenAPI document has ``template`` (parameter names ignored)."""
-
-    def shape(p: str) -> list[str]:
-        return ["{}" if s.startswith("{") else s for s in p.strip("/").split("/")]
-
-    want = shape(template)
-    return any(shape(p) == want and method.lower() in ms for p, ms in paths.items())
-
-
 def run_loadgen(port: int, *args: str, timeout: float = 900) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name

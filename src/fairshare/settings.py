@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "fairshare.allocation",
     "fairshare.pharmacy",
     "fairshare.transparency",
+    "fairshare.operations",  # operators' commands: demo, serve, seed_demo
 ]
 
 MIDDLEWARE = [
@@ -211,8 +212,6 @@ LOGGING = {
 # Fixed-window limits per IP and per phone: {name: {scope: (limit, window_seconds)}}.
 # Redis is used when REDIS_URL is set (exact), the database cache otherwise.
 RATELIMIT_ENABLED = env_bool("FAIRSHARE_RATELIMIT", True)
-# `make bench` only: mounts the raw-SQL registration floor (core/benchfloor.py).
-BENCH_FLOOR = env_bool("FAIRSHARE_BENCH_FLOOR", False)
 # e.g. "HTTP_X_FORWARDED_FOR" when behind a trusted reverse proxy; empty: REMOTE_ADDR.
 RATELIMIT_TRUSTED_PROXY_HEADER = env_str("FAIRSHARE_RATELIMIT_PROXY_HEADER", "")
 RATELIMITS = {

@@ -37,7 +37,7 @@ def test_api_outage_is_a_json_503_with_retry_after(monkeypatch):
 
 
 def test_page_outage_is_a_plain_503(monkeypatch):
-    monkeypatch.setattr("fairshare.core.views.render", _raise("connection refused"))
+    monkeypatch.setattr("fairshare.transparency.views.render", _raise("connection refused"))
     response = Client().get("/")
     assert response.status_code == 503 and int(response["Retry-After"]) > 0
     assert "retry" in response.content.decode()

@@ -1,31 +1,30 @@
 """Deleting the personal data of a finished round (PIPL: keep only what is needed).
 
-``personal_data_purge`` deletes every uploaded file (any FileField/ImageField of a
-model of the registration app, discovered through ``_meta`` so photo models added
-later are covered) linked to the round's registrations, and clears the
-registrations' names, phones and returnee details. Queue numbers, statuses,
+The apps that hold personal data each register a purge step from their ``apps.py``
+(``register_purge_step``): registration clears names, phones, returnee details, uploaded
+photos and the phone numbers of the round's SMS (``registration/purge.py``).
+``personal_data_purge`` runs every step in one transaction, records one audit entry, and
+deletes the files the steps listed only after the commit. Queue numbers, statuses,
 vouchers, counts and the ledger (which holds masked names only) stay, so the public
 board and its hash chain remain verifiable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
-from django.apps import apps
 from django.conf import settings
-from django.db import models
-from django.db.models import Exists, OuterRef
+from django.core.files.storage import Storage
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
 from fairshare.core.locking import write_transaction
-from fairshare.core.models import OutboxMessage
-from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
 FINISHED = (Round.Status.CLOSED, Round.Status.ARCHIVED)
@@ -38,44 +37,38 @@ class PurgeResult:
     files: list[str] = field(default_factory=list)
     dry_run: bool = False
     messages: int = 0
+    # (storage, name) of the files the steps listed, deleted after the commit.
+    deletions: list[tuple[Storage, str]] = field(default_factory=list, repr=False)
 
 
-def _file_models() -> list[tuple[type[models.Model], list[str], str]]:
-    """(model, file field names, lookup from the model to the Round) for registration models."""
-    found = []
-    for model in apps.get_app_config("registration").get_models():
-        names = [f.name for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
-        if not names:
-            continue
-        if model is Registration:
-            path = "round"
-        else:
-            path = ""
-            for f in model._meta.concrete_fields:
-                if f.is_relation and f.related_model is Registration:
-                    path = f"{f.name}__round"
-                    break
-                if f.is_relation and f.related_model is Round:
-                    path = f.name
-            if not path:
-                raise RuntimeError(f"{model._meta.label} has files but no link to a round")
-        found.append((model, names, path))
-    return found
+class PurgeFunction(Protocol):
+    def __call__(self, *, round: Round, dry_run: bool, result: PurgeResult) -> None: ...
 
 
-def _outbox_purge(round: Round) -> int:
-    """Blank the phone numbers of delivered or failed SMS sent to the round's households
-    during the round (from its opening to the day after its last purchase day)."""
-    start = round.registration_opens_at
-    end = timezone.make_aware(datetime.combine(round.valid_until + timedelta(days=2), time.min))
-    household_ids = Registration.objects.filter(round=round).values("household_id")
-    return (
-        OutboxMessage.objects.filter(
-            kind="sms", household_id__in=household_ids, created_at__gte=start, created_at__lt=end
-        )
-        .exclude(status=OutboxMessage.Status.PENDING)
-        .update(payload={"purged": True})
-    )
+@dataclass(frozen=True)
+class PurgeStep:
+    """One app's part of the purge.
+
+    ``purge`` runs inside the purge's transaction: it counts into ``result`` and, unless
+    ``dry_run``, clears its data (files go into ``result.deletions``, not deleted yet).
+    ``pending_rounds`` returns the ids of rounds that still hold the app's personal data
+    (a ``values("round_id")`` query), for ``rounds_due_for_purge``.
+    """
+
+    purge: PurgeFunction
+    pending_rounds: Callable[[], QuerySet[Any]]
+
+
+_steps: list[PurgeStep] = []
+
+
+def register_purge_step(
+    *, purge: PurgeFunction, pending_rounds: Callable[[], QuerySet[Any]]
+) -> None:
+    """Add an app's purge step (called from its ``AppConfig.ready``; once per step)."""
+    step = PurgeStep(purge=purge, pending_rounds=pending_rounds)
+    if step not in _steps:
+        _steps.append(step)
 
 
 def personal_data_purge(
@@ -87,28 +80,11 @@ def personal_data_purge(
             _("The round is still open; close it first (or force)."), code="round_not_closed"
         )
     result = PurgeResult(round_id=round.pk, dry_run=dry_run)
-    regs = Registration.objects.filter(round=round)
-    to_delete: list[tuple[Any, str]] = []
     with write_transaction():
-        for model, names, path in _file_models():
-            rows = model.objects.filter(**{path: round})
-            for row in rows:
-                for name in names:
-                    file = getattr(row, name)
-                    if file and file.name:
-                        to_delete.append((file.storage, file.name))
-                        result.files.append(file.name)
-            if not dry_run:
-                rows.update(**dict.fromkeys(names, ""))
-        pending = regs.exclude(name="", phone="", returned_from="", returned_on__isnull=True)
-        result.registrations = pending.count()
+        for step in _steps:
+            step.purge(round=round, dry_run=dry_run, result=result)
         if dry_run:
             return result
-        regs.update(name="", phone="", returned_from="", returned_on=None)
-        result.messages = _outbox_purge(round)
-        regs.filter(personal_data_purged_at__isnull=True).update(
-            personal_data_purged_at=timezone.now()
-        )
         audit_record(
             actor=actor,
             action="personal_data.purge",
@@ -121,7 +97,7 @@ def personal_data_purge(
             note="forced while open" if round.status not in FINISHED else "",
         )
     # Files go after the commit: a rolled-back purge must not lose photos.
-    for storage, name in to_delete:
+    for storage, name in result.deletions:
         storage.delete(name)
     return result
 
@@ -131,8 +107,10 @@ def rounds_due_for_purge(*, days: int | None = None, today=None) -> list[Round]:
     days = settings.FAIRSHARE_PURGE_AFTER_DAYS if days is None else days
     today = today or timezone.localdate()
     cutoff = today - timedelta(days=days)
-    unpurged = Registration.objects.filter(
-        round=OuterRef("pk"), personal_data_purged_at__isnull=True
-    )
+    if not _steps:
+        return []
+    pending = Q()
+    for step in _steps:
+        pending |= Q(pk__in=step.pending_rounds())
     rounds = Round.objects.filter(status__in=FINISHED, valid_until__lt=cutoff)
-    return list(rounds.filter(Exists(unpurged)).order_by("id"))
+    return list(rounds.filter(pending).order_by("id"))

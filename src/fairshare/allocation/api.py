@@ -17,10 +17,11 @@ answer (``core/endpoints.py``).
 from __future__ import annotations
 
 from datetime import date as Date
+from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from fairshare.accounts.auth import bearer
@@ -35,6 +36,10 @@ from fairshare.allocation.services import (
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
+from fairshare.core.ratelimit import ratelimit_enforce
+from fairshare.registration.api import ErrorOut
+from fairshare.registration.selectors import registration_lookup
+from fairshare.registration.validation import normalize_phone
 
 router = Router(tags=["allocation"])
 
@@ -157,3 +162,43 @@ def set_fulfilment(request: StaffRequest, code: str, payload: FulfilmentIn) -> O
         return 200, {"code": code_display(changed.code), "fulfilment": changed.fulfilment}
 
     return switch
+
+
+# A registration's status with its voucher: registration cannot read vouchers, so the
+# resident status endpoint lives here (its path and tag are registration's).
+class BatchOut(Schema):
+    manufacturer: str
+    style: str
+    unit_price: Decimal
+
+
+class VoucherOut(Schema):
+    code: str
+    pharmacy: str
+    date: Date
+    slot_start: time | None
+    slot_end: time | None
+    status: str
+    batch: BatchOut
+
+
+class StatusOut(Schema):
+    ticket: str
+    queue_number: int
+    status: str
+    committee: str
+    round: int
+    voucher: VoucherOut | None
+
+
+@router.get(
+    "/registrations/{ticket}",
+    auth=None,
+    tags=["registration"],
+    response={200: StatusOut, 404: ErrorOut},
+    summary="A registration's status and voucher (ticket + the registered phone)",
+)
+def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
+    ratelimit_enforce(name="status", request=request, phone=normalize_phone(phone) or phone[:32])
+    registration = registration_lookup(ticket=ticket, phone=phone)
+    return selectors.registration_status_dict(registration)

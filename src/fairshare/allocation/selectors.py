@@ -181,3 +181,41 @@ def allocatable_rounds(*, user: Any) -> list[Round]:
         "-registration_opens_at"
     )
     return [r for r in rounds if may_allocate(user, r)]
+
+
+def registration_voucher(registration: Registration) -> Voucher | None:
+    """The live (issued or bought) voucher of a registration, if any."""
+    return (
+        Voucher.objects.select_related("pharmacy", "declaration")
+        .filter(registration=registration, status__in=Voucher.LIVE_STATUSES)
+        .order_by("-issued_at")
+        .first()
+    )
+
+
+def registration_status_dict(registration: Registration) -> dict[str, Any]:
+    """A registration's status and live voucher (the resident status page and API)."""
+    voucher = registration_voucher(registration)
+    voucher_out = None
+    if voucher is not None:
+        voucher_out = {
+            "code": voucher.code,
+            "pharmacy": voucher.pharmacy.name,
+            "date": voucher.date,
+            "slot_start": voucher.slot_start,
+            "slot_end": voucher.slot_end,
+            "status": voucher.status,
+            "batch": {
+                "manufacturer": voucher.declaration.manufacturer,
+                "style": voucher.declaration.style,
+                "unit_price": voucher.declaration.unit_price,
+            },
+        }
+    return {
+        "ticket": registration.ticket,
+        "queue_number": registration.queue_number,
+        "status": registration.status,
+        "committee": registration.committee.code,
+        "round": registration.round_id,
+        "voucher": voucher_out,
+    }

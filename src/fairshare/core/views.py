@@ -1,15 +1,5 @@
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-
-from fairshare.community.models import Committee
-from fairshare.rounds.models import Round
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    rounds = Round.objects.filter(status=Round.Status.OPEN).order_by("registration_opens_at")
-    committees = Committee.objects.select_related("subdistrict", "pharmacy").order_by("code")
-    return render(request, "core/home.html", {"rounds": rounds, "committees": committees})
+from django.http import HttpRequest, JsonResponse
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -3,8 +3,8 @@
 Offline batches synced later are in ``pharmacy.offline``; committee proxy purchases and
 hand-overs in ``pharmacy.fulfilment``; both redeem through ``redemption_apply`` below.
 
-Invariant 4 (a voucher is redeemed at most once, only at its pharmacy, only while
-valid) rests on one conditional UPDATE per redemption::
+The redemption rule (a voucher is redeemed at most once, only at its pharmacy, only
+while valid) rests on one conditional UPDATE per redemption::
 
     UPDATE voucher SET status='redeemed', ... WHERE id=… AND status='issued'
        AND pharmacy_id=… AND date <= day AND valid_until >= day
@@ -296,7 +296,7 @@ def _update_sql(vendor: str, set_columns: tuple[str, ...]) -> str:
 def _conditional_update(
     *, voucher_id: int, pharmacy_id: int, day: date, at: datetime, user_id: int | None, proxy: bool
 ) -> int:
-    """The UPDATE of invariant 4 (module docstring); returns its row count. Hand-written
+    """The UPDATE of the redemption rule (module docstring); returns its row count. Hand-written
     (values through the fields' own adapters) to skip the ORM's compilation per call."""
     field = Voucher._meta.get_field
     sets = [

@@ -1,9 +1,12 @@
-"""Registration API: register a household and look up a ticket's status."""
+"""Registration API: register a household (the contract in README.md, "The JSON API").
+
+A ticket's status shows its voucher, so ``GET /registrations/{ticket}`` is in
+``allocation/api.py``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import date, datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -11,7 +14,6 @@ from ninja import Router, Schema
 from fairshare.accounts.auth import optional_bearer
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.ratelimit import ratelimit_enforce
-from fairshare.registration.selectors import registration_lookup, registration_status_dict
 from fairshare.registration.services import registration_submit
 from fairshare.registration.validation import normalize_phone
 
@@ -47,31 +49,6 @@ class ErrorOut(Schema):
     code: str
     queue_number: int | None = None
     errors: dict[str, list[str]] | None = None
-
-
-class BatchOut(Schema):
-    manufacturer: str
-    style: str
-    unit_price: Decimal
-
-
-class VoucherOut(Schema):
-    code: str
-    pharmacy: str
-    date: date
-    slot_start: time | None
-    slot_end: time | None
-    status: str
-    batch: BatchOut
-
-
-class StatusOut(Schema):
-    ticket: str
-    queue_number: int
-    status: str
-    committee: str
-    round: int
-    voucher: VoucherOut | None
 
 
 @router.post(
@@ -118,15 +95,3 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
         }
 
     return register
-
-
-@router.get(
-    "/registrations/{ticket}",
-    auth=None,
-    response={200: StatusOut, 404: ErrorOut},
-    summary="A registration's status and voucher (ticket + the registered phone)",
-)
-def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
-    ratelimit_enforce(name="status", request=request, phone=normalize_phone(phone) or phone[:32])
-    registration = registration_lookup(ticket=ticket, phone=phone)
-    return registration_status_dict(registration)

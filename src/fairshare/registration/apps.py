@@ -6,3 +6,14 @@ class RegistrationConfig(AppConfig):
     name = "fairshare.registration"
     label = "registration"
     verbose_name = _("Registration")
+
+    def ready(self) -> None:
+        from fairshare.accounts.purge import register_purge_step
+        from fairshare.registration.purge import (
+            registration_personal_data_purge,
+            rounds_with_personal_data,
+        )
+
+        register_purge_step(
+            purge=registration_personal_data_purge, pending_rounds=rounds_with_personal_data
+        )

@@ -78,45 +78,6 @@ def registration_lookup(*, ticket: str, phone: str) -> Registration:
     return registration
 
 
-def registration_voucher(registration: Registration) -> Any:
-    """The live (issued or bought) voucher of a registration, if any."""
-    from fairshare.allocation.models import Voucher
-
-    return (
-        Voucher.objects.select_related("pharmacy", "declaration")
-        .filter(registration=registration, status__in=Voucher.LIVE_STATUSES)
-        .order_by("-issued_at")
-        .first()
-    )
-
-
-def registration_status_dict(registration: Registration) -> dict[str, Any]:
-    voucher = registration_voucher(registration)
-    voucher_out = None
-    if voucher is not None:
-        voucher_out = {
-            "code": voucher.code,
-            "pharmacy": voucher.pharmacy.name,
-            "date": voucher.date,
-            "slot_start": voucher.slot_start,
-            "slot_end": voucher.slot_end,
-            "status": voucher.status,
-            "batch": {
-                "manufacturer": voucher.declaration.manufacturer,
-                "style": voucher.declaration.style,
-                "unit_price": voucher.declaration.unit_price,
-            },
-        }
-    return {
-        "ticket": registration.ticket,
-        "queue_number": registration.queue_number,
-        "status": registration.status,
-        "committee": registration.committee.code,
-        "round": registration.round_id,
-        "voucher": voucher_out,
-    }
-
-
 def staff_registrations(*, user: Viewer) -> QuerySet[Registration]:
     """Registrations the user may see (own committee / subdistrict / district)."""
     return scoped(

@@ -4,7 +4,6 @@ from fairshare.registration import staff_views, views
 
 app_name = "registration"
 urlpatterns = [
-    path("status/", views.status_page, name="status"),
     path("done/<str:ticket>/", views.done, name="done"),
     path("<int:round_id>/<str:committee_code>/", views.entry, name="entry"),
     path(

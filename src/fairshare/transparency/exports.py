@@ -1,7 +1,8 @@
 """XLSX exports for staff: registrations, vouchers and the daily report, per area.
 
 Full names and phone numbers appear only for committee staff exporting their own
-committee; every other export masks them (BRIEF invariants 6 and 7).
+committee; every other export masks them (README.md, "Accounts, access and personal
+data"; the scope rule is ``accounts/scoping.py``).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from fairshare.accounts.permissions import (
 )
 from fairshare.accounts.scoping import area_q, committee_in_scope
 from fairshare.allocation.models import SupplyDay, Voucher
-from fairshare.community.models import Committee, District, Household, Subdistrict
+from fairshare.community.models import Committee, District, Household, Pharmacy, Subdistrict
 from fairshare.core.errors import NotFound
 from fairshare.registration.models import Channel, Registration
 from fairshare.rounds.models import Round
@@ -177,7 +177,7 @@ def _vouchers(round: Round, area: Area) -> QuerySet[Voucher]:
 
 
 def headline_for(*, round: Round, area: Area) -> dict[str, Any]:
-    """The six headline figures of the BRIEF contract for one area."""
+    """The six headline figures of one area (``StatsOut`` in ``transparency/api.py``)."""
     households = Household.objects.filter(area.q()).count()
     registered = _registrations(round, area).exclude(status=Registration.Status.VOID).count()
     v = _vouchers(round, area).aggregate(
@@ -253,8 +253,6 @@ def _by_pharmacy(round: Round, area: Area) -> list[dict[str, Any]]:
     For a committee the supply is that of its pharmacy (shared with the other
     committees it serves); vouchers are the committee's own.
     """
-    from fairshare.community.models import Pharmacy
-
     pharmacies = Pharmacy.objects.filter(area.pharmacy_q("")).order_by("code")
     supply = dict(
         SupplyDay.objects.filter(

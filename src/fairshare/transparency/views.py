@@ -20,6 +20,7 @@ from fairshare.accounts.permissions import has_access
 from fairshare.accounts.scoping import scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.rounds.models import Round
 from fairshare.transparency import charts
 from fairshare.transparency.board import (
     CHANNEL_LABELS,
@@ -44,6 +45,13 @@ from fairshare.transparency.selectors import (
     user_default_area,
 )
 from fairshare.transparency.services import notice_publish
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's front page: the open rounds and every committee's entry and public list."""
+    rounds = Round.objects.filter(status=Round.Status.OPEN).order_by("registration_opens_at")
+    committees = Committee.objects.select_related("subdistrict", "pharmacy").order_by("code")
+    return render(request, "transparency/home.html", {"rounds": rounds, "committees": committees})
 
 
 def _not_found_is_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -188,6 +196,7 @@ def map_page(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
 
 @_not_found_is_404
 def poster_pdf(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
+    # Imported on use: it loads reportlab, which no other page needs.
     from fairshare.transparency.poster import board_poster_pdf
 
     rnd = round_get(round_id=round_id)
@@ -280,6 +289,7 @@ def _breadcrumbs(request: HttpRequest, area: Area) -> list[tuple[str, str]]:
 @login_required
 @_not_found_is_404
 def xlsx_export(request: HttpRequest, round_id: int, kind: str) -> HttpResponse:
+    # Imported on use: it loads openpyxl, which no other page needs.
     from fairshare.transparency.exports import EXPORTS
 
     if kind not in EXPORTS:

@@ -8,16 +8,15 @@ not committed. To extract new strings (needs GNU gettext):
 from pathlib import Path
 
 import polib
+from django.conf import settings
 from django.core.management.base import BaseCommand
-
-import fairshare
 
 
 class Command(BaseCommand):
     help = "Compile the project's .po translation files to .mo (pure Python)."
 
     def handle(self, *args, **options):
-        root = Path(fairshare.__file__).resolve().parent
+        root = Path(settings.PACKAGE_DIR)
         count = 0
         for po_path in sorted(root.glob("**/locale/*/LC_MESSAGES/*.po")):
             mo_path = po_path.with_suffix(".mo")

@@ -5,9 +5,11 @@ core work (lock the committee's counter row, insert the registration, extend the
 chain, commit)". This is that view, served by the same gunicorn workers, middleware and
 database as the real endpoint, so ``make bench`` can measure in the same run what this
 machine allows before validation, rate limits, idempotency, the SMS outbox and the
-ledger's canonical payload are added. It is NOT a way to register: it is mounted only
-when ``FAIRSHARE_BENCH_FLOOR`` is true (the benchmark harness sets it, nothing else does),
-skips every check, and writes a placeholder ledger payload that ``verify_ledger`` rejects.
+ledger's canonical payload are added. It is NOT a way to register: it is part of the
+benchmark, not of the product, and is mounted only by ``benchfloor/urls.py`` (the URL
+configuration the harness selects with ``DJANGO_SETTINGS_MODULE=benchfloor.settings``);
+it skips every check and writes a placeholder ledger payload that ``verify_ledger``
+rejects.
 """
 
 from __future__ import annotations

@@ -62,6 +62,8 @@ class Command(BaseCommand):
     ):
         from gunicorn.app.base import BaseApplication
 
+        # Imported here, not at the top: importing it builds the application and freezes
+        # the collector (fairshare/wsgi.py), which only serving should do.
         from fairshare.wsgi import application
 
         class App(BaseApplication):

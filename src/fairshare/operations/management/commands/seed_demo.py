@@ -1,4 +1,4 @@
-"""``fairshare seed_demo``: load deterministic synthetic demo data (see community.demo)."""
+"""``fairshare seed_demo``: load deterministic synthetic demo data (see operations/demo.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 
-from fairshare.community.demo import (
+from fairshare.operations.demo import (
     DEFAULT_HOUSEHOLDS,
     DEFAULT_SEED,
     DEMO_PASSWORD,
