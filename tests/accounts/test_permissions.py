@@ -49,7 +49,7 @@ def world():
             role="district", district=yp, access_expires_at=timezone.now() - timedelta(seconds=1)
         ),
     }
-    rounds = {"yp": RoundFactory(district=yp), "hk": RoundFactory(district=hk)}
+    rounds = {"round_yp": RoundFactory(district=yp), "round_hk": RoundFactory(district=hk)}
     return {"yp": yp, "hk": hk, "s1": s1, "s2": s2, "p1": p1, "p2": p2, **users, **rounds}
 
 
@@ -95,15 +95,15 @@ def test_supply_and_allocation_predicates(world, who):
     p1, p2, yp, hk = ACTIONS[who]
     assert may_declare_supply(user, world["p1"]) is p1
     assert may_declare_supply(user, world["p2"]) is p2
-    assert may_allocate(user, world["yp"]) is yp
-    assert may_allocate(user, world["hk"]) is hk
+    assert may_allocate(user, world["round_yp"]) is yp
+    assert may_allocate(user, world["round_hk"]) is hk
 
 
 @pytest.mark.parametrize("user", [None, AnonymousUser()])
 def test_nobody_passes_any_check(world, user):
     assert not has_role(user, "district", "subdistrict", "committee", "pharmacy")
     assert not is_pharmacy_staff(user) and not is_area_staff(user)
-    assert not covers_subdistrict(user, world["s1"]) and not may_allocate(user, world["yp"])
+    assert not covers_subdistrict(user, world["s1"]) and not may_allocate(user, world["round_yp"])
     assert area_district_id(user) is None
 
 
