@@ -3,11 +3,8 @@ superuser, an expired user and anonymous callers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
 
 from fairshare.accounts.permissions import (
     area_district_id,
@@ -19,38 +16,14 @@ from fairshare.accounts.permissions import (
     may_allocate,
     may_declare_supply,
 )
-from tests.factories import (
-    CommitteeFactory,
-    DistrictFactory,
-    PharmacyFactory,
-    RoundFactory,
-    SubdistrictFactory,
-    UserFactory,
-)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world():
-    """District YP with subdistricts s1 (pharmacy p1, committee c1) and s2 (p2); district HK."""
-    yp, hk = DistrictFactory(code="YP"), DistrictFactory(code="HK")
-    s1, s2 = SubdistrictFactory(district=yp), SubdistrictFactory(district=yp)
-    p1, p2 = PharmacyFactory(subdistrict=s1), PharmacyFactory(subdistrict=s2)
-    c1 = CommitteeFactory(subdistrict=s1, pharmacy=p1)
-    users = {
-        "district": UserFactory(role="district", district=yp),
-        "subdistrict": UserFactory(role="subdistrict", subdistrict=s1),
-        "committee": UserFactory(role="committee", committee=c1),
-        "pharmacy": UserFactory(role="pharmacy", pharmacy=p1),
-        "none": UserFactory(role=""),
-        "super": UserFactory(role="", is_superuser=True),
-        "expired": UserFactory(
-            role="district", district=yp, access_expires_at=timezone.now() - timedelta(seconds=1)
-        ),
-    }
-    rounds = {"yp": RoundFactory(district=yp), "hk": RoundFactory(district=hk)}
-    return {"yp": yp, "hk": hk, "s1": s1, "s2": s2, "p1": p1, "p2": p2, **users, **rounds}
+def world(roles_world):
+    """tests/accounts/conftest.py: p1 serves s1, p3 serves s2."""
+    return roles_world
 
 
 # who → (is_area_staff, covers s1, covers s2, covers district YP, district of the area)
@@ -77,7 +50,7 @@ def test_area_predicates(world, who):
     assert area_district_id(user) == (world[district].pk if district else None)
 
 
-# who → (declare p1, declare p2, allocate YP round, allocate HK round)
+# who → (declare p1, declare p3 (in s2), allocate YP round, allocate HK round)
 ACTIONS = {
     "district": (True, True, True, False),
     "subdistrict": (True, False, True, False),
@@ -94,16 +67,16 @@ def test_supply_and_allocation_predicates(world, who):
     user = world[who]
     p1, p2, yp, hk = ACTIONS[who]
     assert may_declare_supply(user, world["p1"]) is p1
-    assert may_declare_supply(user, world["p2"]) is p2
-    assert may_allocate(user, world["yp"]) is yp
-    assert may_allocate(user, world["hk"]) is hk
+    assert may_declare_supply(user, world["p3"]) is p2
+    assert may_allocate(user, world["round_yp"]) is yp
+    assert may_allocate(user, world["round_hk"]) is hk
 
 
 @pytest.mark.parametrize("user", [None, AnonymousUser()])
 def test_nobody_passes_any_check(world, user):
     assert not has_role(user, "district", "subdistrict", "committee", "pharmacy")
     assert not is_pharmacy_staff(user) and not is_area_staff(user)
-    assert not covers_subdistrict(user, world["s1"]) and not may_allocate(user, world["yp"])
+    assert not covers_subdistrict(user, world["s1"]) and not may_allocate(user, world["round_yp"])
     assert area_district_id(user) is None
 
 
