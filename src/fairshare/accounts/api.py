@@ -53,8 +53,8 @@ class Message(Schema):
 
 
 class AssignmentIn(Schema):
-    username: str = Field(min_length=1, max_length=150)
-    committee: str = Field(min_length=1, max_length=16)
+    username: str = Field(min_length=1, max_length=150, pattern=r"^[^\x00]*$")  # as TokenIn
+    committee: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00]*$")
     expires_at: datetime
 
 
