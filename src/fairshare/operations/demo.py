@@ -13,11 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from itertools import accumulate, count
 
-from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connections, models
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from faker.providers.person.zh_CN import Provider as ZhPerson
 
@@ -31,7 +30,6 @@ from fairshare.community.models import (
     Pharmacy,
     Subdistrict,
 )
-from fairshare.core.models import AuditLog
 from fairshare.rounds.models import Round
 
 DEFAULT_HOUSEHOLDS = 44_270
@@ -89,13 +87,6 @@ COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
     Member: ("id", "household", "name", "id_hash", "lives_alone", "mobility_impaired",
              "elderly"),
 }
-# Wipe order (--force): rows pointing at households, rounds and places go first.
-WIPE_ORDER = (
-    "allocation.Voucher", "allocation.SupplyDeclaration", "allocation.SupplyDay",
-    "registration.LedgerEntry", "registration.QueueCounter", "registration.Registration",
-    "community.Member", "community.Household", "community.Building", "rounds.Round",
-    "community.Committee", "community.Pharmacy", "community.Subdistrict", "community.District",
-)
 # fmt: on
 
 # Name parts from Faker's zh_CN person provider, drawn with our own seeded Random (fast).
@@ -288,49 +279,42 @@ def _add_members(writer: _BulkWriter, rng: random.Random, household_ids: list[in
             i += 1
 
 
-def seed_demo(
-    *, households: int = DEFAULT_HOUSEHOLDS, seed: int = DEFAULT_SEED, using: str = "default"
-) -> dict[str, int]:
-    """Create the demo district, round and logins; return row counts.
-
-    The caller owns the transaction (and checks that the database is empty).
-    """
-    if households < 1:
-        raise ValueError("households must be at least 1")
-    rng = random.Random(seed)
-    sub_plans, pharmacy_plans, committee_plans = plan_places(households=households, rng=rng)
-
+def _create_places(
+    *,
+    using: str,
+    subdistricts: list[tuple[str, str]],
+    pharmacies: list[tuple[str, PharmacyPlan]],
+    committees: list[CommitteePlan],
+) -> tuple[District, dict[str, Subdistrict], dict[str, int]]:
+    """The district, its subdistricts, pharmacies and committees (the small tables)."""
     district = District.objects.using(using).create(code="YP", name="杨浦区")
     Subdistrict.objects.using(using).bulk_create(
-        Subdistrict(district=district, code=code, name=name) for code, name in sub_plans
+        Subdistrict(district=district, code=code, name=name) for code, name in subdistricts
     )
     subs = {s.code: s for s in Subdistrict.objects.using(using).all()}
     Pharmacy.objects.using(using).bulk_create(
-        Pharmacy(subdistrict=subs[sub], **asdict(plan), **HOURS) for sub, plan in pharmacy_plans
+        Pharmacy(subdistrict=subs[sub], **asdict(plan), **HOURS) for sub, plan in pharmacies
     )
-    pharmacies = {p.code: p for p in Pharmacy.objects.using(using).all()}
+    by_code = {p.code: p for p in Pharmacy.objects.using(using).all()}
     Committee.objects.using(using).bulk_create(
         Committee(
             subdistrict=subs[c.subdistrict],
             code=c.code,
             name=c.name,
             address=f"{c.compound}1号底楼",
-            pharmacy=pharmacies[c.pharmacy],
+            pharmacy=by_code[c.pharmacy],
         )
-        for c in committee_plans
+        for c in committees
     )
     committee_ids = dict(Committee.objects.using(using).values_list("code", "id"))
+    return district, subs, committee_ids
 
-    writer = _BulkWriter(using=using)
-    for plan in committee_plans:
-        _add_committee_rows(writer, rng, committee_id=committee_ids[plan.code], plan=plan)
-        if len(writer.rows[Household]) >= FLUSH_ROWS:
-            writer.flush()
-    writer.finish()
 
+def _create_round(*, using: str, district: District) -> Round:
+    """The demo's open first-come-first-served round: registration from today 00:00."""
     today = timezone.localdate()
     opens = timezone.make_aware(datetime.combine(today, time.min))
-    Round.objects.using(using).create(
+    return Round.objects.using(using).create(
         district=district,
         name="第一轮口罩预约",
         policy=Round.Policy.FCFS,
@@ -344,6 +328,32 @@ def seed_demo(
         valid_from=today,
         valid_until=today + timedelta(days=11),
     )
+
+
+def seed_demo(
+    *, households: int = DEFAULT_HOUSEHOLDS, seed: int = DEFAULT_SEED, using: str = "default"
+) -> dict[str, int]:
+    """Create the demo district, round and logins; return row counts.
+
+    The caller owns the transaction (and checks that the database is empty).
+    """
+    if households < 1:
+        raise ValueError("households must be at least 1")
+    rng = random.Random(seed)
+    sub_plans, pharmacy_plans, committee_plans = plan_places(households=households, rng=rng)
+
+    district, subs, committee_ids = _create_places(
+        using=using, subdistricts=sub_plans, pharmacies=pharmacy_plans, committees=committee_plans
+    )
+
+    writer = _BulkWriter(using=using)
+    for plan in committee_plans:
+        _add_committee_rows(writer, rng, committee_id=committee_ids[plan.code], plan=plan)
+        if len(writer.rows[Household]) >= FLUSH_ROWS:
+            writer.flush()
+    writer.finish()
+
+    _create_round(using=using, district=district)
     users = _create_demo_users(using=using, district=district, subdistrict=subs["KJ"])
     counts = {
         "subdistricts": len(sub_plans),
@@ -393,59 +403,3 @@ def _create_demo_users(*, using: str, district: District, subdistrict: Subdistri
     ]
     User.objects.using(using).bulk_create(users)
     return len(users)
-
-
-class WipeRefused(Exception):
-    """The demo data cannot be wiped without touching records that must stay."""
-
-
-def database_has_data(*, using: str = "default") -> bool:
-    return (
-        Household.objects.using(using).exists()
-        or District.objects.using(using).exists()
-        or User.objects.using(using).filter(username__in=demo_usernames()).exists()
-    )
-
-
-def wipe_demo_data(*, using: str = "default") -> None:
-    """Delete demo places, rounds, their registrations/vouchers and the scoped staff users.
-
-    The audit log is append-only (database triggers) and protects what it references; if
-    any audit row points at a place or at a user to delete, refuse instead of failing.
-    """
-    labels = {m._meta.label for m in apps.get_models()}
-    wiped = [apps.get_model(label) for label in WIPE_ORDER if label in labels]
-    # Users and audit rows share the scope columns subdistrict, committee and pharmacy.
-    scoped = Q(subdistrict__isnull=False) | Q(committee__isnull=False) | Q(pharmacy__isnull=False)
-    users = User.objects.using(using).filter(
-        scoped | Q(district__isnull=False) | Q(username__in=demo_usernames())
-    )
-    audit = AuditLog.objects.using(using).filter(scoped | Q(actor__in=users)).count()
-    if audit:
-        raise WipeRefused(
-            f"{audit} audit log row(s) reference the demo places or staff users; the audit log "
-            "is append-only, so the demo data cannot be wiped. Run `fairshare flush` to wipe "
-            "the whole database (audit log included), then seed_demo again."
-        )
-    connection = connections[using]
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        # Other tables pointing at the wiped ones: clear SET_NULL links, refuse on anything else.
-        for model in apps.get_models():
-            if model in wiped or model is AuditLog or model is User:  # users: see below
-                continue
-            for field in model._meta.concrete_fields:
-                if not (field.is_relation and field.related_model in wiped):
-                    continue
-                linked = model._base_manager.using(using).filter(**{f"{field.name}__isnull": False})
-                if field.remote_field.on_delete is models.SET_NULL:
-                    linked.update(**{field.name: None})
-                elif linked.exists():
-                    raise WipeRefused(
-                        f"{model._meta.label} rows reference {field.related_model._meta.label}; "
-                        "delete them first or run `fairshare flush`."
-                    )
-        for model in wiped:
-            if model is Member:  # registrations are gone: staff users can go now
-                users.delete()  # ORM: cascades to API tokens and admin log entries
-            cursor.execute(f"DELETE FROM {qn(model._meta.db_table)}")  # noqa: S608

@@ -8,15 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 
-from fairshare.operations.demo import (
-    DEFAULT_HOUSEHOLDS,
-    DEFAULT_SEED,
-    DEMO_PASSWORD,
-    WipeRefused,
-    database_has_data,
-    seed_demo,
-    wipe_demo_data,
-)
+from fairshare.operations.demo import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, DEMO_PASSWORD, seed_demo
+from fairshare.operations.wipe import WipeRefused, database_has_data, wipe_demo_data
 
 
 class Command(BaseCommand):
