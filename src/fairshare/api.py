@@ -7,12 +7,19 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from fairshare.accounts.api import router as accounts_router
+from fairshare.allocation.api import router as allocation_router
+from fairshare.community.api import router as community_router
 from fairshare.core.api_errors import bilingual, service_error_body, validation_error_body
 from fairshare.core.dbguard import is_unavailable, unavailable_response
 from fairshare.core.errors import ServiceError
 from fairshare.core.idempotency import IdempotencyMismatch
 from fairshare.core.locking import Busy
 from fairshare.core.ratelimit import RateLimited
+from fairshare.pharmacy.api import router as pharmacy_router
+from fairshare.registration.api import router as registration_router
+from fairshare.rounds.api import router as rounds_router
+from fairshare.transparency.api import router as transparency_router
 
 api = NinjaAPI(
     title="Fairshare API",
@@ -81,22 +88,10 @@ def _unauth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     )
 
 
-def _add_routers() -> None:
-    from fairshare.accounts.api import router as accounts_router
-    from fairshare.allocation.api import router as allocation_router
-    from fairshare.community.api import router as community_router
-    from fairshare.pharmacy.api import router as pharmacy_router
-    from fairshare.registration.api import router as registration_router
-    from fairshare.rounds.api import router as rounds_router
-    from fairshare.transparency.api import router as transparency_router
-
-    api.add_router("/auth", accounts_router)
-    api.add_router("/", rounds_router)
-    api.add_router("/", community_router)
-    api.add_router("/", registration_router)
-    api.add_router("/", allocation_router)
-    api.add_router("/", pharmacy_router)
-    api.add_router("/", transparency_router)
-
-
-_add_routers()
+api.add_router("/auth", accounts_router)
+api.add_router("/", rounds_router)
+api.add_router("/", community_router)
+api.add_router("/", registration_router)
+api.add_router("/", allocation_router)
+api.add_router("/", pharmacy_router)
+api.add_router("/", transparency_router)

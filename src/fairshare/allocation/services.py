@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import may_allocate, may_declare_supply
+from fairshare.allocation import selectors
 from fairshare.allocation.engine import AllocationResult, allocation_run
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
@@ -119,7 +120,7 @@ def supply_declare(
     manufacturer: str,
     style: str,
     unit_price: Decimal | str | float,
-    actor: Any,
+    actor: User | None,
     round: Round | None = None,
 ) -> SupplyDeclaration:
     """Declare (or correct) a pharmacy's supply for a day; returns the new declaration."""
@@ -218,7 +219,7 @@ def voucher_expire_due(*, today: Date) -> int:
     return len(expired)
 
 
-def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: Any) -> Voucher:
+def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: User) -> Voucher:
     """Switch a live voucher between pickup, committee proxy purchase and home delivery."""
     if fulfilment not in Voucher.Fulfilment.values:
         raise FieldErrors({"fulfilment": [_("Choose pickup, proxy or delivery.")]})
@@ -279,8 +280,6 @@ def supply_declare_as(
     date must fall in the purchase dates of a round the pharmacy serves (when it
     serves any open round).
     """
-    from fairshare.allocation import selectors
-
     if not may_declare_supply(actor, pharmacy):
         raise Forbidden(_("You may not declare supply for this pharmacy."))
     round_ = selectors.round_covering(pharmacy=pharmacy, date=date)
@@ -324,7 +323,7 @@ def lottery_seed_path(round: Round):
     return settings.DATA_DIR / "lottery" / f"round-{round.pk}.seed"
 
 
-def lottery_commit(*, round: Round, actor: Any = None) -> str:
+def lottery_commit(*, round: Round, actor: User | None = None) -> str:
     """Draw a secret seed, keep it in the data folder (mode 0600), publish its SHA-256."""
     if round.policy != Round.Policy.LOTTERY:
         raise Conflict(_("This round does not use the lottery policy."))
@@ -352,7 +351,7 @@ def lottery_commit(*, round: Round, actor: Any = None) -> str:
     return commitment
 
 
-def lottery_reveal(*, round: Round, seed: str | None = None, actor: Any = None) -> str:
+def lottery_reveal(*, round: Round, seed: str | None = None, actor: User | None = None) -> str:
     """Publish the seed after registration closed; it must match the commitment."""
     if not round.lottery_commitment:
         raise Conflict(_("No lottery seed was committed for this round."))
