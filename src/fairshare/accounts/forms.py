@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import has_access
 from fairshare.accounts.throttle import ip_failures_exceeded
+from fairshare.community.models import Committee
 
 
 class StaffLoginForm(AuthenticationForm):
@@ -21,7 +24,7 @@ class StaffLoginForm(AuthenticationForm):
             )
         return super().clean()
 
-    def confirm_login_allowed(self, user: Any) -> None:
+    def confirm_login_allowed(self, user: AbstractBaseUser) -> None:
         super().confirm_login_allowed(user)
         if not has_access(user):
             raise forms.ValidationError(
@@ -30,7 +33,7 @@ class StaffLoginForm(AuthenticationForm):
 
 
 class _CommitteeChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+    def label_from_instance(self, obj: Committee) -> str:
         return f"{obj.code} {obj.name}"
 
 
@@ -42,7 +45,7 @@ class HelperCreateForm(forms.Form):
         label=_("Access until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
-    def __init__(self, *args: Any, committees: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, committees: QuerySet[Committee], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["committee"]).queryset = committees
 
@@ -56,7 +59,9 @@ class HelperAssignForm(forms.Form):
         label=_("Assignment until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
-    def __init__(self, *args: Any, committees: Any, helpers: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, committees: QuerySet[Committee], helpers: QuerySet[User], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["committee"]).queryset = committees
         cast(forms.ModelChoiceField, self.fields["helper"]).queryset = helpers

@@ -22,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
 from fairshare.core.locking import write_transaction
@@ -72,7 +73,7 @@ def register_purge_step(
 
 
 def personal_data_purge(
-    *, round: Round, actor: Any = None, force: bool = False, dry_run: bool = False
+    *, round: Round, actor: User | None = None, force: bool = False, dry_run: bool = False
 ) -> PurgeResult:
     """Purge the round's personal data (refused while the round is not finished)."""
     if round.status not in FINISHED and not force:

@@ -79,7 +79,7 @@ def audit_scope_q(user: Viewer) -> Q:
 
 def audit_entries(
     *,
-    user: Any,
+    user: Viewer,
     action: str = "",
     actor: str = "",
     committee: str = "",

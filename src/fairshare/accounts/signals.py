@@ -6,7 +6,9 @@ from typing import Any, TypedDict
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
+from django.http import HttpRequest
 
+from fairshare.accounts.models import User
 from fairshare.core.audit import audit_record
 
 
@@ -16,7 +18,7 @@ class AuditScope(TypedDict):
     pharmacy_id: int | None
 
 
-def audit_scope(user: Any) -> AuditScope:
+def audit_scope(user: User) -> AuditScope:
     """The scope columns of an audit row about ``user`` itself."""
     committee = getattr(user, "committee", None)
     pharmacy = getattr(user, "pharmacy", None)
@@ -31,12 +33,16 @@ def audit_scope(user: Any) -> AuditScope:
 
 
 @receiver(user_logged_in, dispatch_uid="fairshare_audit_login")
-def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def _logged_in(
+    sender: object, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
     if user is not None and user.pk:
         audit_record(actor=user, action="session.login", obj=user, **audit_scope(user))
 
 
 @receiver(user_logged_out, dispatch_uid="fairshare_audit_logout")
-def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def _logged_out(
+    sender: object, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
     if user is not None and getattr(user, "pk", None):
         audit_record(actor=user, action="session.logout", obj=user, **audit_scope(user))

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -59,7 +60,7 @@ class StaffLoginView(auth_views.LoginView):
         context["ip_locked"] = bool(form and form.has_error("__all__", "ip_locked"))
         return context
 
-    def form_invalid(self, form: Any) -> HttpResponse:
+    def form_invalid(self, form: forms.Form) -> HttpResponse:
         response = super().form_invalid(form)
         if form.has_error("__all__", "ip_locked"):
             response.status_code = 429
@@ -71,7 +72,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html", staff_places(user=request.user))
 
 
-def _apply_errors(form: Any, exc: ServiceError) -> None:
+def _apply_errors(form: forms.Form, exc: ServiceError) -> None:
     if isinstance(exc, FieldErrors):
         for field, msgs in exc.items():
             for msg in msgs:

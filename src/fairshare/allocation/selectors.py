@@ -72,7 +72,7 @@ def supply_history(*, pharmacy: Pharmacy, date: Date) -> QuerySet[SupplyDeclarat
     ).order_by("declared_at", "id")
 
 
-def vouchers_for_user(user: Any) -> QuerySet[Voucher]:
+def vouchers_for_user(user: Viewer) -> QuerySet[Voucher]:
     """Vouchers the user may see: own committee/subdistrict/district, or own pharmacy."""
     return scoped(
         Voucher.objects.select_related("committee", "pharmacy", "declaration"),
@@ -143,7 +143,7 @@ def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
     return problems
 
 
-def voucher_for_committee_staff(*, user: Any, code: str) -> Voucher:
+def voucher_for_committee_staff(*, user: Viewer, code: str) -> Voucher:
     """A voucher by its (typed) code, within the user's committees; 404 otherwise."""
     canonical = code_normalize(code)
     voucher = None
@@ -154,7 +154,7 @@ def voucher_for_committee_staff(*, user: Any, code: str) -> Voucher:
     return voucher
 
 
-def supply_pharmacies(*, user: Any) -> list[Pharmacy]:
+def supply_pharmacies(*, user: Viewer) -> list[Pharmacy]:
     """Pharmacies whose supply the user may declare (own pharmacy, or those of the area)."""
     candidates = (
         Pharmacy.objects.filter(pharmacy_scope_q(user))
@@ -176,7 +176,7 @@ def supply_recent(*, pharmacy: Pharmacy, days: int = 7) -> QuerySet[SupplyDeclar
     )
 
 
-def allocatable_rounds(*, user: Any) -> list[Round]:
+def allocatable_rounds(*, user: Viewer) -> list[Round]:
     rounds = Round.objects.filter(status__in=[Round.Status.OPEN, Round.Status.CLOSED]).order_by(
         "-registration_opens_at"
     )

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from fairshare.allocation.models import Voucher
 from fairshare.core.codes import code_generate, code_parse, codes_generate, codes_generate_packed
 from fairshare.env import EnvError, env_str
 
@@ -109,7 +110,7 @@ def token_verify(token: str, key: Ed25519PublicKey | None = None) -> dict[str, A
     return claims if isinstance(claims, dict) else None
 
 
-def voucher_claims(voucher: Any) -> dict[str, Any]:
+def voucher_claims(voucher: Voucher) -> dict[str, Any]:
     """What a voucher's QR token asserts (no personal data beyond the masked name)."""
     return {
         "c": voucher.code,

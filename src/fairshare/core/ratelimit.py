@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from redis import Redis
 
 from fairshare.core.errors import ServiceError
 
@@ -101,7 +102,7 @@ return counts
 _scripts: dict[int, Any] = {}
 
 
-def _hits_redis(client: Any, hits: list[tuple[str, int]]) -> list[int]:
+def _hits_redis(client: Redis, hits: list[tuple[str, int]]) -> list[int]:
     """Count one hit on each (cache key, window) in ONE round trip; the new counts.
 
     The same keys and integer values as ``cache.add``/``cache.incr`` on Django's

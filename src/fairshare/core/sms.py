@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from fairshare.core.fastsql import WriteBatch
 from fairshare.core.outbox import outbox_enqueue, outbox_handler
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def get_backend() -> SmsBackend:
 
 
 def sms_enqueue(
-    *, phone: str, text: str, household_id: int | None = None, batch: Any = None
+    *, phone: str, text: str, household_id: int | None = None, batch: WriteBatch | None = None
 ) -> None:
     """Record an SMS to send after the current transaction commits (``batch``: a
     fairshare.core.fastsql.WriteBatch to join, see outbox_enqueue)."""

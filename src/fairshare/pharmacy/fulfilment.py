@@ -114,14 +114,14 @@ def _hand_over(*, voucher: Voucher, actor: User, recipient_name: str, kind: str)
     return handover
 
 
-def voucher_handover(*, voucher: Voucher, actor: Any, recipient_name: str) -> Handover:
+def voucher_handover(*, voucher: Voucher, actor: User, recipient_name: str) -> Handover:
     """Record a pack handed to the household at the committee's pick-up point."""
     return _hand_over(
         voucher=voucher, actor=actor, recipient_name=recipient_name, kind=Handover.Kind.PICKUP_POINT
     )
 
 
-def voucher_deliver(*, voucher: Voucher, actor: Any, recipient_name: str) -> Handover:
+def voucher_deliver(*, voucher: Voucher, actor: User, recipient_name: str) -> Handover:
     """Record a home delivery (elderly, disabled) of a bought pack."""
     return _hand_over(
         voucher=voucher, actor=actor, recipient_name=recipient_name, kind=Handover.Kind.DELIVERY

@@ -16,8 +16,10 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.models import User
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import TOKEN_PREFIX
+from fairshare.community.models import Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, Gone
 from fairshare.core.locking import write_transaction
@@ -58,7 +60,7 @@ def _batch_answer(batch: OfflineBatch, *, replay: bool) -> dict[str, Any]:
 
 
 def offline_batch_sync(
-    *, pharmacy: Any, actor: Any, batch_id: str, items: list[dict[str, Any]]
+    *, pharmacy: Pharmacy, actor: User, batch_id: str, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Apply redemptions a terminal recorded offline. Sending the same batch again returns
     the same answers and changes nothing; a batch id reused for other items is refused.
@@ -112,7 +114,7 @@ def _batch_replay(batch: OfflineBatch, request_hash: str) -> dict[str, Any]:
 
 
 def _batch_apply(
-    *, batch: OfflineBatch, pharmacy: Any, actor: Any, items: list[dict[str, Any]]
+    *, batch: OfflineBatch, pharmacy: Pharmacy, actor: User, items: list[dict[str, Any]]
 ) -> None:
     now = timezone.now()
     prepared = []
@@ -173,8 +175,8 @@ def _apply_one(
     at: datetime,
     claims: dict | None,
     batch: OfflineBatch,
-    pharmacy: Any,
-    actor: Any,
+    pharmacy: Pharmacy,
+    actor: User,
     redeemed_here: set[str],
 ) -> None:
     voucher = Voucher.objects.select_related("pharmacy").filter(code=code).first()
@@ -210,8 +212,8 @@ def _redeem_item(
     voucher: Voucher,
     at: datetime,
     batch: OfflineBatch,
-    pharmacy: Any,
-    actor: Any,
+    pharmacy: Pharmacy,
+    actor: User,
 ) -> bool:
     """Apply one checked item; record its outcome (redeemed, conflict or rejected)."""
     try:
@@ -246,7 +248,7 @@ def _redeem_item(
 
 
 def _conflict(
-    *, row: OfflineItem, voucher: Voucher, pharmacy: Any, reason: str, detail: Any
+    *, row: OfflineItem, voucher: Voucher, pharmacy: Pharmacy, reason: str, detail: Any
 ) -> None:
     row.outcome, row.reason, row.detail = OfflineItem.Outcome.CONFLICT, reason, str(detail)[:300]
     row.save()

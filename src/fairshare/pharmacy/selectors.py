@@ -43,7 +43,7 @@ def reconciliation_pharmacies(user: Viewer) -> QuerySet[Pharmacy]:
     return Pharmacy.objects.filter(pharmacy_scope_q(user)).distinct()
 
 
-def voucher_visible_to(user: Any, voucher: Voucher) -> bool:
+def voucher_visible_to(user: Viewer, voucher: Voucher) -> bool:
     q = scope_q(user, "committee", pharmacy_path="pharmacy")
     return Voucher.objects.filter(q, pk=voucher.pk).exists()
 

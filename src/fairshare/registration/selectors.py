@@ -94,7 +94,7 @@ def photo_registrations(*, user: Viewer) -> QuerySet[Registration]:
     return staff_registrations(user=user)
 
 
-def review_queue(*, user: Any, round: Round | None = None) -> QuerySet[Registration]:
+def review_queue(*, user: Viewer, round: Round | None = None) -> QuerySet[Registration]:
     qs = staff_registrations(user=user).filter(status=Registration.Status.PENDING_REVIEW)
     if round is not None:
         qs = qs.filter(round=round)

@@ -16,15 +16,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
+from fairshare.accounts.permissions import Viewer
 from fairshare.allocation.models import Voucher
 from fairshare.core.masking import mask_name, mask_phone
 from fairshare.registration.models import Channel, Registration
+from fairshare.rounds.models import Round
 from fairshare.transparency.selectors import Area, stats_for
 
 CHANNELS = dict(Channel.choices)
 
 
-def shows_personal_data(user: Any, area: Area) -> bool:
+def shows_personal_data(user: Viewer, area: Area) -> bool:
     return (
         area.committee is not None
         and getattr(user, "role", "") == "committee"
@@ -47,7 +49,7 @@ def _local(dt: Any) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S") if dt else ""
 
 
-def registrations_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
+def registrations_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
     full = shows_personal_data(user, area)
     status_labels = dict(Registration.Status.choices)
     qs = (
@@ -138,7 +140,7 @@ def _voucher_row(row: dict[str, Any], *, full: bool, status_labels: dict[str, An
     ]
 
 
-def vouchers_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
+def vouchers_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
     full = shows_personal_data(user, area)
     status_labels = dict(Voucher.Status.choices)
     qs = (
@@ -153,7 +155,7 @@ def vouchers_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
     return _book(_("Vouchers"), [str(header) for _field, header in _VOUCHER_COLUMNS], rows)
 
 
-def daily_xlsx(*, round: Any, area: Area, user: Any) -> bytes:
+def daily_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
     stats = stats_for(
         round=round,
         subdistrict=area.subdistrict if area.level == "subdistrict" else None,

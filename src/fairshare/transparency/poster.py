@@ -13,6 +13,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from fairshare.community.models import Committee
+from fairshare.rounds.models import Round
 from fairshare.transparency.board import Board
 
 FONT = "STSong-Light"
@@ -52,7 +54,7 @@ def entry_line(e: dict[str, Any]) -> str:
     return f"{e['queue_number']:>4} {e['name']} {e['building']}{e['room']} {STATUS_ZH[e['status']]}"
 
 
-def board_poster_pdf(*, round: Any, committee: Any, board: Board, board_url: str) -> bytes:
+def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_url: str) -> bytes:
     font = _font()
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=1)

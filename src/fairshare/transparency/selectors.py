@@ -88,7 +88,7 @@ class Area:
         return Q(**{f"{prefix}subdistrict__district_id": self.district.pk})
 
 
-def round_get(*, round_id: Any) -> Round:
+def round_get(*, round_id: int | str) -> Round:
     try:
         pk = int(round_id)
     except (TypeError, ValueError):
@@ -102,9 +102,9 @@ def round_get(*, round_id: Any) -> Round:
 def area_resolve(
     *,
     round: Round,
-    subdistrict: Any = None,
-    committee: Any = None,
-    district: Any = None,
+    subdistrict: Subdistrict | str | None = None,
+    committee: Committee | str | None = None,
+    district: District | str | None = None,
 ) -> Area:
     """Resolve codes or instances to an Area inside the round's district (else NotFound)."""
     rd = round.district
@@ -288,9 +288,9 @@ def _by_pharmacy(round: Round, area: Area) -> list[dict[str, Any]]:
 def stats_for(
     *,
     round: Round,
-    subdistrict: Any = None,
-    committee: Any = None,
-    district: Any = None,
+    subdistrict: Subdistrict | str | None = None,
+    committee: Committee | str | None = None,
+    district: District | str | None = None,
     include_staff: bool = False,
 ) -> dict[str, Any]:
     """Progress figures of a round for an area (default: the round's district).
@@ -379,7 +379,7 @@ def notice_subdistricts(*, user: Viewer) -> QuerySet[Subdistrict] | None:
     return Subdistrict.objects.filter(area_q(user, ""))
 
 
-def notices_for(*, subdistrict: Any, limit: int = 20) -> QuerySet[Notice]:
+def notices_for(*, subdistrict: Subdistrict | int | str, limit: int = 20) -> QuerySet[Notice]:
     """Published, not withdrawn notices of a subdistrict (instance, id or code), newest first."""
     qs = Notice.objects.filter(withdrawn_at__isnull=True, published_at__lte=timezone.now())
     if isinstance(subdistrict, Subdistrict):

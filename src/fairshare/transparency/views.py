@@ -170,7 +170,7 @@ def board_export_download(request: HttpRequest, round_id: int, code: str) -> Htt
     return response
 
 
-def _map_context(rnd: Any, committee: Committee, *, staff: bool) -> dict[str, Any]:
+def _map_context(rnd: Round, committee: Committee, *, staff: bool) -> dict[str, Any]:
     blocks = building_map(round=rnd, committee=committee)
     if not staff:
         for block in blocks:
@@ -214,7 +214,7 @@ def poster_pdf(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
 # --- staff -----------------------------------------------------------------------
 
 
-def _staff_committee(request: HttpRequest, rnd: Any, code: str) -> Committee:
+def _staff_committee(request: HttpRequest, rnd: Round, code: str) -> Committee:
     committee = committee_for_board(round=rnd, code=code)
     if not Committee.objects.filter(scope_q(request.user, ""), pk=committee.pk).exists():
         raise NotFound("未知的居委会 / Unknown committee.")
@@ -229,7 +229,7 @@ def staff_map_page(request: HttpRequest, round_id: int, code: str) -> HttpRespon
     return render(request, "transparency/map.html", _map_context(rnd, committee, staff=True))
 
 
-def staff_area(request: HttpRequest, rnd: Any) -> Area:
+def staff_area(request: HttpRequest, rnd: Round) -> Area:
     """The area asked for by ?subdistrict= / ?committee=, within the user's scope."""
     default = user_default_area(user=request.user, round=rnd)
     if default is None:

@@ -6,13 +6,14 @@ from typing import Any
 
 from django import template
 
+from fairshare.community.models import Subdistrict
 from fairshare.transparency.selectors import notices_for
 
 register = template.Library()
 
 
 @register.inclusion_tag("transparency/_notices.html")
-def official_notices(subdistrict: Any, limit: int = 5) -> dict[str, Any]:
+def official_notices(subdistrict: Subdistrict | int | str | None, limit: int = 5) -> dict[str, Any]:
     """Published notices of a subdistrict (instance, id or code)."""
     if subdistrict is None or subdistrict == "":
         return {"notices": []}
