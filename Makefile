@@ -40,13 +40,15 @@ test-postgres: install
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/lint-imports  # layers and no cycles: [tool.importlinter] in pyproject.toml
+	$(BIN)/mypy  # types: [tool.mypy] in pyproject.toml (strict for core, services, selectors)
+	$(BIN)/python scripts/check_sizes.py src  # modules <= 450 lines, functions <= 60
 
 format: install
-	$(BIN)/ruff check --fix src tests scripts
-	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests scripts bench
+	$(BIN)/ruff format src tests scripts bench
 
 clean:
 	rm -rf var build *.egg-info src/*.egg-info

@@ -41,7 +41,7 @@ anonymous:
   by the caller), and in every case the answer never contains the other scope's
   private strings (names, phones, tickets, voucher codes, audit notes).
 * ``public()``: nobody gets 401/403/5xx, and the answer never contains a full name or
-  a phone number (invariant 6; opt out with ``pii_ok=True`` for a resident's own
+  a phone number (docs/invariants.md, invariant 6; opt out with ``pii_ok=True`` for a resident's own
   lookup by ticket + phone).
 * ``public(staff=(roles...))``: anonymous callers are served as by ``public()``, but a
   bearer token changes who acts (e.g. staff registering at the desk): an expired

@@ -1,11 +1,11 @@
 """Property tests (hypothesis) for the pure building blocks of the invariants.
 
 * ledger.verify_chain: every honestly built chain verifies; any single-byte change
-  to any field of any link is reported at that link or earlier (BRIEF 2, ledger).
+  to any field of any link is reported at that link or earlier (docs/invariants.md, 2; the ledger).
 * allocation.tokens: codes survive any case and grouping; every single-character
-  substitution is rejected; any tampered token is rejected (BRIEF 4).
+  substitution is rejected; any tampered token is rejected (docs/invariants.md, 4).
 * core.masking: a masked name is never the full name; a masked phone never shows
-  more than 7 digits (BRIEF 6).
+  more than 7 digits (docs/invariants.md, 6).
 """
 
 from __future__ import annotations
