@@ -1,4 +1,5 @@
-"""Invariant 4 (docs/invariants.md) under concurrency: 20 simultaneous redeem calls, exactly one succeeds.
+"""Invariant 4 (docs/invariants.md) under concurrency: 20 simultaneous redeem calls,
+exactly one succeeds.
 
 The threads go through the real API (bearer tokens of two pharmacy accounts: the
 voucher's own pharmacy and another one). Next to it, the negative control runs the same

@@ -1,7 +1,8 @@
 """Who may call the transparency endpoints (issue 6): declarations for the access matrix.
 
 Boards, maps, posters, ledger exports, stats and notices are public (masked fields
-only, docs/invariants.md, invariant 6). The staff map, dashboards and XLSX exports are for committee staff
+only: docs/invariants.md, invariant 6).
+The staff map, dashboards and XLSX exports are for committee staff
 (and helpers) of the committee and the admins of its subdistrict / district; notices
 are published by subdistrict (or district) admins.
 """

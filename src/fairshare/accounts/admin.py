@@ -19,7 +19,7 @@ class UserAdmin(BaseUserAdmin):
     ]
     list_filter = ["role", "is_active"]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (
             _("Role and scope"),
             {

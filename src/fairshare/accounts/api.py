@@ -154,7 +154,11 @@ def create_assignment(request: BearerRequest, payload: AssignmentIn) -> Operatio
 
     def assign() -> Answer:
         assignment = helper_assign(
-            actor=request.user, user=helper, committee=committee, expires_at=payload.expires_at
+            actor=request.user,
+            # None (no such user) is refused by the service itself, after its scope checks.
+            user=helper,
+            committee=committee,
+            expires_at=payload.expires_at,
         )
         return 201, _assignment_out(assignment)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import AuthenticationError
@@ -9,6 +11,7 @@ from ninja.security import HttpBearer
 
 from fairshare.accounts.models import ApiToken, User
 from fairshare.accounts.permissions import has_access
+from fairshare.accounts.requests import BearerRequest
 from fairshare.community.models import Pharmacy
 from fairshare.core.fastsql import Join, select_joined
 from fairshare.core.locking import write_transaction
@@ -46,7 +49,7 @@ class BearerAuth(HttpBearer):
             with write_transaction():
                 ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.user = row.user
-        request.api_token = row
+        cast(BearerRequest, request).api_token = row
         return row.user
 
 

@@ -150,7 +150,7 @@ def helper_create(
 
 
 def helper_assign(
-    *, actor: User, user: User, committee: Committee, expires_at: datetime
+    *, actor: User, user: User | None, committee: Committee, expires_at: datetime
 ) -> CommitteeAssignment:
     """Assign a helper to one more committee of the actor's area (or change the expiry).
 
@@ -160,13 +160,12 @@ def helper_assign(
     require_area_staff(actor)
     if not committee_in_scope(actor, committee.pk):
         raise NotFound(_("Unknown committee."), code="unknown_committee")
-    home_visible = (
-        user is not None
-        and user.role == User.Role.COMMITTEE
-        and user.committee_id is not None
-        and committee_in_scope(actor, user.committee_id)
-    )
-    if not home_visible:
+    if (
+        user is None
+        or user.role != User.Role.COMMITTEE
+        or user.committee_id is None
+        or not committee_in_scope(actor, user.committee_id)
+    ):
         raise NotFound(_("Unknown helper."), code="unknown_helper")
     errors = FieldErrors()
     _check_expiry(expires_at, errors)

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +22,7 @@ from fairshare.accounts.forms import (
     StaffLoginForm,
 )
 from fairshare.accounts.permissions import AREA_ROLES, has_access, has_role
+from fairshare.accounts.requests import StaffRequest
 from fairshare.accounts.selectors import (
     assignment_list,
     audit_entries,
@@ -60,7 +62,7 @@ class StaffLoginView(auth_views.LoginView):
         context["ip_locked"] = bool(form and form.has_error("__all__", "ip_locked"))
         return context
 
-    def form_invalid(self, form: forms.Form) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if form.has_error("__all__", "ip_locked"):
             response.status_code = 429
@@ -68,7 +70,7 @@ class StaffLoginView(auth_views.LoginView):
 
 
 @staff_required()
-def staff_home(request: HttpRequest) -> HttpResponse:
+def staff_home(request: StaffRequest) -> HttpResponse:
     return render(request, "accounts/home.html", staff_places(user=request.user))
 
 
@@ -82,7 +84,7 @@ def _apply_errors(form: forms.Form, exc: ServiceError) -> None:
 
 
 @staff_required(*AREA_ROLES)
-def helpers(request: HttpRequest) -> HttpResponse:
+def helpers(request: StaffRequest) -> HttpResponse:
     committees = committees_in_scope(user=request.user)
     helper_qs = helper_list(user=request.user)
     create_form = HelperCreateForm(committees=committees, prefix="new")
@@ -139,7 +141,7 @@ def helpers(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required()
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: StaffRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = audit_entries(user=request.user, **{k: v for k, v in filters.items() if v})

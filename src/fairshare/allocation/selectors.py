@@ -120,7 +120,7 @@ def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
     requeued = set(Requeue.objects.filter(round=round).values_list("household_id", flat=True))
     served = set(Voucher.objects.filter(round=round).values_list("registration_id", flat=True))
     offline = {str(c) for c in OFFLINE_CHANNELS}
-    groups: dict[tuple[int, bool], list[tuple[str, bool, str]]] = {}
+    groups: dict[tuple[str, bool], list[tuple[str, bool, str]]] = {}
     rows = (
         Registration.objects.filter(round=round)
         .exclude(status=Registration.Status.VOID)
@@ -146,7 +146,7 @@ def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
 def voucher_for_committee_staff(*, user: Viewer, code: str) -> Voucher:
     """A voucher by its (typed) code, within the user's committees; 404 otherwise."""
     canonical = code_normalize(code)
-    voucher = None
+    voucher: Voucher | None = None
     if canonical is not None:
         voucher = scoped(Voucher.objects.filter(code=canonical), user).first()
     if voucher is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from datetime import date as Date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -116,7 +117,7 @@ def supply_declare(
     *,
     pharmacy: Pharmacy,
     date: Date,
-    packs: int,
+    packs: int | str,
     manufacturer: str,
     style: str,
     unit_price: Decimal | str | float,
@@ -269,7 +270,7 @@ def supply_declare_as(
     actor: User | None,
     pharmacy: Pharmacy,
     date: Date,
-    packs: int,
+    packs: int | str,
     manufacturer: str,
     style: str,
     unit_price: Decimal | str | float,
@@ -319,7 +320,7 @@ def allocation_run_as(
 # --- Lottery seed: commit before registration closes, reveal after --------------------
 
 
-def lottery_seed_path(round: Round):
+def lottery_seed_path(round: Round) -> Path:
     return settings.DATA_DIR / "lottery" / f"round-{round.pk}.seed"
 
 

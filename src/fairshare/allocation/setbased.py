@@ -40,6 +40,7 @@ from django.db import connection, models
 from fairshare.allocation.models import Requeue, Voucher
 from fairshare.allocation.waiting import waiting_sql
 from fairshare.community.models import Building, Household, Member
+from fairshare.core.fastsql import column_of
 from fairshare.core.models import OutboxMessage
 from fairshare.registration.models import OFFLINE_CHANNELS, Registration
 
@@ -333,14 +334,16 @@ def _time_sql(expr: str) -> str:
     )
 
 
-def _fixed_columns(model: type[models.Model], constants: dict[str, Any], skip: set[str]):
+def _fixed_columns(
+    model: type[models.Model], constants: dict[str, Any], skip: set[str]
+) -> tuple[list[str], list[Any]]:
     """(column names, parameters) of the columns that are the same for every row."""
     names, values = [], []
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname in skip:
             continue
         value = constants[field.attname] if field.attname in constants else field.get_default()
-        names.append(connection.ops.quote_name(field.column))
+        names.append(connection.ops.quote_name(column_of(field)))
         values.append(field.get_db_prep_save(value, connection))
     return names, values
 

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.requests import StaffRequest
 from fairshare.allocation import selectors
 from fairshare.allocation.services import allocation_run_as, supply_declare_as
 from fairshare.allocation.slips import slips_pdf
@@ -29,7 +30,7 @@ def _day(request: HttpRequest) -> Date:
         return timezone.localdate()
 
 
-def _committee(request: HttpRequest, code: str):
+def _committee(request: StaffRequest, code: str):
     try:
         return selectors.committee_for_staff(user=request.user, code=code)
     except (Forbidden, NotFound):
@@ -37,7 +38,7 @@ def _committee(request: HttpRequest, code: str):
 
 
 @login_required
-def committee_vouchers(request: HttpRequest, code: str) -> HttpResponse:
+def committee_vouchers(request: StaffRequest, code: str) -> HttpResponse:
     committee = _committee(request, code)
     day = _day(request)
     vouchers = selectors.committee_vouchers(committee=committee, date=day)
@@ -55,7 +56,7 @@ def committee_vouchers(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def committee_slips(request: HttpRequest, code: str) -> HttpResponse:
+def committee_slips(request: StaffRequest, code: str) -> HttpResponse:
     committee = _committee(request, code)
     day = _day(request)
     pdf = slips_pdf(
@@ -76,7 +77,7 @@ def _status(errors: dict[str, list[str]], exc: ServiceError | None) -> int:
     return exc.status_code if exc is not None else 422
 
 
-def _supply_submit(request: HttpRequest, pharmacy: Pharmacy, values: dict[str, str]) -> None:
+def _supply_submit(request: StaffRequest, pharmacy: Pharmacy, values: dict[str, str]) -> None:
     """Declare the posted stock and say so; a ServiceError carries the field errors."""
     try:
         day = Date.fromisoformat(values["date"])
@@ -86,7 +87,8 @@ def _supply_submit(request: HttpRequest, pharmacy: Pharmacy, values: dict[str, s
         actor=request.user,
         pharmacy=pharmacy,
         date=day,
-        # Digits become a number; anything else is refused by the service.
+        # Digits become a number; anything else is passed on for the service to refuse
+        # (it types ``packs`` as int, but it is the one place with that rule).
         packs=int(values["packs"]) if values["packs"].isdigit() else values["packs"],
         manufacturer=values["manufacturer"],
         style=values["style"],
@@ -104,7 +106,7 @@ def _supply_submit(request: HttpRequest, pharmacy: Pharmacy, values: dict[str, s
 
 
 @login_required
-def supply_page(request: HttpRequest) -> HttpResponse:
+def supply_page(request: StaffRequest) -> HttpResponse:
     """A pharmacy (or its area's staff) declares a day's stock; corrections supersede."""
     pharmacies = list(selectors.supply_pharmacies(user=request.user))
     if not pharmacies:
@@ -146,7 +148,7 @@ def supply_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def allocate_page(request: HttpRequest) -> HttpResponse:
+def allocate_page(request: StaffRequest) -> HttpResponse:
     """Subdistrict or district staff turn confirmed supply into vouchers (or preview it)."""
     rounds = list(selectors.allocatable_rounds(user=request.user))
     if not rounds:
@@ -170,7 +172,7 @@ def allocate_page(request: HttpRequest) -> HttpResponse:
             day = Date.fromisoformat(values["date"])
         except ValueError:
             errors["date"] = [str(_("Enter a date like 2020-02-03."))]
-        if not errors:
+        if not errors and round_ is not None:  # no round chosen → errors["round"] is set
             try:
                 result = allocation_run_as(
                     actor=request.user,

@@ -26,7 +26,7 @@ def audit_entry(
     """The unsaved audit row of an action (hot paths insert it with core.fastsql)."""
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditLog(
-        actor=actor if is_user else None,
+        actor_id=actor.pk if actor is not None and is_user else None,
         actor_username=getattr(actor, "username", "") if is_user else "",
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",

@@ -16,9 +16,24 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connections
-from django.db.models import ForeignKey, Model
+from django.db.models import Field, ForeignKey, Model
 
 M = TypeVar("M", bound=Model)
+
+
+def column_of(field: Field[Any, Any]) -> str:
+    """A concrete field's column name (the stubs allow None: a field without a column)."""
+    if field.column is None:
+        raise TypeError(f"{field} has no database column")
+    return field.column
+
+
+def model_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """``model``'s concrete field ``name`` (a relation's reverse side is refused)."""
+    found = model._meta.get_field(name)
+    if not isinstance(found, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return found
 
 
 @cache
@@ -27,7 +42,7 @@ def _select_parts(model: type[Model], vendor: str) -> tuple[str, list[str], list
     qn = conn.ops.quote_name
     fields = list(model._meta.concrete_fields)
     table = model._meta.db_table
-    cols = ", ".join(f"{qn(table)}.{qn(f.column)}" for f in fields)
+    cols = ", ".join(f"{qn(table)}.{qn(column_of(f))}" for f in fields)
     converters = []
     for f in fields:
         col = f.get_col(table)  # passed to the converters as the ORM does (SQLite's Decimal)
@@ -76,7 +91,9 @@ def select_models(
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str, ignore_conflicts: bool) -> tuple[str, list]:
+def _insert_sql(
+    model: type[Model], vendor: str, ignore_conflicts: bool
+) -> tuple[str, list[Field[Any, Any]]]:
     conn = connections["default"]
     qn = conn.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -84,13 +101,13 @@ def _insert_sql(model: type[Model], vendor: str, ignore_conflicts: bool) -> tupl
     # Table and column names come from model metadata; values are parameters.
     sql = (
         f"INSERT INTO {qn(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(qn(f.column) for f in fields)}) "
+        f"({', '.join(qn(column_of(f)) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     if conn.features.can_return_columns_from_insert:
-        sql += f" RETURNING {qn(pk.column)}"
+        sql += f" RETURNING {qn(column_of(pk))}"
     return sql, fields
 
 
@@ -192,7 +209,7 @@ def _tables(base: type[Model], joins: Sequence[Join]) -> dict[str, str]:
 
 
 @cache
-def _forward_key(model: type[Model], name: str) -> ForeignKey:
+def _forward_key(model: type[Model], name: str) -> ForeignKey[Any, Any]:
     field = model._meta.get_field(name)
     if not isinstance(field, ForeignKey):
         raise TypeError(f"{model.__name__}.{name} is not a foreign key")
@@ -217,8 +234,9 @@ def _joined_sql(
         other = tables[join.model.__name__]
         if join.field:
             parent = models[join.parent]
-            column = qn(_forward_key(parent, join.field).column)
-            on = f"{other}.{qn(join.model._meta.pk.column)} = {tables[parent.__name__]}.{column}"
+            column = qn(column_of(_forward_key(parent, join.field)))
+            key = qn(column_of(join.model._meta.pk))
+            on = f"{other}.{key} = {tables[parent.__name__]}.{column}"
         else:
             on = join.on.format(**tables)
         parts.append(f"{'LEFT' if join.outer else 'INNER'} JOIN {other} ON {on}")

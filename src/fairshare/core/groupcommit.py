@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -72,7 +72,7 @@ def group_commit(fn: Callable[[], T]) -> T:
             _run(batch)
     if unit.error is not None:
         raise unit.error
-    return unit.result
+    return cast(T, unit.result)
 
 
 def _join_latecomers(batch: list[_Unit]) -> None:

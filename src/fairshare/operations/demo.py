@@ -182,6 +182,14 @@ def plan_places(
     return subs, list(zip(pharmacy_subs, pharmacies, strict=True)), plans
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    """The database column of ``model.name`` (COLUMNS lists concrete fields only)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} has no column")
+    return field.column
+
+
 class _BulkWriter:
     """Buffers rows of the big tables and writes them with explicit primary keys."""
 
@@ -190,7 +198,7 @@ class _BulkWriter:
         self.rows: dict[type[models.Model], list[tuple]] = {model: [] for model in COLUMNS}
         # Primary keys are assigned here (the tables are empty, but be safe) ...
         self.ids = {
-            model: count((model.objects.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1)
+            model: count((model._default_manager.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1)
             for model in COLUMNS
         }
         self.counts = dict.fromkeys(COLUMNS, 0)
@@ -203,7 +211,7 @@ class _BulkWriter:
                 if not rows:
                     continue
                 table = qn(model._meta.db_table)
-                cols = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
+                cols = ", ".join(qn(_column(model, f)) for f in fields)
                 if self.connection.vendor == "postgresql":
                     with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                         for row in rows:
@@ -382,7 +390,7 @@ def _create_demo_users(*, using: str, district: District, subdistrict: Subdistri
     password = make_password(DEMO_PASSWORD)
     committees = Committee.objects.using(using).filter(code__in=KJ_CODES).order_by("code")
     pharmacies = Pharmacy.objects.using(using).filter(code__in=KJ_PHARMACY_CODES).order_by("code")
-    scopes: list[tuple[str, str, models.Model]] = [
+    scopes: list[tuple[str, str, District | Subdistrict | Committee | Pharmacy]] = [
         ("district", "district", district),
         ("subdistrict", "subdistrict", subdistrict),
         *((f"committee{c.code[2:]}", "committee", c) for c in committees),

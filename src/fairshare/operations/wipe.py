@@ -63,10 +63,11 @@ def wipe_demo_data(*, using: str = "default") -> None:
             if model in wiped or model is AuditLog or model is User:  # users: see below
                 continue
             for field in model._meta.concrete_fields:
-                if not (field.is_relation and field.related_model in wiped):
+                remote = field.remote_field
+                if remote is None or not (field.is_relation and field.related_model in wiped):
                     continue
                 linked = model._base_manager.using(using).filter(**{f"{field.name}__isnull": False})
-                if field.remote_field.on_delete is models.SET_NULL:
+                if remote.on_delete is models.SET_NULL:
                     linked.update(**{field.name: None})
                 elif linked.exists():
                     raise WipeRefused(

@@ -130,7 +130,7 @@ def pharmacy_day(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
     }
 
 
-def _counts(queryset) -> dict[str, int]:
+def _counts(queryset: QuerySet[Voucher]) -> dict[str, int]:
     agg = queryset.aggregate(
         issued=Count("id", filter=~Q(status=Voucher.Status.CANCELLED)),
         redeemed=Count("id", filter=Q(status=Voucher.Status.REDEEMED)),

@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +32,14 @@ from fairshare.allocation.tokens import TOKEN_PREFIX, code_normalize, token_veri
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.audit import audit_entry
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, Gone, NotFound
-from fairshare.core.fastsql import Join, WriteBatch, insert_model, select_joined
+from fairshare.core.fastsql import (
+    Join,
+    WriteBatch,
+    column_of,
+    insert_model,
+    model_field,
+    select_joined,
+)
 from fairshare.core.locking import write_transaction
 from fairshare.pharmacy.models import (
     Channel,
@@ -130,7 +138,8 @@ def _voucher_get(code: str) -> Voucher:
     rows = select_joined(Voucher, _VOUCHER_JOINS, "{Voucher}.code = %s", [code])
     if not rows:
         raise NotFound(_("No voucher has this code."))
-    return rows[0].models[0]
+    voucher: Voucher = rows[0].models[0]
+    return voucher
 
 
 def claims_check(
@@ -196,6 +205,7 @@ def _explain_refusal(*, voucher_id: int, pharmacy: Pharmacy, day: date) -> None:
         )
     if voucher.status == Voucher.Status.REDEEMED:
         first = Redemption.objects.filter(voucher_id=voucher.pk).first()
+        assert voucher.redeemed_at is not None  # constraint voucher_redeemed_iff_time
         when = timezone.localtime(voucher.redeemed_at)
         raise Conflict(
             _("Already bought on %(when)s at %(where)s.")
@@ -284,12 +294,15 @@ def redemption_apply(
 @cache
 def _update_sql(vendor: str, set_columns: tuple[str, ...]) -> str:
     qn = connection.ops.quote_name
-    field = Voucher._meta.get_field
+
+    def column(name: str) -> str:
+        return qn(column_of(model_field(Voucher, name)))
+
     return (
         f"UPDATE {qn(Voucher._meta.db_table)} SET "  # noqa: S608 - names from model metadata
         + ", ".join(f"{qn(column)} = %s" for column in set_columns)
         + f" WHERE {qn('id')} = %s AND {qn('status')} = %s AND {qn('pharmacy_id')} = %s"
-        f" AND {qn(field('date').column)} <= %s AND {qn(field('valid_until').column)} >= %s"
+        f" AND {column('date')} <= %s AND {column('valid_until')} >= %s"
     )
 
 
@@ -298,7 +311,10 @@ def _conditional_update(
 ) -> int:
     """The UPDATE of the redemption rule (module docstring); returns its row count. Hand-written
     (values through the fields' own adapters) to skip the ORM's compilation per call."""
-    field = Voucher._meta.get_field
+
+    def field(name: str) -> Field[Any, Any]:
+        return model_field(Voucher, name)
+
     sets = [
         (field("status"), Voucher.Status.REDEEMED),
         (field("redeemed_at"), at),
@@ -307,14 +323,14 @@ def _conditional_update(
     if proxy:
         sets.append((field("fulfilment"), Voucher.Fulfilment.PROXY))
     starts, ends = field("date"), field("valid_until")
-    sql = _update_sql(connection.vendor, tuple(f.column for f, _ in sets))
+    sql = _update_sql(connection.vendor, tuple(column_of(f) for f, _ in sets))
     params = [f.get_db_prep_save(value, connection) for f, value in sets]
     params += [voucher_id, Voucher.Status.ISSUED, pharmacy_id]
     params += [starts.get_db_prep_value(day, connection)]
     params += [ends.get_db_prep_value(day, connection)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def voucher_redeem_target(*, code_or_token: str) -> Voucher | None:

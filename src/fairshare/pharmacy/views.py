@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from fairshare.accounts.requests import StaffRequest
+from fairshare.community.models import Pharmacy
 from fairshare.core.api_errors import bilingual
 from fairshare.core.errors import FieldErrors, Forbidden, ServiceError
 from fairshare.pharmacy import selectors, services
@@ -40,7 +42,7 @@ def _day(request: HttpRequest) -> date:
 
 
 @pharmacy_staff
-def home(request: HttpRequest, pharmacy) -> HttpResponse:
+def home(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
     context = selectors.pharmacy_day(pharmacy=pharmacy, day=_day(request))
     return render(request, "pharmacy/home.html", {"pharmacy": pharmacy, **context})
 
@@ -52,7 +54,7 @@ def _error_text(exc: ServiceError) -> str:
 
 
 @pharmacy_staff
-def scan(request: HttpRequest, pharmacy) -> HttpResponse:
+def scan(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
     """The terminal. The camera and offline paths run in scan.js against the API; the typed
     path also works as plain form posts (look up, then complete the sale)."""
     context: dict[str, Any] = {"pharmacy": pharmacy}
@@ -90,7 +92,7 @@ def scan(request: HttpRequest, pharmacy) -> HttpResponse:
 
 
 @pharmacy_staff
-def reconciliation(request: HttpRequest, pharmacy) -> HttpResponse:
+def reconciliation(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
     data = selectors.reconciliation(pharmacy=pharmacy, day=_day(request))
     return render(request, "pharmacy/reconciliation.html", data)
 
@@ -99,7 +101,7 @@ COUNT_COLUMNS = ["issued", "redeemed", "outstanding", "expired", "cancelled", "c
 
 
 @pharmacy_staff
-def reconciliation_xlsx(request: HttpRequest, pharmacy) -> HttpResponse:
+def reconciliation_xlsx(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
     from openpyxl import Workbook
 
     data = selectors.reconciliation(pharmacy=pharmacy, day=_day(request))

@@ -65,7 +65,7 @@ def _outbox_purge(round: Round) -> int:
 def registration_personal_data_purge(*, round: Round, dry_run: bool, result: PurgeResult) -> None:
     """Count, and unless ``dry_run`` clear, the round's registration personal data."""
     for model, names, path in _file_models():
-        rows = model.objects.filter(**{path: round})
+        rows = model._default_manager.filter(**{path: round})
         for row in rows:
             for name in names:
                 file = getattr(row, name)

@@ -398,7 +398,11 @@ def registration_void(
         counter = queue.counter_lock(
             round_id=registration.round_id, committee_id=registration.committee_id
         )
-        before = Registration.objects.filter(pk=registration.pk).values("status").first()
+        before = {
+            "status": Registration.objects.filter(pk=registration.pk)
+            .values_list("status", flat=True)
+            .first()
+        }
         changed = (
             Registration.objects.filter(pk=registration.pk)
             .exclude(status=Registration.Status.VOID)

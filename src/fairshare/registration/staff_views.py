@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import DESK_ROLES, has_access, has_role
+from fairshare.accounts.requests import StaffRequest
 from fairshare.accounts.scoping import scoped
 from fairshare.community.models import Committee, Household
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
@@ -48,13 +50,13 @@ from fairshare.rounds.models import Round
 _SPLIT = re.compile(r"[\s\-/#、,，]+")
 
 
-def desk_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def desk_staff(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Login required, and only committee-side staff (committee users, helpers and their
     subdistrict / district admins): pharmacy staff get 403, not an empty page."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not has_role(request.user, *DESK_ROLES):
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -75,7 +77,7 @@ def _round_for(committee: Committee, round_id: int) -> Round:
 
 
 @desk_staff
-def desk_home(request: HttpRequest) -> HttpResponse:
+def desk_home(request: StaffRequest) -> HttpResponse:
     committee = scoped(Committee.objects.select_related("subdistrict"), request.user, "").first()
     if committee is None:
         raise Http404
@@ -104,7 +106,7 @@ def _parse_address(q: str) -> tuple[str, str]:
 
 
 @desk_staff
-def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
+def desk(request: StaffRequest, round_id: int, committee_code: str) -> HttpResponse:
     committee = _scoped_committee(request.user, committee_code)
     round_obj = _round_for(committee, round_id)
     context: dict[str, Any] = {"round": round_obj, "committee": committee, "errors": {}}
@@ -112,9 +114,12 @@ def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpRespon
     q = request.GET.get("q", "")
     household = None
     if request.method == "POST":
-        household = Household.objects.filter(
-            pk=request.POST.get("household"), committee=committee
-        ).first()
+        household_pk = request.POST.get("household")
+        household = (
+            Household.objects.filter(pk=household_pk, committee=committee).first()
+            if household_pk is not None
+            else None
+        )
         if household is None:
             raise Http404
         try:
@@ -164,7 +169,7 @@ def desk(request: HttpRequest, round_id: int, committee_code: str) -> HttpRespon
 
 
 @desk_staff
-def slip(request: HttpRequest, pk: int) -> HttpResponse:
+def slip(request: StaffRequest, pk: int) -> HttpResponse:
     registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
     return render(
         request,
@@ -174,7 +179,7 @@ def slip(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @desk_staff
-def review(request: HttpRequest) -> HttpResponse:
+def review(request: StaffRequest) -> HttpResponse:
     pending = (
         review_queue(user=request.user)
         .select_related("photo")
@@ -194,7 +199,7 @@ def review(request: HttpRequest) -> HttpResponse:
 
 @desk_staff
 @require_POST
-def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def review_action(request: StaffRequest, pk: int, action: str) -> HttpResponse:
     registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
     try:
         if action == "approve":
@@ -218,7 +223,7 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 @desk_staff
-def photo_file(request: HttpRequest, pk: int) -> FileResponse:
+def photo_file(request: StaffRequest, pk: int) -> FileResponse:
     """The uploaded photo, only for staff whose scope covers the registration's committee."""
     registration = get_object_or_404(
         photo_registrations(user=request.user).select_related("photo"), pk=pk
@@ -245,7 +250,7 @@ def _parse_sheet_time(text: str) -> datetime | None:
 
 
 @desk_staff
-def batch(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
+def batch(request: StaffRequest, round_id: int, committee_code: str) -> HttpResponse:
     """Building-sheet / phone entries in sheet order, each with the sheet's own time.
 
     One line per household: ``building-room, name, phone, time`` (time "HH:MM" today

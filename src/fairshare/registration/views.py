@@ -6,7 +6,7 @@ The status page shows the voucher, so it lives in ``allocation/views.py``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 import segno
 from django.http import Http404, HttpRequest, HttpResponse
@@ -109,6 +109,18 @@ def entry(
     return render(request, "registration/entry.html", context, status=status)
 
 
+class _EntryFields(TypedDict):
+    """The keywords shared by the online and the photo entry."""
+
+    round: Round
+    household: Household
+    name: str
+    phone: str
+    returned_recently: bool
+    returned_from: str
+    returned_on: date | None
+
+
 def _register(
     request: HttpRequest,
     round_obj: Round,
@@ -123,13 +135,16 @@ def _register(
     if building is None:
         errors.add("building", _("Please choose your building."))
         raise errors
-    household = Household.objects.filter(
-        pk=_int_or_none(post.get("room")), building=building
-    ).first()
+    room_id = _int_or_none(post.get("room"))
+    household = (
+        Household.objects.filter(pk=room_id, building=building).first()
+        if room_id is not None
+        else None
+    )
     if household is None:
         errors.add("room", _("Please choose your room."))
         raise errors
-    common = {
+    common: _EntryFields = {
         "round": round_obj,
         "household": household,
         "name": post.get("name", ""),

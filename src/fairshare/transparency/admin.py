@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin
+from django.db.models import QuerySet
 
 from fairshare.accounts.permissions import is_area_staff
 from fairshare.accounts.scoping import area_q
+from fairshare.community.models import Subdistrict
 from fairshare.transparency.models import Notice
 from fairshare.transparency.services import notice_publish
 
@@ -25,8 +29,10 @@ class NoticeAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "subdistrict":
-            field.queryset = field.queryset.filter(area_q(request.user, ""))
+        if db_field.name == "subdistrict" and field is not None:
+            field.queryset = cast("QuerySet[Subdistrict]", field.queryset).filter(
+                area_q(request.user, "")
+            )
         return field
 
     def has_module_permission(self, request) -> bool:

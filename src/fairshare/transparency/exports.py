@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
-from fairshare.accounts.permissions import Viewer
+from fairshare.accounts.permissions import COMMITTEE, Viewer, has_access
 from fairshare.allocation.models import Voucher
 from fairshare.core.masking import mask_name, mask_phone
 from fairshare.registration.models import Channel, Registration
@@ -29,7 +29,8 @@ CHANNELS = dict(Channel.choices)
 def shows_personal_data(user: Viewer, area: Area) -> bool:
     return (
         area.committee is not None
-        and getattr(user, "role", "") == "committee"
+        and has_access(user)
+        and user.role == COMMITTEE
         and user.committee_id == area.committee.pk
     )
 

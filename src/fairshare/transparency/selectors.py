@@ -66,7 +66,7 @@ class Area:
         return self.obj.name
 
     @property
-    def obj(self) -> Any:
+    def obj(self) -> District | Subdistrict | Committee:
         return self.committee or self.subdistrict or self.district
 
     def q(self, committee_path: str = "committee") -> Q:
@@ -261,8 +261,8 @@ def _by_pharmacy(round: Round, area: Area) -> list[dict[str, Any]]:
         .values_list("pharmacy_id")
         .annotate(packs=Sum("packs"))
     )
-    vouchers = {
-        v["pharmacy_id"]: v
+    vouchers: dict[int, dict[str, int]] = {
+        v["pharmacy_id"]: {"issued": v["issued"], "redeemed": v["redeemed"]}
         for v in _vouchers(round, area)
         .values("pharmacy_id")
         .annotate(
@@ -328,6 +328,7 @@ def stats_children(*, round: Round, area: Area) -> list[dict[str, Any]]:
     """
     if area.level == "committee":
         return []
+    children: list[Subdistrict] | list[Committee]
     if area.level == "district":
         children = list(Subdistrict.objects.filter(district=area.district).order_by("code"))
         key = "committee__subdistrict_id"
@@ -335,7 +336,7 @@ def stats_children(*, round: Round, area: Area) -> list[dict[str, Any]]:
         children = list(Committee.objects.filter(subdistrict=area.subdistrict).order_by("code"))
         key = "committee_id"
 
-    def grouped(qs: QuerySet, **agg: Any) -> dict[int, dict[str, int]]:
+    def grouped(qs: QuerySet[Any], **agg: Any) -> dict[int, dict[str, int]]:
         return {r[key]: r for r in qs.values(key).annotate(**agg)}
 
     households = grouped(Household.objects.filter(area.q()), n=Count("id"))

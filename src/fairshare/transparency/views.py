@@ -32,6 +32,7 @@ from fairshare.transparency.board import (
     building_map,
     committee_for_board,
 )
+from fairshare.transparency.models import Notice
 from fairshare.transparency.selectors import (
     Area,
     area_resolve,
@@ -342,7 +343,7 @@ def notices_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The notice is published."))
             return redirect("transparency:notices")
-    recent = []
+    recent: list[Notice] = []
     for sub in subs.order_by("code")[:20]:
         recent.extend(notices_for(subdistrict=sub, limit=10))
     return render(

@@ -6,6 +6,7 @@ not committed. To extract new strings (needs GNU gettext):
 """
 
 from pathlib import Path
+from typing import Any
 
 import polib
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Compile the project's .po translation files to .mo (pure Python)."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         root = Path(settings.PACKAGE_DIR)
         count = 0
         for po_path in sorted(root.glob("**/locale/*/LC_MESSAGES/*.po")):
