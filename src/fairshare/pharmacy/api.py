@@ -17,7 +17,7 @@ from ninja.security import django_auth
 from pydantic import Field
 
 from fairshare.accounts.auth import bearer
-from fairshare.accounts.permissions import COMMITTEE, has_role
+from fairshare.accounts.permissions import COMMITTEE, has_role, is_pharmacy_staff
 from fairshare.accounts.requests import StaffRequest
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_normalize, public_key_b64
@@ -47,7 +47,7 @@ def voucher_key(request: HttpRequest) -> dict[str, str]:
 def voucher_get(request: StaffRequest, code: str) -> dict[str, Any]:
     """A voucher for the terminal (code or QR token): packs, slot, batch, price, status."""
     user = request.user
-    pharmacy = user.pharmacy if getattr(user, "role", "") == "pharmacy" else None
+    pharmacy = user.pharmacy if is_pharmacy_staff(user) else None
     voucher = services.voucher_lookup(code_or_token=code, pharmacy=pharmacy, actor=user)
     if not selectors.voucher_visible_to(user, voucher):
         if pharmacy is not None:
