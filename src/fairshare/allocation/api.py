@@ -40,6 +40,7 @@ from fairshare.core.ratelimit import ratelimit_enforce
 from fairshare.registration.api import ErrorOut
 from fairshare.registration.selectors import registration_lookup
 from fairshare.registration.validation import normalize_phone
+from fairshare.rounds.selectors import round_get
 
 router = Router(tags=["allocation"])
 
@@ -118,7 +119,7 @@ def _result_body(result: AllocationResult) -> dict[str, Any]:
 @router.post("/rounds/{round_id}/allocations", auth=bearer, response={200: dict, 201: dict})
 @write_endpoint()
 def run_allocation(request: StaffRequest, round_id: int, payload: AllocationIn) -> Operation:
-    round_ = selectors.round_get(round_id=round_id)
+    round_ = round_get(round_id=round_id)
 
     def allocate() -> Answer:
         result = allocation_run_as(

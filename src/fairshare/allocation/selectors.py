@@ -30,13 +30,6 @@ def pharmacy_get(*, code: str) -> Pharmacy:
     return pharmacy
 
 
-def round_get(*, round_id: int) -> Round:
-    found = Round.objects.filter(pk=round_id).first()
-    if found is None:
-        raise NotFound(_("Unknown round."), code="unknown_round")
-    return found
-
-
 def round_covering(*, pharmacy: Pharmacy, date: Date) -> Round | None:
     """The open round of the pharmacy's district whose purchase dates include ``date``."""
     return (

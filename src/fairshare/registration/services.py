@@ -24,8 +24,8 @@ from fairshare.accounts.models import User
 from fairshare.accounts.scoping import require_committee_in_scope
 from fairshare.community.models import Committee, Household
 from fairshare.core.audit import audit_record
-from fairshare.core.errors import Conflict, FieldErrors, NotFound
-from fairshare.core.fastsql import WriteBatch, select_models
+from fairshare.core.errors import Conflict, FieldErrors
+from fairshare.core.fastsql import WriteBatch
 from fairshare.core.locking import write_transaction
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration import queue
@@ -37,6 +37,7 @@ from fairshare.registration.selectors import ledger_at_iso, registered_payload_f
 from fairshare.registration.tickets import ticket_display, ticket_new
 from fairshare.registration.validation import clean_name, clean_phone, clean_returnee
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_get
 
 TICKET_ATTEMPTS = 5
 VOID_REASONS = {
@@ -319,9 +320,6 @@ def registration_create(
     return registration_write(plan)
 
 
-MAX_ID = 2**63 - 1  # bigint; a larger id is no round (and would overflow the driver)
-
-
 def registration_submit(
     *,
     round_id: int,
@@ -337,12 +335,10 @@ def registration_submit(
     (``NotFound`` "unknown_round" otherwise), the household by committee code, building
     and room (per-field ``FieldErrors``), then ``registration_create``, whose channel rule
     is the only one (residents: online; a photo needs ``registration/photos.py``)."""
-    found = select_models(Round, "id = %s", [round_id]) if 0 < round_id <= MAX_ID else []
-    if not found:  # hot path: no ORM compilation (core/fastsql.py)
-        raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
+    round = round_get(round_id=round_id)
     household = household_resolve(committee_code=committee_code, building=building, room=room)
     return registration_create(
-        round=found[0], household=household, name=name, phone=phone, channel=channel, **options
+        round=round, household=household, name=name, phone=phone, channel=channel, **options
     )
 
 

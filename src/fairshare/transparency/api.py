@@ -10,11 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from fairshare.accounts.auth import optional_bearer
+from fairshare.rounds.selectors import round_get
 from fairshare.transparency.board import board_export, board_get, board_search, committee_for_board
 from fairshare.transparency.selectors import (
     area_resolve,
     notices_for,
-    round_get,
     stats_for,
     user_covers,
 )

@@ -88,17 +88,6 @@ class Area:
         return Q(**{f"{prefix}subdistrict__district_id": self.district.pk})
 
 
-def round_get(*, round_id: int | str) -> Round:
-    try:
-        pk = int(round_id)
-    except (TypeError, ValueError):
-        pk = 0
-    row = Round.objects.select_related("district").filter(pk=pk).first() if pk > 0 else None
-    if row is None:
-        raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
-    return row
-
-
 def area_resolve(
     *,
     round: Round,

@@ -21,6 +21,7 @@ from fairshare.accounts.scoping import scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_get
 from fairshare.transparency import charts
 from fairshare.transparency.board import (
     CHANNEL_LABELS,
@@ -39,7 +40,6 @@ from fairshare.transparency.selectors import (
     headline_for,
     notice_subdistricts,
     notices_for,
-    round_get,
     stats_children,
     stats_for,
     user_covers,

@@ -6,11 +6,11 @@ from datetime import date as Date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fairshare.allocation.selectors import round_get
 from fairshare.allocation.services import allocation_run
 from fairshare.community.models import Pharmacy
 from fairshare.core.errors import FieldErrors, ServiceError
 from fairshare.core.locking import Busy
+from fairshare.rounds.selectors import round_get
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from fairshare.allocation.carryover import round_carry_over
-from fairshare.allocation.selectors import round_get
 from fairshare.core.errors import ServiceError
+from fairshare.rounds.selectors import round_get
 
 
 class Command(BaseCommand):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fairshare.allocation.selectors import lottery_verify, round_get
+from fairshare.allocation.selectors import lottery_verify
 from fairshare.allocation.services import lottery_commit, lottery_reveal
 from fairshare.core.errors import FieldErrors, ServiceError
+from fairshare.rounds.selectors import round_get
 
 
 class Command(BaseCommand):
