@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 
@@ -183,20 +187,55 @@ class PhoneCode(models.Model):
         return f"{self.phone[:3]}… {self.created_at:%H:%M:%S}"
 
 
+@deconstructible
+class PrivateMediaStorage(FileSystemStorage):
+    """Files under settings.PRIVATE_MEDIA_ROOT (read on each use, so tests may move it),
+    owner-only permissions, and no URL: they are served only through scoped views."""
+
+    def __init__(self) -> None:
+        super().__init__(file_permissions_mode=0o600, directory_permissions_mode=0o700)
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    @property  # type: ignore[override]
+    def base_url(self) -> None:
+        return None
+
+
+private_media_storage = PrivateMediaStorage()
+
+
 class RegistrationPhoto(models.Model):
     """A photo (户口本/ID with the phone number) sent through the photo channel.
 
-    The file lives under settings.PRIVATE_MEDIA_ROOT and is served only to the staff
-    of the registration's committee through a scoped view.
+    The file lives under settings.PRIVATE_MEDIA_ROOT (``PrivateMediaStorage``) and is
+    served only to the staff of the registration's committee through a scoped view. It is
+    a real FileField so that the personal-data purge finds and deletes it.
     """
 
     registration = models.OneToOneField(
         Registration, on_delete=models.PROTECT, related_name="photo"
     )
-    path = models.CharField(max_length=200, help_text="relative to PRIVATE_MEDIA_ROOT")
+    file = models.FileField(
+        max_length=200,
+        storage=private_media_storage,
+        db_column="path",
+        help_text="relative to PRIVATE_MEDIA_ROOT",
+    )
     content_type = models.CharField(max_length=32)
     size = models.PositiveIntegerField()
     uploaded_at = models.DateTimeField(default=timezone.now)
+
+    @property
+    def path(self) -> str:
+        """The file's name relative to PRIVATE_MEDIA_ROOT ("" once purged)."""
+        return self.file.name or ""
 
     def __str__(self) -> str:
         return self.path

@@ -2,9 +2,9 @@
 ID with the phone number; the upload time sets the queue number.
 
 The registration is created at once (channel photo, status pending_review) together
-with its RegistrationPhoto row, in one transaction. The file is written first under
-settings.PRIVATE_MEDIA_ROOT (never under static files) and removed again when the
-registration is refused. Staff of the committee see it through a scoped view.
+with its RegistrationPhoto row, in one transaction. The file is written first through
+the row's private storage (under settings.PRIVATE_MEDIA_ROOT, never under static files)
+and removed again when the registration is refused. Staff of the committee see it through a scoped view.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Unpack
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.community.models import Household
 from fairshare.core.errors import FieldErrors
 from fairshare.core.locking import write_transaction
-from fairshare.registration.models import RegistrationPhoto
+from fairshare.registration.models import RegistrationPhoto, private_media_storage
 from fairshare.registration.services import (
     RegistrationOptions,
     RegistrationResult,
@@ -67,10 +68,11 @@ def registration_create_with_photo(
     if errors or kind is None:
         raise errors
     content_type, ext = kind
-    relative = f"photos/{round.pk}/{household.committee_id}/{secrets.token_hex(16)}.{ext}"
-    path = photo_path(relative)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_bytes(photo)
+    storage = private_media_storage
+    file_name = storage.save(
+        f"photos/{round.pk}/{household.committee_id}/{secrets.token_hex(16)}.{ext}",
+        ContentFile(photo),
+    )
     try:
         with write_transaction():
             result = registration_create(
@@ -85,13 +87,13 @@ def registration_create_with_photo(
             if result.created:
                 RegistrationPhoto.objects.create(
                     registration=result.registration,
-                    path=relative,
+                    file=file_name,
                     content_type=content_type,
                     size=len(photo),
                 )
     except BaseException:
-        path.unlink(missing_ok=True)
+        storage.delete(file_name)
         raise
     if not result.created:
-        path.unlink(missing_ok=True)
+        storage.delete(file_name)
     return result
