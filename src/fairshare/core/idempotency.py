@@ -4,15 +4,23 @@ The business operation and the stored answer are written in one transaction, so
 two concurrent requests with the same key cannot both take effect: the second
 one's insert of the record fails, its transaction rolls back, and it returns the
 first one's answer.
+
+The request fingerprint is an HMAC-SHA256 of the request (keyed with a key derived from
+SECRET_KEY), not a plain hash: the body holds a name, phone and address, and an unkeyed
+hash of it could be checked against guessed values. The personal-data purge deletes the
+records of a round's period (``idempotency_purge``); they are only needed for retries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from fairshare.core.fastsql import insert_model, select_models
@@ -26,9 +34,23 @@ class IdempotencyMismatch(Exception):
     """The key was used before for a different request body."""
 
 
+def _key() -> bytes:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), b"fairshare.idempotency.v1", hashlib.sha256
+    ).digest()
+
+
 def _hash(payload: Any) -> str:
     raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return hmac.new(_key(), raw.encode(), hashlib.sha256).hexdigest()
+
+
+def idempotency_purge(*, start: datetime, end: datetime) -> int:
+    """Delete the records created in [start, end) (the personal-data purge of a round)."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__gte=start, created_at__lt=end
+    ).delete()
+    return deleted
 
 
 def _find(scope: str, key: str) -> IdempotencyRecord | None:

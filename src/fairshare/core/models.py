@@ -12,7 +12,9 @@ class AuditLog(models.Model):
     """Append-only record of a staff action.
 
     Rows are only ever inserted (``fairshare.core.audit.audit_record``); database
-    triggers installed by this app's migrations refuse UPDATE and DELETE.
+    triggers installed by this app's migrations refuse UPDATE and DELETE, with one
+    exception: the personal-data purge may redact a row once, blanking ``note``,
+    ``before`` and ``after`` and setting ``redacted_at`` (migration 0004).
     """
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
@@ -41,6 +43,7 @@ class AuditLog(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    redacted_at = models.DateTimeField(_("redacted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("audit log entry")

@@ -7,6 +7,10 @@ raises; for fault tests) or the dotted path of a class taking no arguments. A
 real gateway adapter implements ``send`` by calling the provider's HTTP API and
 raising on any non-success answer; the outbox retries it.
 
+The file backend's log holds phone numbers and message texts: the personal-data purge
+removes the lines of a round's period (``sms_log_purge``); the file is created
+owner-only (0600).
+
 Messages are never sent inside a business transaction: services enqueue an
 ``sms`` outbox message, and the outbox worker calls the backend after commit.
 """
@@ -15,8 +19,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -44,8 +51,38 @@ class FileBackend:
         line = json.dumps(
             {"at": timezone.now().isoformat(), "phone": phone, "text": text}, ensure_ascii=False
         )
-        with _file_lock, open(settings.SMS_FILE_PATH, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        with _file_lock:
+            fd = os.open(settings.SMS_FILE_PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+
+def sms_log_purge(*, start: datetime, end: datetime) -> int:
+    """Remove the file backend's lines sent in [start, end) (and unreadable lines) from
+    ``settings.SMS_FILE_PATH``; returns how many went. The file is rewritten beside the
+    old one and renamed over it, so a crash leaves either the old or the new file."""
+    path = Path(settings.SMS_FILE_PATH)
+    with _file_lock:
+        if not path.exists():
+            return 0
+        kept, removed = [], 0
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                at = datetime.fromisoformat(json.loads(line)["at"])
+                keep = not (start <= at < end)
+            except (ValueError, TypeError, KeyError):
+                keep = False
+            if keep:
+                kept.append(line + "\n")
+            else:
+                removed += 1
+        if removed:
+            temporary = path.with_name(path.name + ".purge")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.writelines(kept)
+            os.replace(temporary, path)
+    return removed
 
 
 class FailingBackend:

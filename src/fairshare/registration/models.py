@@ -232,10 +232,10 @@ class RegistrationPhoto(models.Model):
     size = models.PositiveIntegerField()
     uploaded_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return self.path
+
     @property
     def path(self) -> str:
         """The file's name relative to PRIVATE_MEDIA_ROOT ("" once purged)."""
         return self.file.name or ""
-
-    def __str__(self) -> str:
-        return self.path

@@ -4,7 +4,8 @@ ID with the phone number; the upload time sets the queue number.
 The registration is created at once (channel photo, status pending_review) together
 with its RegistrationPhoto row, in one transaction. The file is written first through
 the row's private storage (under settings.PRIVATE_MEDIA_ROOT, never under static files)
-and removed again when the registration is refused. Staff of the committee see it through a scoped view.
+and removed again when the registration is refused. Staff of the committee see it
+through a scoped view.
 """
 
 from __future__ import annotations

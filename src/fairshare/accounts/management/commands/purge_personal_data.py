@@ -8,8 +8,9 @@ from fairshare.rounds.models import Round
 
 class Command(BaseCommand):
     help = (
-        "Delete photos and clear names, phones and returnee details of a finished round; "
-        "queue numbers, counts and the ledger stay."
+        "Delete photos, phone codes and idempotency records, and clear names, phones, "
+        "returnee details, notes, hand-over names, SMS payloads and the SMS log of a "
+        "finished round; queue numbers, counts and the ledger stay."
     )
 
     def add_arguments(self, parser):
@@ -27,8 +28,8 @@ class Command(BaseCommand):
             )
         except ServiceError as exc:
             raise CommandError(bilingual(exc.message)) from exc
-        verb = "would purge" if result.dry_run else "purged"
-        self.stdout.write(
-            f"round {round_.pk}: {verb} {result.registrations} registration(s), "
-            f"{len(result.files)} file(s)"
-        )
+        # ``files``: the files found (dry run), else those really deleted from disk.
+        self.stdout.write(result.summary())
+        if options["verbosity"] > 1:
+            for name in result.files:
+                self.stdout.write(f"  {'would delete' if result.dry_run else 'deleted'} {name}")

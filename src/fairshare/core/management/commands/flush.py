@@ -1,8 +1,9 @@
 """Django's ``flush`` (used by the test runner between transactional tests).
 
-The audit log refuses UPDATE/DELETE/TRUNCATE through database triggers. Wiping
-the whole database is the one operation allowed to clear it: this command lifts
-the triggers for the flush and puts them back right after.
+The audit log refuses UPDATE/DELETE/TRUNCATE through database triggers (only a
+redaction may change a row, see migration 0004). Wiping the whole database is the one
+operation allowed to clear it: this command lifts the triggers for the flush and puts
+them back right after.
 """
 
 from importlib import import_module
@@ -11,7 +12,7 @@ from typing import Any
 from django.core.management.commands.flush import Command as FlushCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
-_triggers = import_module("fairshare.core.migrations.0002_auditlog_append_only")
+_triggers = import_module("fairshare.core.migrations.0004_auditlog_redaction")
 
 
 class Command(FlushCommand):
@@ -28,7 +29,7 @@ class Command(FlushCommand):
         finally:
             with connection.cursor() as cursor:
                 if connection.vendor == "sqlite":
-                    for sql in _triggers.SQLITE:
+                    for sql in _triggers.sqlite_create(_triggers.sqlite_columns(cursor)):
                         cursor.execute(sql)
                 elif connection.vendor == "postgresql":
                     cursor.execute("SET session_replication_role = DEFAULT")
