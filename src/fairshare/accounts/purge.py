@@ -55,7 +55,7 @@ class PurgeResult:
     # (storage, name) of the files the steps listed, deleted after the commit.
     deletions: list[tuple[Storage, str]] = field(default_factory=list, repr=False)
     # File clean-ups of the steps (e.g. the SMS log), run after the commit.
-    after_commit: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    after_commit: list[Callable[[], object]] = field(default_factory=list, repr=False)
 
     def count(self, kind: str, number: int) -> None:
         self.cleared[kind] = self.cleared.get(kind, 0) + number

@@ -195,16 +195,17 @@ class PrivateMediaStorage(FileSystemStorage):
     def __init__(self) -> None:
         super().__init__(file_permissions_mode=0o600, directory_permissions_mode=0o700)
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self) -> str:
         return str(settings.PRIVATE_MEDIA_ROOT)
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 
-    @property  # type: ignore[override]
-    def base_url(self) -> None:
+    # No URL: FileSystemStorage.url() refuses when base_url is None.
+    @property
+    def base_url(self) -> None:  # type: ignore[override]
         return None
 
 

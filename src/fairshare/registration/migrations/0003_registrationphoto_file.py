@@ -4,8 +4,9 @@ The column keeps its name ("path") and its values: they were already names relat
 to PRIVATE_MEDIA_ROOT, which is where the storage is rooted, so no row changes.
 """
 
-import fairshare.registration.models
 from django.db import migrations, models
+
+import fairshare.registration.models
 
 
 class Migration(migrations.Migration):
