@@ -130,7 +130,7 @@ def test_body_lookup_shares_the_status_rate_limit(client, registration, settings
     settings.RATELIMIT_ENABLED = True
     settings.RATELIMITS = {"status": {"phone": (2, 600)}}
     assert _lookup(client, registration.ticket, {"phone": PHONE}).status_code == 200
-    assert client.get(f"/api/v1/registrations/X", {"phone": PHONE}).status_code == 404
+    assert client.get("/api/v1/registrations/X", {"phone": PHONE}).status_code == 404
     limited = _lookup(client, registration.ticket, {"phone": PHONE})
     assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
     assert limited.json()["code"]

@@ -23,6 +23,8 @@ COMBINED = (
     '"$http_referer" "$http_user_agent"'
 )
 FORBIDDEN = {"request", "request_uri", "args", "query_string", "http_referer"}
+# A quoted string, a comment, a brace or semicolon, or a bare word.
+TOKEN = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|#[^\n]*|[{};]|[^\s{};'\"#]+"
 SECTIONS = ["Overview", "Processes", "nginx", "Logs", "Backups and retention", "Purge schedule"]
 
 
@@ -32,7 +34,9 @@ def nginx_blocks(markdown: str) -> list[str]:
 
 def directives(config: str) -> list[list[str]]:
     """Simple directives of an nginx configuration as token lists (quotes removed)."""
-    tokens = re.findall(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|#[^\n]*|[{};]|[^\s{};'\"#]+", config)
+    tokens = re.findall(
+        r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|#[^\n]*|[{};]|[^\s{};'\"#]+", config
+    )
     out: list[list[str]] = []
     current: list[str] = []
     for token in tokens:

@@ -67,7 +67,12 @@ def _resident_pages(client: Client, place) -> dict[str, str]:
     staff.force_login(UserFactory(role="committee", committee=place["committee"]))
     desk = staff.post(
         f"/r/desk/{place['round'].pk}/KJ01/",
-        {"household": place["spare"].pk, "name": "李四", "phone": "13912345678", "id_checked": "on"},
+        {
+            "household": place["spare"].pk,
+            "name": "李四",
+            "phone": "13912345678",
+            "id_checked": "on",
+        },
     )
     assert desk.status_code == 302
     pages["desk slip (printed for the resident)"] = staff.get(desk["Location"])
