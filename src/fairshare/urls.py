@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 from fairshare.allocation import resident_views
 from fairshare.api import api
@@ -16,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("fairshare.accounts.urls")),
     # The resident status page shows the voucher, so allocation serves it (under /r/).
     path("r/status/", resident_views.status_page, name="resident_status"),
+    # The full privacy notice that every resident page's short notice links to.
+    path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("r/", include("fairshare.registration.urls")),
     path("vouchers/", include("fairshare.allocation.urls")),
     path("pharmacy/", include("fairshare.pharmacy.urls")),

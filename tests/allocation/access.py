@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.accounts.access_registry import Ctx, staff
+from tests.accounts.access_registry import Ctx, public, staff
 
 AREA = ("district", "subdistrict")
 COMMITTEE_AND_AREA = ("committee", *AREA)
@@ -71,6 +71,16 @@ ENTRIES = {
         body=lambda c: {"fulfilment": "proxy"},
         own=frozenset({200}),
     ),
+    # The resident's own lookup (allocation/resident_views.status_lookup): the phone in
+    # the body, never in the URL. Its answer holds no name or phone, so the public check
+    # for personal data stays on (no pii_ok needed).
+    ("POST", "/api/v1/registrations/{ticket}/status"): public(
+        params=lambda c: {"ticket": c.registration.ticket},
+        body=lambda c: {"phone": c.registration.phone},
+    ),
+    # --- resident pages ----------------------------------------------------------
+    # The full privacy notice linked from every resident page (fairshare/urls.py).
+    ("GET", "/privacy/"): public(),
     # --- staff pages -----------------------------------------------------------
     ("GET", "/vouchers/committees/<str:code>/"): staff(
         *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})

@@ -9,6 +9,9 @@
   when vouchers were issued, 200 otherwise (dry run, or nothing left to allocate).
   ``issued`` and ``vouchers_issued`` are both the number of vouchers issued;
   ``vouchers`` lists them.
+* ``POST /registrations/{ticket}/status`` (anonymous): the resident's lookup, the phone
+  in the JSON body (``{"phone": ...}``) so that no access log holds it; the older
+  ``GET /registrations/{ticket}?phone=`` stays for old clients, marked deprecated.
 
 The write endpoints accept an ``Idempotency-Key`` header: a retry returns the first
 answer (``core/endpoints.py``).
@@ -28,6 +31,7 @@ from fairshare.accounts.auth import bearer
 from fairshare.accounts.requests import StaffRequest
 from fairshare.allocation import selectors
 from fairshare.allocation.engine import AllocationResult
+from fairshare.allocation.resident_views import status_lookup
 from fairshare.allocation.services import (
     allocation_run_as,
     supply_declare_as,
@@ -36,10 +40,7 @@ from fairshare.allocation.services import (
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
-from fairshare.core.ratelimit import ratelimit_enforce
 from fairshare.registration.api import ErrorOut
-from fairshare.registration.selectors import registration_lookup
-from fairshare.registration.validation import normalize_phone
 from fairshare.rounds.selectors import round_get
 
 router = Router(tags=["allocation"])
@@ -192,14 +193,35 @@ class StatusOut(Schema):
     voucher: VoucherOut | None
 
 
+class StatusLookupIn(Schema):
+    """The registered phone, in the body: a phone never travels in a URL (access logs)."""
+
+    phone: str
+
+
+@router.post(
+    "/registrations/{ticket}/status",
+    auth=None,
+    tags=["registration"],
+    response={200: StatusOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="A registration's status and voucher (ticket in the path, the registered phone "
+    "in the JSON body)",
+)
+def registration_status_lookup(request: HttpRequest, ticket: str, payload: StatusLookupIn):
+    registration = status_lookup(request, ticket=ticket, phone=payload.phone)
+    return selectors.registration_status_dict(registration)
+
+
 @router.get(
     "/registrations/{ticket}",
     auth=None,
     tags=["registration"],
     response={200: StatusOut, 404: ErrorOut},
-    summary="A registration's status and voucher (ticket + the registered phone)",
+    summary="Deprecated: the phone in the query string ends up in access logs; use "
+    "POST /registrations/{ticket}/status",
+    deprecated=True,
 )
 def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
-    ratelimit_enforce(name="status", request=request, phone=normalize_phone(phone) or phone[:32])
-    registration = registration_lookup(ticket=ticket, phone=phone)
+    """Kept for old clients: as the POST, but a malformed phone is the same 404 as before."""
+    registration = status_lookup(request, ticket=ticket, phone=phone, check_phone=False)
     return selectors.registration_status_dict(registration)

@@ -1,7 +1,9 @@
 """The resident status page (ticket + phone): the registration and, once issued, its voucher.
 
 It reads vouchers, so it lives here rather than in ``registration``; its URL stays
-``/r/status/`` (``fairshare/urls.py``, name ``resident_status``).
+``/r/status/`` (``fairshare/urls.py``, name ``resident_status``). ``status_lookup`` is the
+one lookup of the page and of ``POST /api/v1/registrations/{ticket}/status``; the phone
+always comes in a request body, never in a URL (access logs keep URLs).
 """
 
 from __future__ import annotations
@@ -16,11 +18,30 @@ from django.views.decorators.http import require_http_methods
 from fairshare.allocation import selectors
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_display
-from fairshare.core.errors import ServiceError, error_messages
+from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.ratelimit import ratelimit_enforce
+from fairshare.registration.models import Registration
 from fairshare.registration.selectors import registration_lookup
 from fairshare.registration.tickets import ticket_display
-from fairshare.registration.validation import normalize_phone
+from fairshare.registration.validation import clean_phone, normalize_phone
+
+
+def status_lookup(
+    request: HttpRequest, *, ticket: str, phone: str, check_phone: bool = True
+) -> Registration:
+    """The registration of ``ticket`` + ``phone``, rate-limited (``status``).
+
+    One answer (NotFound) for an unknown ticket and a wrong phone, so neither can be
+    probed; with ``check_phone`` a missing or malformed phone is a per-field error (422)
+    instead (it says nothing about any registration).
+    """
+    ratelimit_enforce(name="status", request=request, phone=normalize_phone(phone) or phone[:32])
+    if check_phone:
+        errors = FieldErrors()
+        clean_phone(phone, errors)
+        if errors:
+            raise errors
+    return registration_lookup(ticket=ticket, phone=phone)
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,12 +50,10 @@ def status_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"errors": {}, "values": request.POST}
     status = 200
     if request.method == "POST":
-        phone = request.POST.get("phone", "")
         try:
-            ratelimit_enforce(
-                name="status", request=request, phone=normalize_phone(phone) or phone[:32]
+            registration = status_lookup(
+                request, ticket=request.POST.get("ticket", ""), phone=request.POST.get("phone", "")
             )
-            registration = registration_lookup(ticket=request.POST.get("ticket", ""), phone=phone)
             voucher = selectors.registration_voucher(registration)
             context.update(
                 registration=registration,
