@@ -84,9 +84,13 @@ def _answer_hash(answer: str) -> str:
     return salted_hmac("fairshare.accounts.throttle.challenge", answer.strip()).hexdigest()
 
 
+def new_answer() -> str:
+    return "".join(secrets.choice(CHALLENGE_DIGITS) for _ in range(CHALLENGE_LENGTH))
+
+
 def challenge_new(request: HttpRequest) -> str:
     """Issue a fresh challenge for the request's session; its picture as a data: URL."""
-    answer = "".join(secrets.choice(CHALLENGE_DIGITS) for _ in range(CHALLENGE_LENGTH))
+    answer = new_answer()
     request.session[CHALLENGE_SESSION_KEY] = {
         "hash": _answer_hash(answer),
         "expires": time.time() + CHALLENGE_TTL_SECONDS,
