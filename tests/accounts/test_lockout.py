@@ -96,6 +96,7 @@ def test_failures_across_usernames_ask_a_challenge_and_lock_nobody(issued):
     page = client.get("/accounts/login/", REMOTE_ADDR=OFFICE)
     assert page.status_code == 200 and 'name="challenge"' in page.content.decode()
     assert "data:image/png;base64," in page.content.decode()
+    assert " style=" not in page.content.decode() and "<script>" not in page.content.decode()
     # A wrong answer: no login, and it is no failed login of carol's.
     wrong = login(client, "carol", challenge="11111")
     assert wrong.status_code == 200 and not wrong.wsgi_request.user.is_authenticated

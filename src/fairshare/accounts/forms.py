@@ -23,15 +23,19 @@ class StaffLoginForm(AuthenticationForm):
     challenge = forms.CharField(label=_("Digits in the picture"), required=False, max_length=16)
 
     def clean(self) -> dict[str, Any]:
-        if self.request is not None and challenge_required(self.request):
-            if not challenge_check(self.request, self.cleaned_data.get("challenge", "")):
-                raise forms.ValidationError(
-                    _(
-                        "Many failed logins came from your network; type the digits in the "
-                        "picture as well."
-                    ),
-                    code="challenge",
-                )
+        request = self.request
+        if (
+            request is not None
+            and challenge_required(request)
+            and not challenge_check(request, self.cleaned_data.get("challenge", ""))
+        ):
+            raise forms.ValidationError(
+                _(
+                    "Many failed logins came from your network; type the digits in the "
+                    "picture as well."
+                ),
+                code="challenge",
+            )
         return super().clean()
 
     def confirm_login_allowed(self, user: User) -> None:

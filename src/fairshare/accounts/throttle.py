@@ -141,7 +141,7 @@ def _render_digits(text: str) -> bytes:
 
 def lockout_ends_at(request: HttpRequest, credentials: dict[str, Any] | None) -> datetime:
     """When the (username, address) lockout of this request ends."""
-    username = (credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD)
+    username = (credentials or {}).get(getattr(settings, "AXES_USERNAME_FORM_FIELD", "username"))
     ip = getattr(request, "axes_ip_address", None) or client_ip_or_none(request)
     last = (
         AccessAttempt.objects.filter(
