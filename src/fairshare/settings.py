@@ -152,10 +152,18 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Lockout per (username, client address): five wrong passwords lock that username from
+# that address only; other accounts, and the same account elsewhere, are unaffected.
+# Failures from one address across usernames never lock anyone: past
+# FAIRSHARE_LOGIN_IP_FAILURE_LIMIT the login page asks a challenge (accounts/throttle.py).
 AXES_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Tries while locked out do not push the end of the lockout further (the page names it).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "fairshare.core.clientip.client_ip_or_none"
+AXES_LOCKOUT_CALLABLE = "fairshare.accounts.throttle.lockout_response"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 
 LANGUAGE_CODE = "zh-hans"
@@ -212,8 +220,15 @@ LOGGING = {
 # Fixed-window limits per IP and per phone: {name: {scope: (limit, window_seconds)}}.
 # Redis is used when REDIS_URL is set (exact), the database cache otherwise.
 RATELIMIT_ENABLED = env_bool("FAIRSHARE_RATELIMIT", True)
-# e.g. "HTTP_X_FORWARDED_FOR" when behind a trusted reverse proxy; empty: REMOTE_ADDR.
-RATELIMIT_TRUSTED_PROXY_HEADER = env_str("FAIRSHARE_RATELIMIT_PROXY_HEADER", "")
+# Reverse proxies in front of the service that append to X-Forwarded-For (0: REMOTE_ADDR);
+# core/clientip.py decides the client address of rate limits and login lockout from it.
+TRUSTED_PROXY_HOPS = env_int("FAIRSHARE_TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=16)
+if env_str("FAIRSHARE_RATELIMIT_PROXY_HEADER"):
+    raise EnvError(
+        "FAIRSHARE_RATELIMIT_PROXY_HEADER",
+        "no longer supported (it trusted the client-controlled leftmost X-Forwarded-For); "
+        "unset it and set FAIRSHARE_TRUSTED_PROXY_HOPS to the number of reverse proxies",
+    )
 RATELIMITS = {
     # A household registers once. Per-IP limits are generous: mobile carriers put whole
     # compounds behind one address (CGNAT), and a committee's Wi-Fi serves many helpers;
@@ -243,5 +258,6 @@ MIDDLEWARE += ["fairshare.accounts.middleware.AccessExpiryMiddleware"]
 FAIRSHARE_PURGE_AFTER_DAYS = env_int("FAIRSHARE_PURGE_AFTER_DAYS", 30, minimum=0, maximum=3650)
 # Key of the ID-number hashes (fairshare.accounts.pii); derived from SECRET_KEY when empty.
 FAIRSHARE_PII_KEY = env_str("FAIRSHARE_PII_KEY")
-# Failed logins from one IP address (any usernames) before it is refused for the cool-off.
+# Failed logins from one client address (any usernames) within the cool-off before the login
+# page asks a challenge from that address (and the token API refuses it); nobody is locked.
 FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_IP_FAILURE_LIMIT", 30, minimum=1)

@@ -9,17 +9,32 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import has_access
-from fairshare.accounts.throttle import ip_failures_exceeded
+from fairshare.accounts.throttle import challenge_check, challenge_required
 from fairshare.community.models import Committee
 
 
 class StaffLoginForm(AuthenticationForm):
-    """Refuses accounts whose access has expired (helpers past their end date)."""
+    """Refuses accounts whose access has expired (helpers past their end date).
+
+    From an address with many failed logins (accounts/throttle.py) it also asks for the
+    digits of a picture, checked before the password: a wrong answer is no failed login.
+    """
+
+    challenge = forms.CharField(label=_("Digits in the picture"), required=False, max_length=16)
 
     def clean(self) -> dict[str, Any]:
-        if self.request is not None and ip_failures_exceeded(self.request):
+        request = self.request
+        if (
+            request is not None
+            and challenge_required(request)
+            and not challenge_check(request, self.cleaned_data.get("challenge", ""))
+        ):
             raise forms.ValidationError(
-                _("Too many failed attempts; try again in 15 minutes."), code="ip_locked"
+                _(
+                    "Many failed logins came from your network; type the digits in the "
+                    "picture as well."
+                ),
+                code="challenge",
             )
         return super().clean()
 

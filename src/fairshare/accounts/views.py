@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +30,7 @@ from fairshare.accounts.selectors import (
     staff_places,
 )
 from fairshare.accounts.services import helper_assign, helper_create
+from fairshare.accounts.throttle import challenge_new, challenge_required
 from fairshare.core.errors import FieldErrors, ServiceError
 
 
@@ -59,14 +59,10 @@ class StaffLoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         form = context.get("form")
         context["access_expired"] = bool(form and form.has_error("__all__", "access_expired"))
-        context["ip_locked"] = bool(form and form.has_error("__all__", "ip_locked"))
+        context["challenge_failed"] = bool(form and form.has_error("__all__", "challenge"))
+        if challenge_required(self.request):
+            context["challenge_image"] = challenge_new(self.request)
         return context
-
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        response = super().form_invalid(form)
-        if form.has_error("__all__", "ip_locked"):
-            response.status_code = 429
-        return response
 
 
 @staff_required()

@@ -128,13 +128,10 @@ def _limits(name: str) -> list[tuple[str, int, int]]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client address. Behind a trusted proxy set RATELIMIT_TRUSTED_PROXY_HEADER."""
-    header = getattr(settings, "RATELIMIT_TRUSTED_PROXY_HEADER", "")
-    if header:
-        forwarded = request.META.get(header, "")
-        if forwarded:
-            return str(forwarded).split(",")[0].strip()
-    return str(request.META.get("REMOTE_ADDR", "") or "unknown")
+    """The client address: core/clientip decides it (FAIRSHARE_TRUSTED_PROXY_HOPS)."""
+    from fairshare.core.clientip import client_ip as trusted_client_ip
+
+    return trusted_client_ip(request)
 
 
 def ratelimit_enforce(
