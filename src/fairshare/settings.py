@@ -250,13 +250,11 @@ FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_IP_FAILURE_LIMIT", 3
 # Redis answers within this many milliseconds or counts as down (connect and each
 # command): an unreachable Redis costs a request at most this, never a hung worker.
 FAIRSHARE_REDIS_TIMEOUT_MS = env_int("FAIRSHARE_REDIS_TIMEOUT_MS", 500, minimum=10, maximum=10000)
-if REDIS_URL:
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "socket_connect_timeout": FAIRSHARE_REDIS_TIMEOUT_MS / 1000,
-            "socket_timeout": FAIRSHARE_REDIS_TIMEOUT_MS / 1000,
-        }
-    )
+if REDIS_URL:  # (CACHES was inferred as all-str above: OPTIONS is the one nested value)
+    CACHES["default"]["OPTIONS"] = {  # type: ignore[assignment]
+        "socket_connect_timeout": FAIRSHARE_REDIS_TIMEOUT_MS / 1000,
+        "socket_timeout": FAIRSHARE_REDIS_TIMEOUT_MS / 1000,
+    }
 # Redis down: rate limits count per process (fail open, see core/ratelimit.py) and Redis
 # is tried again after this many seconds; False answers a JSON 503 instead (fail closed).
 RATELIMIT_FAIL_OPEN = env_bool("FAIRSHARE_RATELIMIT_FAIL_OPEN", True)

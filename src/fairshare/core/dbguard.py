@@ -142,7 +142,7 @@ def _mark_request(sender: object, request: HttpRequest | None = None, **kwargs: 
     # Sent by Django inside its exception handler, so sys.exc_info() is the error.
     exc = sys.exc_info()[1]
     dependency = outage_of(exc)
-    if request is not None and dependency:
+    if request is not None and exc is not None and dependency:
         setattr(request, _MARK, True)
         log_outage(dependency, request, exc)
 
@@ -156,7 +156,11 @@ class DatabaseGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             response = self.get_response(request)
-        except (OperationalError, InterfaceError, *CACHE_OUTAGE_ERRORS) as exc:  # pragma: no cover - Django converts
+        except (
+            OperationalError,
+            InterfaceError,
+            *CACHE_OUTAGE_ERRORS,
+        ) as exc:  # pragma: no cover - Django converts
             if not outage_of(exc):
                 raise
             return unavailable_response(request)

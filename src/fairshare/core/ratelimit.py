@@ -278,8 +278,7 @@ def ratelimit_enforce(
     exceeded = [
         retry_after_seconds(window)
         for scope, limit, window in _limits(name)
-        if keys.get(scope)
-        and not _hit(f"{name}:{scope}", keys[scope], limit, window, local=local)
+        if keys.get(scope) and not _hit(f"{name}:{scope}", keys[scope], limit, window, local=local)
     ]
     if exceeded:
         raise RateLimited(max(exceeded))

@@ -12,9 +12,10 @@
 
 200 ``{"status": "ok", ...}`` when all are up; 503 ``{"status": "unavailable", "down":
 [names], ...}`` otherwise. Errors are named by their class only (no host names or
-addresses on a public URL); the details go to the log. A load balancer that should keep
-serving registrations through a Redis outage (the rate limits then count per process)
-can look at ``down`` instead of the status code.
+addresses on a public URL); the details go to the log, one line per dependency every
+few seconds at most (``dbguard.log_outage``), however often the check is polled. A load
+balancer that should keep serving registrations through a Redis outage (the rate limits
+then count per process) can look at ``down`` instead of the status code.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from fairshare.core import ratelimit
+from fairshare.core.dbguard import log_outage
 from fairshare.core.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,10 @@ OUTBOX_COUNT_CAP = 1000
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks: dict[str, dict[str, Any]] = {"database": _database(), "cache": _cache()}
+    checks: dict[str, dict[str, Any]] = {
+        "database": _database(request),
+        "cache": _cache(request),
+    }
     if checks["database"]["ok"]:
         checks["outbox"] = _outbox()
     down = [name for name, check in checks.items() if not check["ok"]]
@@ -47,23 +52,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _database() -> dict[str, Any]:
+def _database(request: HttpRequest) -> dict[str, Any]:
     check: dict[str, Any] = {"ok": True, "vendor": connection.vendor}
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    timeout = int(getattr(settings, "HEALTHZ_DB_TIMEOUT_MS", 2000))
-                    cursor.execute(f"SET LOCAL statement_timeout = {timeout}")
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                timeout = int(getattr(settings, "HEALTHZ_DB_TIMEOUT_MS", 2000))
+                cursor.execute(f"SET LOCAL statement_timeout = {timeout}")
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
     except DatabaseError as exc:
-        log.warning("healthz: database down: %s", exc)
+        log_outage("database", request, exc)
         check.update(ok=False, error=type(exc).__name__)
     return check
 
 
-def _cache() -> dict[str, Any]:
+def _cache(request: HttpRequest) -> dict[str, Any]:
     client = ratelimit._redis_client()
     if client is None:
         return {"ok": True, "backend": "database"}
@@ -71,7 +75,7 @@ def _cache() -> dict[str, Any]:
     try:
         client.ping()
     except ratelimit.SHARED_STORE_ERRORS as exc:
-        log.warning("healthz: redis down: %s", exc)
+        log_outage("cache", request, exc)
         check.update(ok=False, error=type(exc).__name__)
     check["ratelimit"] = "shared" if ratelimit.shared_store.usable() else "local fallback"
     return check
