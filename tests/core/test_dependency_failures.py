@@ -187,6 +187,27 @@ def test_redis_back_resumes_shared_counting(redis_down, place, settings, caplog)
             client.delete(key)
 
 
+def test_redis_down_in_a_middleware_is_a_503_json_on_the_api(redis_down, settings, place):
+    # Django's per-site cache reads the dead Redis in a middleware, before any view,
+    # outside ninja's handlers.
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.cache.FetchFromCacheMiddleware"]
+    client = Client(raise_request_exception=False)
+    assert _assert_json_503(client.get("/api/v1/rounds"))["code"] == "unavailable"
+    page = client.get("/")
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
+    assert "系统暂时不可用" in page.content.decode()
+
+
+def test_an_unexpected_error_on_an_api_path_is_a_json_500(monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("fairshare.community.api.committee_list", boom)
+    response = Client(raise_request_exception=False).get("/api/v1/committees")
+    assert response.status_code == 500 and response["Content-Type"].startswith("application/json")
+    assert response.json() == {"code": "server_error", "detail": "系统出错了，请稍后再试。"}
+
+
 # --- database down -----------------------------------------------------------------------
 
 
