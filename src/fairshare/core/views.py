@@ -21,6 +21,7 @@ then count per process) can look at ``down`` instead of the status code.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -54,9 +55,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _database(request: HttpRequest) -> dict[str, Any]:
     check: dict[str, Any] = {"ok": True, "vendor": connection.vendor}
+    postgres = connection.vendor == "postgresql"
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+        # PostgreSQL: SET LOCAL needs a transaction. Never on SQLite, where every
+        # transaction is BEGIN IMMEDIATE: the check would queue for the write lock.
+        with transaction.atomic() if postgres else nullcontext(), connection.cursor() as cursor:
+            if postgres:
                 timeout = int(getattr(settings, "HEALTHZ_DB_TIMEOUT_MS", 2000))
                 cursor.execute(f"SET LOCAL statement_timeout = {timeout}")
             cursor.execute("SELECT 1")
