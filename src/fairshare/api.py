@@ -11,7 +11,12 @@ from fairshare.accounts.api import router as accounts_router
 from fairshare.allocation.api import router as allocation_router
 from fairshare.community.api import router as community_router
 from fairshare.core.api_errors import bilingual, service_error_body, validation_error_body
-from fairshare.core.dbguard import is_unavailable, unavailable_response
+from fairshare.core.dbguard import (
+    CACHE_OUTAGE_ERRORS,
+    is_unavailable,
+    log_outage,
+    unavailable_response,
+)
 from fairshare.core.errors import ServiceError
 from fairshare.core.idempotency import IdempotencyMismatch
 from fairshare.core.locking import Busy
@@ -63,6 +68,7 @@ def _db_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     # A database outage answers 503 "retry"; any other database error stays a 500.
     if not is_unavailable(exc):
         raise exc
+    log_outage("database", request, exc)
     return unavailable_response(request)
 
 
@@ -86,6 +92,20 @@ def _unauth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         {"detail": "Authentication required. 需要登录。", "code": "unauthenticated"},
         status=401,
     )
+
+
+# --- dependency outages: JSON 503 with Retry-After (core/dbguard.py) ---
+# The database's are answered by _db_unavailable above. Redis errors reach the API only
+# where a caller fails closed (the rate limits fall back to a local count unless
+# RATELIMIT_FAIL_OPEN is off); the answer is the same.
+def _cache_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log_outage("cache", request, exc)
+    return unavailable_response(request)
+
+
+for _outage in CACHE_OUTAGE_ERRORS:
+    api.exception_handler(_outage)(_cache_unavailable)
+# --- end of dependency outages ---
 
 
 api.add_router("/auth", accounts_router)

@@ -261,3 +261,20 @@ FAIRSHARE_PII_KEY = env_str("FAIRSHARE_PII_KEY")
 # Failed logins from one client address (any usernames) within the cool-off before the login
 # page asks a challenge from that address (and the token API refuses it); nobody is locked.
 FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_IP_FAILURE_LIMIT", 30, minimum=1)
+
+# --- dependency failures ---
+# Redis answers within this many milliseconds or counts as down (connect and each
+# command): an unreachable Redis costs a request at most this, never a hung worker.
+FAIRSHARE_REDIS_TIMEOUT_MS = env_int("FAIRSHARE_REDIS_TIMEOUT_MS", 500, minimum=10, maximum=10000)
+if REDIS_URL:  # (CACHES was inferred as all-str above: OPTIONS is the one nested value)
+    CACHES["default"]["OPTIONS"] = {  # type: ignore[assignment]
+        "socket_connect_timeout": FAIRSHARE_REDIS_TIMEOUT_MS / 1000,
+        "socket_timeout": FAIRSHARE_REDIS_TIMEOUT_MS / 1000,
+    }
+# Redis down: rate limits count per process (fail open, see core/ratelimit.py) and Redis
+# is tried again after this many seconds; False answers a JSON 503 instead (fail closed).
+RATELIMIT_FAIL_OPEN = env_bool("FAIRSHARE_RATELIMIT_FAIL_OPEN", True)
+RATELIMIT_SHARED_RETRY_SECONDS = 5
+RATELIMIT_WARN_EVERY_SECONDS = 60  # at most one "Redis unreachable" warning a minute
+# Database check of /healthz: a SELECT 1 slower than this counts as down (PostgreSQL).
+HEALTHZ_DB_TIMEOUT_MS = 2000

@@ -1,4 +1,5 @@
-"""Database outages answer 503 "retry" (API: JSON, pages: plain text); other DB errors stay 500."""
+"""Database outages answer 503 "retry" (API: JSON, pages: the site's 503 page); other DB errors
+stay 500."""
 
 from __future__ import annotations
 
@@ -36,11 +37,12 @@ def test_api_outage_is_a_json_503_with_retry_after(monkeypatch):
     assert "Content-Security-Policy" in response  # still wrapped by the security headers
 
 
-def test_page_outage_is_a_plain_503(monkeypatch):
+def test_page_outage_is_the_503_page(monkeypatch):
     monkeypatch.setattr("fairshare.transparency.views.render", _raise("connection refused"))
     response = Client().get("/")
     assert response.status_code == 503 and int(response["Retry-After"]) > 0
-    assert "retry" in response.content.decode()
+    assert response["Content-Type"].startswith("text/html")
+    assert "请稍后重试" in response.content.decode()
 
 
 def test_other_database_errors_stay_500(monkeypatch):
