@@ -245,3 +245,13 @@ FAIRSHARE_PURGE_AFTER_DAYS = env_int("FAIRSHARE_PURGE_AFTER_DAYS", 30, minimum=0
 FAIRSHARE_PII_KEY = env_str("FAIRSHARE_PII_KEY")
 # Failed logins from one IP address (any usernames) before it is refused for the cool-off.
 FAIRSHARE_LOGIN_IP_FAILURE_LIMIT = env_int("FAIRSHARE_LOGIN_IP_FAILURE_LIMIT", 30, minimum=1)
+
+# --- offline redemption ---
+# docs/offline-redemption.md. A terminal clock may drift this far from the server's
+# (sale times later than the upload are clamped to it; beyond the skew the item notes it).
+FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES = env_int(
+    "FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES", 10, minimum=0, maximum=120
+)
+# The longest a terminal may sell offline: a sale dated earlier than the batch's upload
+# minus this window (and the skew) is a conflict, never a redemption.
+FAIRSHARE_OFFLINE_MAX_HOURS = env_int("FAIRSHARE_OFFLINE_MAX_HOURS", 24, minimum=1, maximum=168)
