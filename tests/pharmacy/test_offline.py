@@ -20,8 +20,8 @@ from fairshare.pharmacy.models import (
     Redemption,
     RedemptionConflict,
 )
-from tests.pharmacy.conftest import bearer_for
 from tests.factories import VoucherFactory
+from tests.pharmacy.conftest import bearer_for
 from tests.pharmacy.factories import sibling_voucher
 
 pytestmark = pytest.mark.django_db
