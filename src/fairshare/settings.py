@@ -278,3 +278,13 @@ RATELIMIT_SHARED_RETRY_SECONDS = 5
 RATELIMIT_WARN_EVERY_SECONDS = 60  # at most one "Redis unreachable" warning a minute
 # Database check of /healthz: a SELECT 1 slower than this counts as down (PostgreSQL).
 HEALTHZ_DB_TIMEOUT_MS = 2000
+
+# --- offline redemption ---
+# docs/offline-redemption.md. A terminal clock may drift this far from the server's
+# (sale times later than the upload are clamped to it; beyond the skew the item notes it).
+FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES = env_int(
+    "FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES", 10, minimum=0, maximum=120
+)
+# The longest a terminal may sell offline: a sale dated earlier than the batch's upload
+# minus this window (and the skew) is a conflict, never a redemption.
+FAIRSHARE_OFFLINE_MAX_HOURS = env_int("FAIRSHARE_OFFLINE_MAX_HOURS", 24, minimum=1, maximum=168)

@@ -24,6 +24,7 @@ from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound
+from fairshare.core.spreadsheet import csv_dict
 from fairshare.pharmacy import fulfilment, offline, selectors, services
 
 router = Router(tags=["pharmacy"])
@@ -167,7 +168,7 @@ def public_pharmacies_csv(request: HttpRequest) -> HttpResponse:
     ]
     writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csv_dict(row) for row in rows)  # no cell read as a formula
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="pharmacies.csv"'
     return response

@@ -3,6 +3,13 @@
 Each item is redeemed through the same conditional UPDATE as an online sale
 (``pharmacy.services.redemption_apply``); what cannot be redeemed any more is recorded as a
 conflict or a rejection, never dropped. See docs/offline-redemption.md.
+
+Only signed QR tokens may be sold offline: a typed code carries no signature, so a typed
+code that names a real voucher is recorded as a conflict (``typed_code``) and not redeemed.
+Sale times are bounded by the batch's upload time: later than the upload → clamped to it;
+earlier than the upload minus the offline window (settings ``FAIRSHARE_OFFLINE_MAX_HOURS``
+and ``FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES``) → conflict; a sale claimed when the voucher
+was not valid (outside its dates, before it was issued, cancelled) → conflict.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +41,16 @@ from fairshare.pharmacy.models import (
 from fairshare.pharmacy.services import claims_check, redemption_apply, voucher_code_resolve
 
 MAX_OFFLINE_ITEMS = 2000
-CLOCK_SKEW = timedelta(minutes=10)
+
+
+def clock_skew() -> timedelta:
+    """How far a terminal clock may drift from the server's without being noted."""
+    return timedelta(minutes=settings.FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES)
+
+
+def offline_window() -> timedelta:
+    """The longest a terminal may stay offline: older sales are conflicts, not sales."""
+    return timedelta(hours=settings.FAIRSHARE_OFFLINE_MAX_HOURS)
 
 
 def _batch_hash(items: list[dict[str, Any]]) -> str:
@@ -66,10 +83,11 @@ def offline_batch_sync(
     the same answers and changes nothing; a batch id reused for other items is refused.
 
     Each item is {"code": code or QR token, "redeemed_at": aware datetime, "terminal_id"}.
-    Outcomes: redeemed; duplicate (same voucher earlier in this batch); conflict (already
-    redeemed online or by another batch, or expired/cancelled meanwhile — a
-    RedemptionConflict row); rejected (malformed, forged, unknown, another pharmacy's,
-    outside its validity window).
+    Outcomes: redeemed; duplicate (same voucher earlier in this batch); conflict (a
+    RedemptionConflict row: a typed code, already redeemed online or by another batch,
+    expired/cancelled meanwhile, a sale time outside the offline window or when the
+    voucher was not valid); rejected (malformed, forged, unknown, another pharmacy's):
+    nothing to attach a conflict to.
     """
     batch_id = (batch_id or "").strip()
     errors = FieldErrors()
@@ -116,25 +134,35 @@ def _batch_replay(batch: OfflineBatch, request_hash: str) -> dict[str, Any]:
 def _batch_apply(
     *, batch: OfflineBatch, pharmacy: Pharmacy, actor: User, items: list[dict[str, Any]]
 ) -> None:
-    now = timezone.now()
+    now = batch.submitted_at  # the upload time bounds every sale time of the batch
     prepared = []
     for position, item in enumerate(items):
         raw = str(item.get("code") or item.get("token") or "").strip()
-        at = item.get("redeemed_at") or now
-        at = min(at, now)  # a terminal clock ahead of ours cannot date a sale in the future
-        prepared.append((position, raw, at, str(item.get("terminal_id") or "")[:64]))
-    resolved = []
-    for position, raw, at, terminal_id in prepared:
+        claimed = item.get("redeemed_at") or now
+        # A terminal clock ahead of ours cannot date a sale in the future: clamped.
+        at, ahead = min(claimed, now), claimed - now
         row = OfflineItem(
-            batch=batch, position=position, raw=raw[:2000], redeemed_at=at, terminal_id=terminal_id
+            batch=batch,
+            position=position,
+            raw=raw[:2000],
+            redeemed_at=at,
+            terminal_id=str(item.get("terminal_id") or "")[:64],
         )
+        if ahead > clock_skew():
+            row.detail = str(
+                _("Terminal clock ahead by %(minutes)d minutes; sale time set to the upload time.")
+                % {"minutes": ahead // timedelta(minutes=1)}
+            )[:300]
+        prepared.append((position, raw, at, row))
+    resolved = []
+    for position, raw, at, row in prepared:
         try:
             code, claims = voucher_code_resolve(
                 code_or_token=raw,
                 pharmacy=pharmacy,
                 actor=actor,
                 channel=Channel.OFFLINE,
-                terminal_id=terminal_id,
+                terminal_id=row.terminal_id,
             )
         except FieldErrors:
             forged = raw.startswith(f"{TOKEN_PREFIX}.")
@@ -197,13 +225,57 @@ def _apply_one(
     except FieldErrors:
         _reject(row, "forged", _("Forged or altered QR token."))
         return
+    if voucher.pharmacy_id != pharmacy.pk:
+        _reject(
+            row,
+            "other_pharmacy",
+            _("This voucher belongs to another pharmacy: %(name)s.")
+            % {"name": voucher.pharmacy.name},
+        )
+        return
+    if claims is None:
+        detail = _("A typed code cannot be sold offline: it carries no signature.")
+        _conflict(row=row, voucher=voucher, pharmacy=pharmacy, reason="typed_code", detail=detail)
+        return
     if code in redeemed_here:
         row.outcome, row.reason = OfflineItem.Outcome.DUPLICATE, "same_batch"
         row.detail = str(_("Scanned twice in this batch; counted once."))
         row.save()
         return
+    refusal = _sale_time_refusal(voucher=voucher, at=at, uploaded_at=batch.submitted_at)
+    if refusal is not None:
+        _conflict(row=row, voucher=voucher, pharmacy=pharmacy, reason=refusal[0], detail=refusal[1])
+        return
     if _redeem_item(row=row, voucher=voucher, at=at, batch=batch, pharmacy=pharmacy, actor=actor):
         redeemed_here.add(code)
+
+
+def _sale_time_refusal(
+    *, voucher: Voucher, at: datetime, uploaded_at: datetime
+) -> tuple[str, Any] | None:
+    """(reason, message) when the voucher could not have been sold at ``at``, else None."""
+    if at < uploaded_at - offline_window() - clock_skew():
+        return "outside_offline_window", _(
+            "Sale time %(at)s is older than the offline window (%(hours)d hours before the sync)."
+        ) % {
+            "at": f"{timezone.localtime(at):%Y-%m-%d %H:%M}",
+            "hours": settings.FAIRSHARE_OFFLINE_MAX_HOURS,
+        }
+    if at < voucher.issued_at - clock_skew():
+        return "before_issue", _("Sale time %(at)s is before the voucher was issued.") % {
+            "at": f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
+        }
+    if voucher.status == Voucher.Status.CANCELLED:
+        return "cancelled", _("This voucher was cancelled.")
+    if not voucher.date <= timezone.localdate(at) <= voucher.valid_until:
+        return "not_valid_at_sale", _(
+            "Sale time %(at)s is outside the voucher's validity (%(start)s to %(end)s)."
+        ) % {
+            "at": f"{timezone.localtime(at):%Y-%m-%d %H:%M}",
+            "start": voucher.date.isoformat(),
+            "end": voucher.valid_until.isoformat(),
+        }
+    return None
 
 
 def _redeem_item(
@@ -231,17 +303,11 @@ def _redeem_item(
     except Conflict as exc:
         _conflict(row=row, voucher=voucher, pharmacy=pharmacy, reason=exc.code, detail=exc.message)
     except Gone as exc:
-        if exc.code in ("expired", "cancelled") and voucher.date <= timezone.localdate(at) <= (
-            voucher.valid_until
-        ):
-            # Sold while valid, but expired/cancelled on the server meanwhile.
-            _conflict(
-                row=row, voucher=voucher, pharmacy=pharmacy, reason=exc.code, detail=exc.message
-            )
-        else:
-            _reject(row, exc.code, exc.message)
+        # Sold while valid (``_sale_time_refusal``), but expired on the server meanwhile.
+        _conflict(row=row, voucher=voucher, pharmacy=pharmacy, reason=exc.code, detail=exc.message)
     else:
-        row.outcome, row.reason = OfflineItem.Outcome.REDEEMED, ""
+        row.outcome = OfflineItem.Outcome.REDEEMED
+        row.reason = "clock_ahead" if row.detail else ""
         row.save()
         return True
     return False

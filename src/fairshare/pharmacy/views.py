@@ -19,6 +19,7 @@ from fairshare.accounts.requests import StaffRequest
 from fairshare.community.models import Pharmacy
 from fairshare.core.api_errors import bilingual
 from fairshare.core.errors import FieldErrors, Forbidden, ServiceError
+from fairshare.core.spreadsheet import xlsx_append
 from fairshare.pharmacy import selectors, services
 
 
@@ -108,27 +109,29 @@ def reconciliation_xlsx(request: StaffRequest, pharmacy: Pharmacy) -> HttpRespon
     book = Workbook()
     sheet = book.active
     sheet.title = "summary"
-    sheet.append([_("Pharmacy"), pharmacy.code, pharmacy.name])
-    sheet.append([_("Date"), data["day"].isoformat()])
-    sheet.append([_("Supply (packs)"), data["supply"]])
+    xlsx_append(sheet, [_("Pharmacy"), pharmacy.code, pharmacy.name])
+    xlsx_append(sheet, [_("Date"), data["day"].isoformat()])
+    xlsx_append(sheet, [_("Supply (packs)"), data["supply"]])
     for key in COUNT_COLUMNS:
-        sheet.append([key, data["totals"][key]])
+        xlsx_append(sheet, [key, data["totals"][key]])
     slots = book.create_sheet("by_slot")
-    slots.append(["slot", *COUNT_COLUMNS])
+    xlsx_append(slots, ["slot", *COUNT_COLUMNS])
     for row in data["by_slot"]:
-        slots.append([row["slot"], *(row[k] for k in COUNT_COLUMNS)])
+        xlsx_append(slots, [row["slot"], *(row[k] for k in COUNT_COLUMNS)])
     batches = book.create_sheet("by_batch")
-    batches.append(["batch", "current", "supply", *COUNT_COLUMNS])
+    xlsx_append(batches, ["batch", "current", "supply", *COUNT_COLUMNS])
     for row in data["by_batch"]:
-        batches.append(
-            [row["batch"], row["current"], row["supply"], *(row[k] for k in COUNT_COLUMNS)]
+        xlsx_append(
+            batches, [row["batch"], row["current"], row["supply"], *(row[k] for k in COUNT_COLUMNS)]
         )
     conflicts = book.create_sheet("conflicts")
-    conflicts.append(
-        ["code", "sold_offline_at", "first_redeemed_at", "first_channel", "reason", "terminal"]
+    xlsx_append(
+        conflicts,
+        ["code", "sold_offline_at", "first_redeemed_at", "first_channel", "reason", "terminal"],
     )
     for row in data["conflicts"]:
-        conflicts.append(
+        xlsx_append(
+            conflicts,
             [
                 row["code"],
                 row["offline_at"].replace(tzinfo=None),
@@ -136,7 +139,7 @@ def reconciliation_xlsx(request: StaffRequest, pharmacy: Pharmacy) -> HttpRespon
                 row["first_channel"],
                 row["reason"],
                 row["terminal"],
-            ]
+            ],
         )
     buffer = io.BytesIO()
     book.save(buffer)

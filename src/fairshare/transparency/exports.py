@@ -2,7 +2,8 @@
 
 Full names and phone numbers appear only for committee staff exporting their own
 committee; every other export masks them (README.md, "Accounts, access and personal
-data"; the scope rule is ``accounts/scoping.py``).
+data"; the scope rule is ``accounts/scoping.py``). Every row goes through
+``core.spreadsheet.xlsx_append``, so no cell is ever a formula.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from openpyxl import Workbook
 from fairshare.accounts.permissions import COMMITTEE, Viewer, has_access
 from fairshare.allocation.models import Voucher
 from fairshare.core.masking import mask_name, mask_phone
+from fairshare.core.spreadsheet import xlsx_append
 from fairshare.registration.models import Channel, Registration
 from fairshare.rounds.models import Round
 from fairshare.transparency.selectors import Area, stats_for
@@ -38,9 +40,9 @@ def shows_personal_data(user: Viewer, area: Area) -> bool:
 def _book(title: str, header: list[str], rows: Any) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
-    ws.append(header)
+    xlsx_append(ws, header)
     for row in rows:
-        ws.append(row)
+        xlsx_append(ws, row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -166,7 +168,7 @@ def daily_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = _("Summary")
-    ws.append([_("Area"), area.name])
+    xlsx_append(ws, [_("Area"), area.name])
     for key, label in (
         ("households", _("Households")),
         ("registered", _("Registered")),
@@ -176,21 +178,23 @@ def daily_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
         ("served_pct", _("Served %")),
         ("returnees", _("Returned from outside the city")),
     ):
-        ws.append([label, stats[key]])
+        xlsx_append(ws, [label, stats[key]])
     days = wb.create_sheet(_("By day"))
-    days.append([_("Date"), _("Registered"), _("Supply"), _("Vouchers issued"), _("Redeemed")])
+    xlsx_append(
+        days, [_("Date"), _("Registered"), _("Supply"), _("Vouchers issued"), _("Redeemed")]
+    )
     for d in stats["by_day"]:
-        days.append(
-            [d["date"].isoformat(), d["registered"], d["supply"], d["issued"], d["redeemed"]]
+        xlsx_append(
+            days, [d["date"].isoformat(), d["registered"], d["supply"], d["issued"], d["redeemed"]]
         )
     ph = wb.create_sheet(_("By pharmacy"))
-    ph.append([_("Pharmacy"), _("Name"), _("Supply"), _("Vouchers issued"), _("Redeemed")])
+    xlsx_append(ph, [_("Pharmacy"), _("Name"), _("Supply"), _("Vouchers issued"), _("Redeemed")])
     for p in stats["by_pharmacy"]:
-        ph.append([p["pharmacy"], p["name"], p["supply"], p["issued"], p["redeemed"]])
+        xlsx_append(ph, [p["pharmacy"], p["name"], p["supply"], p["issued"], p["redeemed"]])
     ch = wb.create_sheet(_("By channel"))
-    ch.append([_("Channel"), _("Registered")])
+    xlsx_append(ch, [_("Channel"), _("Registered")])
     for c in stats["by_channel"]:
-        ch.append([c["label"], c["registered"]])
+        xlsx_append(ch, [c["label"], c["registered"]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

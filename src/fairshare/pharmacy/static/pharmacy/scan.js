@@ -164,6 +164,9 @@
 
   // --- offline path -------------------------------------------------------------------
   function recordOffline(token, code, at) {
+    // Only signed tokens are ever queued: a typed code carries no signature (the server
+    // records one as a conflict, never as a sale).
+    if (token.indexOf("FS1.") !== 0) { notice(text.typedOffline); return; }
     var queue = load(K.queue, []);
     queue.push({ code: token, redeemed_at: at || new Date().toISOString(), terminal_id: terminalId });
     save(K.queue, queue);
