@@ -3,7 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from fairshare.urls import handler403, handler404, handler500, urlpatterns as site_patterns
+from fairshare.urls import handler403, handler404, handler500
+from fairshare.urls import urlpatterns as site_patterns
 
 
 def boom(request: HttpRequest) -> HttpResponse:

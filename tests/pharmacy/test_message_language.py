@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.factories import CommitteeFactory, UserFactory
 from tests.pharmacy.conftest import bearer_for
-from tests.support.language import is_chinese_only, is_english_only
+from tests.support.language import is_english_only
 
 pytestmark = pytest.mark.django_db
 
