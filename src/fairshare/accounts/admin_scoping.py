@@ -163,7 +163,11 @@ class RoundAdmin(admin.ModelAdmin):
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField | None:
         if db_field.name == "district" and not request.user.is_superuser:
-            kwargs["queryset"] = District.objects.filter(pk=area_district_id(request.user))
+            district_id = area_district_id(request.user)
+            districts = District.objects.all()
+            kwargs["queryset"] = (
+                districts.filter(pk=district_id) if district_id else districts.none()
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
