@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from fairshare.accounts.purge import personal_data_purge
-from fairshare.core.api_errors import localized
 from fairshare.core.errors import ServiceError
 from fairshare.rounds.models import Round
 
@@ -26,7 +26,8 @@ class Command(BaseCommand):
                 round=round_, force=options["force"], dry_run=options["dry_run"]
             )
         except ServiceError as exc:
-            raise CommandError(localized(exc.message)) from exc
+            with translation.override("en"):  # in the language of the command's output
+                raise CommandError(str(exc.message)) from exc
         verb = "would purge" if result.dry_run else "purged"
         self.stdout.write(
             f"round {round_.pk}: {verb} {result.registrations} registration(s), "
