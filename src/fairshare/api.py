@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from fairshare.accounts.api import router as accounts_router
 from fairshare.allocation.api import router as allocation_router
 from fairshare.community.api import router as community_router
-from fairshare.core.api_errors import bilingual, service_error_body, validation_error_body
+from fairshare.core.api_errors import localized, service_error_body, validation_error_body
 from fairshare.core.dbguard import (
     CACHE_OUTAGE_ERRORS,
     is_unavailable,
@@ -56,7 +57,7 @@ def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
 @api.exception_handler(Busy)
 def _busy(request: HttpRequest, exc: Busy) -> HttpResponse:
     response = api.create_response(
-        request, {"detail": bilingual(exc.message), "code": "busy"}, status=503
+        request, {"detail": localized(exc.message), "code": "busy"}, status=503
     )
     response["Retry-After"] = str(exc.retry_after)
     return response
@@ -77,19 +78,29 @@ def _idem(request: HttpRequest, exc: IdempotencyMismatch) -> HttpResponse:
     return api.create_response(
         request,
         {
-            "detail": "Idempotency-Key was already used for a different request. "
-            "该幂等键已用于另一个请求。",
+            "detail": _("Idempotency-Key was already used for a different request."),
             "code": "idempotency_mismatch",
         },
         status=422,
     )
 
 
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """django-ninja's own refusals, whose texts are English: an unparsable body (400) and
+    a session call without its CSRF token (403), in the user's language."""
+    detail, code = {
+        400: (_("The body is not valid JSON."), "invalid_json"),
+        403: (_("The security check failed; reload the page and try again."), "csrf"),
+    }.get(exc.status_code, (str(exc), "error"))
+    return api.create_response(request, {"detail": detail, "code": code}, status=exc.status_code)
+
+
 @api.exception_handler(AuthenticationError)
 def _unauth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
         request,
-        {"detail": "Authentication required. 需要登录。", "code": "unauthenticated"},
+        {"detail": _("Authentication required."), "code": "unauthenticated"},
         status=401,
     )
 

@@ -12,6 +12,9 @@
 | FAIRSHARE_SMS_BACKEND | console | console, file or a dotted path |
 | FAIRSHARE_TIME_ZONE | Asia/Shanghai | local time of the rounds |
 | PORT | 8000 | port of `fairshare serve` / `make demo` |
+| FAIRSHARE_SESSION_MAX_HOURS | 12 | staff session ends this many hours after login |
+| FAIRSHARE_SESSION_IDLE_MINUTES | 60 | staff session ends after this many minutes idle |
+| FAIRSHARE_SESSION_BROWSER_CLOSE | true | staff session ends when the browser closes |
 """
 
 from __future__ import annotations
@@ -188,6 +191,17 @@ WHITENOISE_AUTOREFRESH = DEBUG
 PRIVATE_MEDIA_ROOT = DATA_DIR / "private"
 
 SESSION_COOKIE_HTTPONLY = True
+# Staff sessions on shared desk computers (fairshare.accounts.middleware.SessionLimitMiddleware):
+# ended this long after login however active, after this long without a request, and
+# (by default) when the browser closes (the cookie has no expiry date).
+FAIRSHARE_SESSION_MAX_SECONDS = 3600 * env_int(
+    "FAIRSHARE_SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 14
+)
+FAIRSHARE_SESSION_IDLE_SECONDS = 60 * env_int(
+    "FAIRSHARE_SESSION_IDLE_MINUTES", 60, minimum=1, maximum=24 * 60
+)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("FAIRSHARE_SESSION_BROWSER_CLOSE", True)
+SESSION_COOKIE_AGE = FAIRSHARE_SESSION_MAX_SECONDS  # the server-side row never outlives it
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE
@@ -252,7 +266,11 @@ PHONE_CODE_MAX_ATTEMPTS = 5
 
 # --- accounts ---
 # Log out users whose access ended (expired helpers); must come after AuthenticationMiddleware.
-MIDDLEWARE += ["fairshare.accounts.middleware.AccessExpiryMiddleware"]
+# Then end sessions past their absolute or idle limit (the FAIRSHARE_SESSION_* settings).
+MIDDLEWARE += [
+    "fairshare.accounts.middleware.AccessExpiryMiddleware",
+    "fairshare.accounts.middleware.SessionLimitMiddleware",
+]
 # Personal data of a closed round is purged this many days after its last purchase day
 # (`fairshare purge_due`, run daily from cron).
 FAIRSHARE_PURGE_AFTER_DAYS = env_int("FAIRSHARE_PURGE_AFTER_DAYS", 30, minimum=0, maximum=3650)

@@ -24,3 +24,8 @@ urlpatterns = [
     path("pharmacy/", include("fairshare.pharmacy.urls")),
     path("public/", include("fairshare.transparency.urls")),
 ]
+
+# 403, 404 and 500: the site's translated pages, JSON under /api/ (core/error_views.py).
+handler403 = "fairshare.core.error_views.permission_denied"
+handler404 = "fairshare.core.error_views.page_not_found"
+handler500 = "fairshare.core.error_views.server_error"

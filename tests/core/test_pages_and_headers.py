@@ -65,7 +65,7 @@ def test_public_api_lists(client: Client):
     households = client.get("/api/v1/committees/KJ01/households").json()
     assert households == [{"building": "3号", "compound": "控江路1200弄", "room": "502"}]
     missing = client.get("/api/v1/committees/NOPE/households")
-    assert missing.status_code == 404 and "Unknown committee" in missing.json()["detail"]
+    assert missing.status_code == 404 and missing.json()["detail"] == "未知的居委会。"
 
 
 def test_openapi_document(client: Client):

@@ -8,8 +8,11 @@ module imports this one). Staff see only the rows of their scope
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import ForeignKey, Q, QuerySet
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from fairshare.accounts.permissions import (
@@ -24,7 +27,15 @@ from fairshare.accounts.permissions import (
     is_area_staff,
 )
 from fairshare.accounts.scoping import pharmacy_scope_q, scope_q
-from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
+from fairshare.community.models import (
+    Building,
+    Committee,
+    District,
+    Household,
+    Member,
+    Pharmacy,
+    Subdistrict,
+)
 from fairshare.rounds.models import Round
 
 
@@ -41,6 +52,16 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).filter(self.scope(request.user))
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        """Choices of a link to a scoped model (committee, building, pharmacy, subdistrict)
+        are the rows of the user's scope: no other scope's names, no saving into it."""
+        related = self.admin_site._registry.get(db_field.related_model)
+        if isinstance(related, ScopedAdmin) and "queryset" not in kwargs:
+            kwargs["queryset"] = related.get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return has_role(request.user, *self.viewable_by)
@@ -84,7 +105,7 @@ class PharmacyAdmin(ScopedAdmin):
 @admin.register(Committee)
 class CommitteeAdmin(ScopedAdmin):
     list_display = ["code", "name", "subdistrict", "pharmacy"]
-    list_filter = ["subdistrict"]
+    list_filter = [("subdistrict", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name"]
     committee_path = ""
     editable_by = AREA_ROLES
@@ -93,7 +114,7 @@ class CommitteeAdmin(ScopedAdmin):
 @admin.register(Building)
 class BuildingAdmin(ScopedAdmin):
     list_display = ["committee", "compound", "label", "floors"]
-    list_filter = ["committee"]
+    list_filter = [("committee", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["label", "compound"]
     editable_by = (DISTRICT, SUBDISTRICT, COMMITTEE)
 
@@ -107,7 +128,7 @@ class MemberInline(admin.TabularInline):
 @admin.register(Household)
 class HouseholdAdmin(ScopedAdmin):
     list_display = ["__str__", "committee", "building", "room"]
-    list_filter = ["committee"]
+    list_filter = [("committee", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["room", "building__label", "members__name"]
     list_select_related = ["building", "committee"]
     raw_id_fields = ["building"]
@@ -137,6 +158,17 @@ class RoundAdmin(admin.ModelAdmin):
             return qs
         district_id = area_district_id(request.user)
         return qs.filter(district_id=district_id) if district_id is not None else qs.none()
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        if db_field.name == "district" and not request.user.is_superuser:
+            district_id = area_district_id(request.user)
+            districts = District.objects.all()
+            kwargs["queryset"] = (
+                districts.filter(pk=district_id) if district_id else districts.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_area_staff(request.user)

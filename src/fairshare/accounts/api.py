@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -149,7 +150,7 @@ def list_assignments(request: BearerRequest) -> list[dict[str, Any]]:
 def create_assignment(request: BearerRequest, payload: AssignmentIn) -> Operation:
     committee = committees_in_scope(user=request.user).filter(code=payload.committee).first()
     if committee is None:
-        raise NotFound("未知的居委会 / Unknown committee.", code="unknown_committee")
+        raise NotFound(_("Unknown committee."), code="unknown_committee")
     helper = User.objects.filter(username=payload.username).first()
 
     def assign() -> Answer:

@@ -1,17 +1,35 @@
-"""End the session of a user whose access has ended (expired helper, deactivated).
+"""End staff sessions that must not go on.
 
-Placed after AuthenticationMiddleware, so every page (also ones guarded only by
-``login_required``) treats such a user as logged out and redirects to the login.
+* ``AccessExpiryMiddleware``: the user's access has ended (expired helper, deactivated).
+* ``SessionLimitMiddleware``: the session is older than ``FAIRSHARE_SESSION_MAX_SECONDS``
+  (counted from login) or was idle longer than ``FAIRSHARE_SESSION_IDLE_SECONDS``
+  (shared desk computers). Login time and last activity live in the session; the
+  activity stamp is rewritten at most once per ``TOUCH_EVERY_SECONDS``, so a busy desk
+  does not write its session on every request.
+
+Both sit after AuthenticationMiddleware and only log the user out: the request then goes
+on as anonymous, so pages guarded by ``login_required`` redirect to the login, API calls
+authenticated by the session answer 401, and public pages are served as to anyone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.permissions import has_access
+
+LOGIN_AT = "fairshare_login_at"
+SEEN_AT = "fairshare_seen_at"
+TOUCH_EVERY_SECONDS = 60
 
 
 class AccessExpiryMiddleware:
@@ -23,3 +41,51 @@ class AccessExpiryMiddleware:
         if user is not None and user.is_authenticated and not has_access(user):
             logout(request)
         return self.get_response(request)
+
+
+def _now() -> float:
+    return timezone.now().timestamp()
+
+
+def session_stamp(request: HttpRequest) -> None:
+    """Start the clocks of a session at login."""
+    now = _now()
+    request.session[LOGIN_AT] = now
+    request.session[SEEN_AT] = now
+
+
+@receiver(user_logged_in, dispatch_uid="fairshare.accounts.session_stamp")
+def _stamp_on_login(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    if request is not None and hasattr(request, "session"):
+        session_stamp(request)
+
+
+def session_over(login_at: float, seen_at: float, now: float) -> bool:
+    """Whether a session logged in at ``login_at`` and last active at ``seen_at`` has ended."""
+    return (
+        now - login_at >= settings.FAIRSHARE_SESSION_MAX_SECONDS
+        or now - seen_at >= settings.FAIRSHARE_SESSION_IDLE_SECONDS
+    )
+
+
+class SessionLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            self._check(request)
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> None:
+        session, now = request.session, _now()
+        login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
+        if not isinstance(login_at, float) or not isinstance(seen_at, float):
+            session_stamp(request)  # a session from before these limits: its clocks start now
+        elif session_over(login_at, seen_at, now):
+            logout(request)
+            if not request.path.startswith("/api/"):
+                messages.info(request, _("Your session has ended. Please log in again."))
+        elif now - seen_at >= TOUCH_EVERY_SECONDS:
+            session[SEEN_AT] = now

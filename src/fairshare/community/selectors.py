@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from fairshare.community.models import Committee, Household
 from fairshare.core.errors import NotFound
@@ -15,7 +16,7 @@ def committee_list() -> QuerySet[Committee]:
 def committee_get(*, code: str) -> Committee:
     committee = committee_list().filter(code=code).first()
     if committee is None:
-        raise NotFound("未知的居委会 / Unknown committee.", code="unknown_committee")
+        raise NotFound(_("Unknown committee."), code="unknown_committee")
     return committee
 
 

@@ -1,28 +1,25 @@
-"""Uniform API error bodies: per-field messages in Chinese and English."""
+"""Uniform API error bodies: per-field messages in the user's language (Chinese unless the
+language switch chose English), one language at a time."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.utils import translation
+from django.utils.translation import gettext as _
 
 from fairshare.core.errors import FieldErrors, ServiceError
 
 
-def bilingual(message: Any) -> str:
-    """Render a lazy message as "中文 / English" (or just one when they are the same)."""
-    with translation.override("zh-hans"):
-        zh = str(message)
-    with translation.override("en"):
-        en = str(message)
-    return zh if zh == en else f"{zh} / {en}"
+def localized(message: Any) -> str:
+    """A (lazy) message rendered in the active language only."""
+    return str(message)
 
 
 def field_errors_body(errors: FieldErrors) -> dict[str, Any]:
     return {
-        "detail": bilingual(errors.summary),
+        "detail": localized(errors.summary),
         "code": "invalid",
-        "errors": {field: [bilingual(m) for m in messages] for field, messages in errors.items()},
+        "errors": {field: [localized(m) for m in messages] for field, messages in errors.items()},
     }
 
 
@@ -30,7 +27,7 @@ def service_error_body(exc: ServiceError) -> dict[str, Any]:
     """The JSON body of any service error (per-field for FieldErrors)."""
     if isinstance(exc, FieldErrors):
         return field_errors_body(exc)
-    return {"detail": bilingual(exc.message), "code": exc.code, **exc.extra}
+    return {"detail": localized(exc.message), "code": exc.code, **exc.extra}
 
 
 def validation_error_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -43,12 +40,22 @@ def validation_error_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
             if part not in ("body", "payload", "query", "path")
         ]
         field = ".".join(loc) or "__all__"
-        message = error.get("msg", "invalid")
-        if error.get("type") == "missing":
-            text = "此项必填 / This field is required."
-        elif error.get("type") == "json_invalid":
-            text = "请求体不是有效的 JSON / The body is not valid JSON."
-        else:
-            text = f"格式不正确 / Invalid value: {message}"
-        fields.setdefault(field, []).append(text)
-    return {"detail": "输入有误 / Invalid input.", "code": "invalid", "errors": fields}
+        fields.setdefault(field, []).append(_pydantic_message(error))
+    return {"detail": _("Invalid input."), "code": "invalid", "errors": fields}
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    """A pydantic error in the user's language; pydantic's own text is English, so it is
+    shown only for a validator's ValueError (whose message the validator translated)."""
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "json_invalid":
+        return _("The body is not valid JSON.")
+    if kind == "string_too_long":
+        return _("At most %(count)s characters.") % {"count": ctx.get("max_length")}
+    if kind == "string_too_short":
+        return _("At least %(count)s characters.") % {"count": ctx.get("min_length")}
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return _("Invalid value.")

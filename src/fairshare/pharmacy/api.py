@@ -11,8 +11,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
-from ninja.errors import HttpError
 from ninja.security import django_auth
 from pydantic import Field
 
@@ -52,8 +52,8 @@ def voucher_get(request: StaffRequest, code: str) -> dict[str, Any]:
     voucher = services.voucher_lookup(code_or_token=code, pharmacy=pharmacy, actor=user)
     if not selectors.voucher_visible_to(user, voucher):
         if pharmacy is not None:
-            raise Forbidden("This voucher belongs to another pharmacy.", code="other_pharmacy")
-        raise NotFound("No voucher has this code.")
+            raise Forbidden(_("This voucher belongs to another pharmacy."), code="other_pharmacy")
+        raise NotFound(_("No voucher has this code."))
     return selectors.voucher_detail(voucher)
 
 
@@ -105,7 +105,7 @@ def offline_redemptions(request: StaffRequest, code: str, payload: OfflineBatchI
     conflict (recorded, never dropped) or rejected. Re-sending a batch changes nothing."""
     pharmacy = selectors.user_pharmacy(request.user)
     if pharmacy.code != code:
-        raise Forbidden("You can sync only your own pharmacy's redemptions.")
+        raise Forbidden(_("You can sync only your own pharmacy's redemptions."))
     items = []
     for item in payload.items:
         at = item.redeemed_at
@@ -184,7 +184,7 @@ def proxy_purchase(request: StaffRequest, code: str, payload: ProxyIn) -> Operat
     """Committee staff buy a batch of their residents' vouchers (代购); per-item results."""
     user = request.user
     if not has_role(user, COMMITTEE):
-        raise HttpError(403, "Only committee staff can buy on behalf of residents.")
+        raise Forbidden(_("Only committee staff can buy on behalf of residents."))
     committee = get_object_or_404(Committee.objects.select_related("pharmacy"), code=code)
     return lambda: (
         200,
@@ -201,10 +201,10 @@ class HandoverIn(Schema):
 def _committee_voucher(request: StaffRequest, code: str) -> Voucher:
     canonical = code_normalize(code)
     if canonical is None:
-        raise FieldErrors({"code": ["This is not a valid voucher code."]})
+        raise FieldErrors({"code": [_("This is not a valid voucher code.")]})
     voucher = Voucher.objects.filter(code=canonical).first()
     if voucher is None or not selectors.voucher_visible_to(request.user, voucher):
-        raise NotFound("No voucher has this code.")
+        raise NotFound(_("No voucher has this code."))
     return voucher
 
 

@@ -30,7 +30,8 @@ def user_pharmacy(user: Viewer) -> Pharmacy:
     """The pharmacy a terminal user works for, or 403."""
     pharmacy = user.pharmacy if is_pharmacy_staff(user) and user.pharmacy_id else None
     if pharmacy is None:
-        raise Forbidden("Only pharmacy staff can use the pharmacy terminal.", code="not_pharmacy")
+        message = _("Only pharmacy staff can use the pharmacy terminal.")
+        raise Forbidden(message, code="not_pharmacy")
     return pharmacy
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from fairshare.accounts.requests import StaffRequest
 from fairshare.community.models import Pharmacy
-from fairshare.core.api_errors import bilingual
+from fairshare.core.api_errors import localized
 from fairshare.core.errors import FieldErrors, Forbidden, ServiceError
 from fairshare.core.spreadsheet import xlsx_append
 from fairshare.pharmacy import selectors, services
@@ -50,8 +50,8 @@ def home(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
 
 def _error_text(exc: ServiceError) -> str:
     if isinstance(exc, FieldErrors):
-        return " ".join(bilingual(m) for msgs in exc.errors.values() for m in msgs)
-    return bilingual(exc.message)
+        return " ".join(localized(m) for msgs in exc.errors.values() for m in msgs)
+    return localized(exc.message)
 
 
 @pharmacy_staff

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from fairshare.core.errors import NotFound
 from fairshare.core.fastsql import select_models
 from fairshare.rounds.models import Round
@@ -18,5 +20,5 @@ def round_get(*, round_id: int | str) -> Round:
         pk = 0
     found = select_models(Round, "id = %s", [pk]) if 0 < pk <= MAX_ID else []
     if not found:
-        raise NotFound("未知的轮次 / Unknown round.", code="unknown_round")
+        raise NotFound(_("Unknown round."), code="unknown_round")
     return found[0]

@@ -17,7 +17,7 @@ from fairshare.transparency.services import notice_publish
 @admin.register(Notice)
 class NoticeAdmin(admin.ModelAdmin):
     list_display = ("title", "subdistrict", "published_at", "withdrawn_at")
-    list_filter = ("subdistrict",)
+    list_filter = (("subdistrict", admin.RelatedOnlyFieldListFilter),)
     fields = ("subdistrict", "title", "body")
     readonly_fields = ()
 

@@ -47,7 +47,7 @@ def committee_for_board(*, round: Round, code: str) -> Committee:
         .first()
     )
     if committee is None:
-        raise NotFound("未知的居委会 / Unknown committee.", code="unknown_committee")
+        raise NotFound(_("Unknown committee."), code="unknown_committee")
     return committee
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.permissions import (
     COMMITTEE,
@@ -105,18 +106,18 @@ def area_resolve(
                 .first()
             )
         if committee is None or committee.subdistrict.district_id != rd.pk:
-            raise NotFound("未知的居委会 / Unknown committee.", code="unknown_committee")
+            raise NotFound(_("Unknown committee."), code="unknown_committee")
         return Area("committee", rd, committee.subdistrict, committee)
     if subdistrict:
         if not isinstance(subdistrict, Subdistrict):
             subdistrict = Subdistrict.objects.filter(code=str(subdistrict), district=rd).first()
         if subdistrict is None or subdistrict.district_id != rd.pk:
-            raise NotFound("未知的街道 / Unknown subdistrict.", code="unknown_subdistrict")
+            raise NotFound(_("Unknown subdistrict."), code="unknown_subdistrict")
         return Area("subdistrict", rd, subdistrict)
     if district:
         code = district.code if isinstance(district, District) else str(district)
         if code != rd.code:
-            raise NotFound("未知的区 / Unknown district.", code="unknown_district")
+            raise NotFound(_("Unknown district."), code="unknown_district")
     return Area("district", rd)
 
 

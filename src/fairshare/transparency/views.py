@@ -218,7 +218,7 @@ def poster_pdf(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
 def _staff_committee(request: HttpRequest, rnd: Round, code: str) -> Committee:
     committee = committee_for_board(round=rnd, code=code)
     if not Committee.objects.filter(scope_q(request.user, ""), pk=committee.pk).exists():
-        raise NotFound("未知的居委会 / Unknown committee.")
+        raise NotFound(_("Unknown committee."))
     return committee
 
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from fairshare.accounts.purge import personal_data_purge
-from fairshare.core.api_errors import bilingual
 from fairshare.core.errors import ServiceError
 from fairshare.rounds.models import Round
 
@@ -27,7 +27,8 @@ class Command(BaseCommand):
                 round=round_, force=options["force"], dry_run=options["dry_run"]
             )
         except ServiceError as exc:
-            raise CommandError(bilingual(exc.message)) from exc
+            with translation.override("en"):  # in the language of the command's output
+                raise CommandError(str(exc.message)) from exc
         # ``files``: the files found (dry run), else those really deleted from disk.
         self.stdout.write(result.summary())
         if options["verbosity"] > 1:
