@@ -205,7 +205,7 @@ def test_an_unexpected_error_on_an_api_path_is_a_json_500(monkeypatch):
     monkeypatch.setattr("fairshare.community.api.committee_list", boom)
     response = Client(raise_request_exception=False).get("/api/v1/committees")
     assert response.status_code == 500 and response["Content-Type"].startswith("application/json")
-    assert response.json() == {"code": "server_error", "detail": "系统出错了，请稍后再试。"}
+    assert response.json() == {"code": "server_error", "detail": "内部错误，请稍后重试。"}
 
 
 # --- database down -----------------------------------------------------------------------

@@ -12,8 +12,8 @@ headers) turns such an error, wherever in the request it was raised, into:
 * pages: the site's 503 page (``templates/503.html``, rendered without the request's
   context processors, which may need the database) with ``Retry-After``.
 
-Any other error that ends in Django's HTML 500 on an API path is answered as a JSON 500
-(``code: server_error``) by the same middleware, after Django has logged it.
+Any other error on an API path is answered as a JSON 500 (``code: server_error``) by
+``handler500`` (core/error_views.py), after Django has logged it.
 
 Errors are caught in two ways: ``process_exception`` for errors raised in views
 (the ninja API re-raises unknown errors; ``fairshare.api`` also maps them directly),
@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 MESSAGE = _("The service is temporarily unavailable. Please try again in a moment.")
-SERVER_ERROR_MESSAGE = _("Something went wrong on our side. Please try again later.")
 # SQLSTATE classes/codes that mean "the server is not there right now".
 _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 _UNAVAILABLE_TEXT = (
@@ -114,23 +113,6 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _is_html_on_api(request: HttpRequest, response: HttpResponse) -> bool:
-    content_type = response.get("Content-Type", "")
-    return request.path.startswith("/api/") and content_type.startswith("text/html")
-
-
-def server_error_response(response: HttpResponse) -> HttpResponse:
-    """Django's HTML 500 of an API path (an unexpected error, already logged by Django's
-    handler) as JSON; DEBUG keeps the technical page for the developer."""
-    if settings.DEBUG:
-        return response
-    return JsonResponse(
-        {"detail": str(SERVER_ERROR_MESSAGE), "code": "server_error"},
-        status=500,
-        json_dumps_params={"ensure_ascii": False},
-    )
-
-
 def _page() -> str:
     # No request: its context processors (user, messages) would query the database.
     try:
@@ -188,8 +170,6 @@ class DatabaseGuardMiddleware:
             return unavailable_response(request)
         if getattr(request, _MARK, False) and response.status_code >= 500:
             return unavailable_response(request)
-        if response.status_code == 500 and _is_html_on_api(request, response):
-            return server_error_response(response)
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
