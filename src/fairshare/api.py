@@ -5,12 +5,17 @@ from __future__ import annotations
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from fairshare.accounts.api import router as accounts_router
 from fairshare.allocation.api import router as allocation_router
 from fairshare.community.api import router as community_router
-from fairshare.core.api_errors import bilingual, service_error_body, validation_error_body
+from fairshare.core.api_errors import (
+    bilingual,
+    parser_error_body,
+    service_error_body,
+    validation_error_body,
+)
 from fairshare.core.dbguard import is_unavailable, unavailable_response
 from fairshare.core.errors import ServiceError
 from fairshare.core.idempotency import IdempotencyMismatch
@@ -34,6 +39,15 @@ api = NinjaAPI(
 @api.exception_handler(ValidationError)
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, validation_error_body(exc.errors), status=422)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # An unparsable body is invalid input like any other: 422 in the same shape.
+    body = parser_error_body(exc)
+    if body is not None:
+        return api.create_response(request, body, status=422)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 @api.exception_handler(ServiceError)
