@@ -25,10 +25,11 @@ from fairshare.accounts.permissions import (
 )
 from fairshare.accounts.scoping import pharmacy_scope_q, scope_q
 from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
+from fairshare.core.forms import TextRuleAdminMixin
 from fairshare.rounds.models import Round
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(TextRuleAdminMixin, admin.ModelAdmin):
     """Staff see (and, where ``editable_by`` allows, change) only rows of their scope."""
 
     committee_path = "committee"
@@ -98,7 +99,7 @@ class BuildingAdmin(ScopedAdmin):
     editable_by = (DISTRICT, SUBDISTRICT, COMMITTEE)
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(TextRuleAdminMixin, admin.TabularInline):
     model = Member
     fields = ["name", "lives_alone", "mobility_impaired", "elderly"]
     extra = 0
@@ -116,7 +117,7 @@ class HouseholdAdmin(ScopedAdmin):
 
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(TextRuleAdminMixin, admin.ModelAdmin):
     """Area staff see the rounds of their own district; district staff change them."""
 
     list_display = [
