@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.core.errors import FieldErrors, ServiceError
-from fairshare.core.schemas import MESSAGES
+from fairshare.core.schemas import CONTROL_ERROR, MESSAGES
 
 
 def bilingual(message: Any) -> str:
@@ -56,6 +56,8 @@ _VALIDATION_MESSAGES = {
     "datetime_from_date_parsing": _("Enter a valid date and time (ISO 8601)."),
     "list_type": _("Enter a list."),
     **MESSAGES,  # the text rule of core/schemas.py
+    # A lone surrogate where pydantic checks the length first: the same rule.
+    "string_unicode": MESSAGES[CONTROL_ERROR],
 }
 _INVALID = _("Invalid value.")
 _INVALID_INPUT = _("Invalid input.")
