@@ -372,7 +372,9 @@ def test_nul_in_any_page_request_is_a_400_page_naming_the_field(client, side, ur
     assert after == counts
 
 
-@pytest.mark.parametrize("url", ["/r/done/%00/", "/r/{round}/%01/", "/public/rounds/1/committees/%00/"])
+@pytest.mark.parametrize(
+    "url", ["/r/done/%00/", "/r/{round}/%01/", "/public/rounds/1/committees/%00/"]
+)
 def test_a_control_character_in_a_page_path_is_404(client, side, url):
     assert client.get(url.format(round=side.round.pk)).status_code == 404
 
