@@ -78,12 +78,15 @@ SEEDED_SETTINGS = settings(
 
 @pytest.fixture(autouse=True, scope="module")
 def _print_seed(pytestconfig):
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    """Show the seed in the test output (past pytest's capture), once per module."""
     line = f"API fuzz seed: {SEED} ({SEED_SOURCE}); replay: FAIRSHARE_FUZZ_SEED={SEED}"
-    if reporter is not None:
-        reporter.write_line(line)
-    else:
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
         print(line)
+    else:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)
