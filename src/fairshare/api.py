@@ -11,7 +11,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from fairshare.accounts.api import router as accounts_router
 from fairshare.allocation.api import router as allocation_router
 from fairshare.community.api import router as community_router
-from fairshare.core.api_errors import localized, service_error_body, validation_error_body
+from fairshare.core.api_errors import (
+    localized,
+    parser_error_body,
+    service_error_body,
+    validation_error_body,
+)
 from fairshare.core.dbguard import (
     CACHE_OUTAGE_ERRORS,
     is_unavailable,
@@ -87,10 +92,14 @@ def _idem(request: HttpRequest, exc: IdempotencyMismatch) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    """django-ninja's own refusals, whose texts are English: an unparsable body (400) and
-    a session call without its CSRF token (403), in the user's language."""
+    """django-ninja's own refusals, whose texts are English, in the user's language: an
+    unparsable body is invalid input like any other (422, per-field shape); a session
+    call without its CSRF token is 403."""
+    body = parser_error_body(exc)
+    if body is not None:
+        return api.create_response(request, body, status=422)
     detail, code = {
-        400: (_("The body is not valid JSON."), "invalid_json"),
+        400: (_("The request could not be read."), "bad_request"),
         403: (_("The security check failed; reload the page and try again."), "csrf"),
     }.get(exc.status_code, (str(exc), "error"))
     return api.create_response(request, {"detail": detail, "code": code}, status=exc.status_code)

@@ -65,7 +65,10 @@ def test_token_request_validation_is_per_field(client: Client):
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert set(errors) == {"username", "password"}
-    assert "必填" in errors["password"][0] and "required" not in errors["password"][0]
+    assert errors["password"] == ["此项必填。"]  # one language at a time: Chinese first
+    client.cookies["django_language"] = "en"
+    english = client.post("/api/v1/auth/token", {"username": ""}, content_type="application/json")
+    assert english.json()["errors"]["password"] == ["This field is required."]
 
 
 def test_committee_staff_sees_only_own_households_in_admin(client: Client, two_committees):

@@ -69,7 +69,7 @@ def test_malformed_body_is_422_and_unknown_round_404(client, place):
     response = client.post(
         f"/api/v1/rounds/{place['round'].pk}/registrations", "{", content_type="application/json"
     )
-    assert response.status_code == 400  # django-ninja's answer to unparsable JSON
+    assert response.status_code == 422 and "__all__" in response.json()["errors"]
     missing = client.post(
         f"/api/v1/rounds/{place['round'].pk}/registrations",
         {"committee": "KJ01"},

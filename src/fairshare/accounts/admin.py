@@ -4,10 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts import admin_scoping  # noqa: F401  (registers the scoped admins)
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
+from fairshare.core.forms import TextRuleAdminMixin
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(TextRuleAdminMixin, BaseUserAdmin):
     list_display = [
         "username",
         "role",

@@ -36,10 +36,11 @@ from fairshare.community.models import (
     Pharmacy,
     Subdistrict,
 )
+from fairshare.core.forms import TextRuleAdminMixin
 from fairshare.rounds.models import Round
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(TextRuleAdminMixin, admin.ModelAdmin):
     """Staff see (and, where ``editable_by`` allows, change) only rows of their scope."""
 
     committee_path = "committee"
@@ -119,7 +120,7 @@ class BuildingAdmin(ScopedAdmin):
     editable_by = (DISTRICT, SUBDISTRICT, COMMITTEE)
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(TextRuleAdminMixin, admin.TabularInline):
     model = Member
     fields = ["name", "lives_alone", "mobility_impaired", "elderly"]
     extra = 0
@@ -137,7 +138,7 @@ class HouseholdAdmin(ScopedAdmin):
 
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(TextRuleAdminMixin, admin.ModelAdmin):
     """Area staff see the rounds of their own district; district staff change them."""
 
     list_display = [

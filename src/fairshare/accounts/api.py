@@ -24,15 +24,15 @@ from fairshare.accounts.services import (
 )
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import NotFound
+from fairshare.core.schemas import Schema as InputSchema
 
 router = Router(tags=["auth"])
 
 
-class TokenIn(Schema):
-    # No NUL characters: PostgreSQL text cannot hold them (it answered 500; found by fuzzing).
-    username: str = Field(min_length=1, max_length=150, pattern=r"^[^\x00]*$")
-    password: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00]*$")
-    label: str = Field(default="", max_length=64, pattern=r"^[^\x00]*$")
+class TokenIn(InputSchema):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=256)
+    label: str = Field(default="", max_length=64)
 
 
 class TokenOut(Schema):
@@ -53,9 +53,9 @@ class Message(Schema):
     code: str | None = None
 
 
-class AssignmentIn(Schema):
-    username: str = Field(min_length=1, max_length=150, pattern=r"^[^\x00]*$")  # as TokenIn
-    committee: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00]*$")
+class AssignmentIn(InputSchema):
+    username: str = Field(min_length=1, max_length=150)
+    committee: str = Field(min_length=1, max_length=16)
     expires_at: datetime
 
 

@@ -11,9 +11,10 @@ from fairshare.accounts.models import User
 from fairshare.accounts.permissions import has_access
 from fairshare.accounts.throttle import challenge_check, challenge_required
 from fairshare.community.models import Committee
+from fairshare.core.forms import Form, TextRuleMixin
 
 
-class StaffLoginForm(AuthenticationForm):
+class StaffLoginForm(TextRuleMixin, AuthenticationForm):
     """Refuses accounts whose access has expired (helpers past their end date).
 
     From an address with many failed logins (accounts/throttle.py) it also asks for the
@@ -51,7 +52,7 @@ class _CommitteeChoice(forms.ModelChoiceField):
         return f"{obj.code} {obj.name}"
 
 
-class HelperCreateForm(forms.Form):
+class HelperCreateForm(Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=256)
     committee = _CommitteeChoice(label=_("Committee"), queryset=None)
@@ -64,7 +65,7 @@ class HelperCreateForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["committee"]).queryset = committees
 
 
-class HelperAssignForm(forms.Form):
+class HelperAssignForm(Form):
     helper: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label=_("Helper"), queryset=User.objects.none()
     )
@@ -81,7 +82,7 @@ class HelperAssignForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["helper"]).queryset = helpers
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=64)
     actor = forms.CharField(label=_("Username"), required=False, max_length=150)
     committee = forms.CharField(label=_("Committee code"), required=False, max_length=16)

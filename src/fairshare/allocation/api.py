@@ -40,13 +40,15 @@ from fairshare.allocation.services import (
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
+from fairshare.core.schemas import Schema as InputSchema
+from fairshare.core.schemas import SingleLine
 from fairshare.registration.api import ErrorOut
 from fairshare.rounds.selectors import round_get
 
 router = Router(tags=["allocation"])
 
 
-class SupplyIn(Schema):
+class SupplyIn(InputSchema):
     date: Date
     packs: int
     manufacturer: str
@@ -54,7 +56,7 @@ class SupplyIn(Schema):
     unit_price: Decimal
 
 
-class AllocationIn(Schema):
+class AllocationIn(InputSchema):
     date: Date
     pharmacy: str | None = None
     dry_run: bool = False
@@ -62,7 +64,7 @@ class AllocationIn(Schema):
 
 @router.post("/pharmacies/{code}/supplies", auth=bearer, response={201: dict})
 @write_endpoint()
-def declare_supply(request: StaffRequest, code: str, payload: SupplyIn) -> Operation:
+def declare_supply(request: StaffRequest, code: SingleLine, payload: SupplyIn) -> Operation:
     pharmacy = selectors.pharmacy_get(code=code)
 
     def declare() -> Answer:
@@ -136,7 +138,7 @@ def run_allocation(request: StaffRequest, round_id: int, payload: AllocationIn) 
 
 
 @router.get("/committees/{code}/voucher-slips.pdf", auth=bearer)
-def voucher_slips(request: StaffRequest, code: str, date: Date) -> HttpResponse:
+def voucher_slips(request: StaffRequest, code: SingleLine, date: Date) -> HttpResponse:
     committee = selectors.committee_for_staff(user=request.user, code=code)
     pdf = slips_pdf(
         committee=committee,
@@ -147,13 +149,13 @@ def voucher_slips(request: StaffRequest, code: str, date: Date) -> HttpResponse:
     return response
 
 
-class FulfilmentIn(Schema):
+class FulfilmentIn(InputSchema):
     fulfilment: str
 
 
 @router.post("/vouchers/{code}/fulfilment", auth=bearer, response={200: dict})
 @write_endpoint()
-def set_fulfilment(request: StaffRequest, code: str, payload: FulfilmentIn) -> Operation:
+def set_fulfilment(request: StaffRequest, code: SingleLine, payload: FulfilmentIn) -> Operation:
     """Committee staff (or their subdistrict/district) switch pickup / proxy / delivery."""
     voucher = selectors.voucher_for_committee_staff(user=request.user, code=code)
 
@@ -221,7 +223,7 @@ def registration_status_lookup(request: HttpRequest, ticket: str, payload: Statu
     "POST /registrations/{ticket}/status",
     deprecated=True,
 )
-def registration_status(request: HttpRequest, ticket: str, phone: str = ""):
+def registration_status(request: HttpRequest, ticket: SingleLine, phone: SingleLine = ""):
     """Kept for old clients: as the POST, but a malformed phone is the same 404 as before."""
     registration = status_lookup(request, ticket=ticket, phone=phone, check_phone=False)
     return selectors.registration_status_dict(registration)

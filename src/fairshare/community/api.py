@@ -2,6 +2,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from fairshare.community.selectors import committee_get, committee_list, household_addresses
+from fairshare.core.schemas import SingleLine
 
 router = Router(tags=["community"])
 
@@ -37,7 +38,7 @@ def list_committees(request: HttpRequest):
 
 
 @router.get("/committees/{code}/households", response=list[HouseholdOut], auth=None)
-def list_households(request: HttpRequest, code: str):
+def list_households(request: HttpRequest, code: SingleLine):
     committee = committee_get(code=code)
     return [
         {"building": h.building.label, "compound": h.building.compound, "room": h.room}

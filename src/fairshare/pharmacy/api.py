@@ -24,6 +24,8 @@ from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound
+from fairshare.core.schemas import Schema as InputSchema
+from fairshare.core.schemas import SingleLine
 from fairshare.core.spreadsheet import csv_dict
 from fairshare.pharmacy import fulfilment, offline, selectors, services
 
@@ -45,7 +47,7 @@ def voucher_key(request: HttpRequest) -> dict[str, str]:
 
 
 @router.get("/vouchers/{code}", auth=terminal_auth)
-def voucher_get(request: StaffRequest, code: str) -> dict[str, Any]:
+def voucher_get(request: StaffRequest, code: SingleLine) -> dict[str, Any]:
     """A voucher for the terminal (code or QR token): packs, slot, batch, price, status."""
     user = request.user
     pharmacy = user.pharmacy if is_pharmacy_staff(user) else None
@@ -57,13 +59,15 @@ def voucher_get(request: StaffRequest, code: str) -> dict[str, Any]:
     return selectors.voucher_detail(voucher)
 
 
-class RedeemIn(Schema):
+class RedeemIn(InputSchema):
     terminal_id: str = Field(default="", max_length=64)
 
 
 @router.post("/vouchers/{code}/redeem", auth=terminal_auth)
 @write_endpoint(group_commit=True)  # SQLite: a rush shares COMMITs (core/groupcommit.py)
-def voucher_redeem(request: StaffRequest, code: str, payload: RedeemIn | None = None) -> Operation:
+def voucher_redeem(
+    request: StaffRequest, code: SingleLine, payload: RedeemIn | None = None
+) -> Operation:
     """Redeem at the caller's pharmacy. 200; 409 already redeemed (when, where); 403 another
     pharmacy's; 410 expired / not yet valid / cancelled; 404 unknown; 422 malformed or
     forged (logged). Send an Idempotency-Key header to make a retry return the first answer."""
@@ -86,21 +90,23 @@ def voucher_redeem(request: StaffRequest, code: str, payload: RedeemIn | None = 
     return redeem
 
 
-class OfflineItemIn(Schema):
+class OfflineItemIn(InputSchema):
     code: str = Field(default="", max_length=2000)
     token: str = Field(default="", max_length=2000)
     redeemed_at: datetime
     terminal_id: str = Field(default="", max_length=64)
 
 
-class OfflineBatchIn(Schema):
+class OfflineBatchIn(InputSchema):
     batch_id: str = Field(max_length=64)
     items: list[OfflineItemIn]
 
 
 @router.post("/pharmacies/{code}/offline-redemptions", auth=terminal_auth)
 @write_endpoint()
-def offline_redemptions(request: StaffRequest, code: str, payload: OfflineBatchIn) -> Operation:
+def offline_redemptions(
+    request: StaffRequest, code: SingleLine, payload: OfflineBatchIn
+) -> Operation:
     """Sync redemptions a terminal recorded offline; per item: redeemed, duplicate,
     conflict (recorded, never dropped) or rejected. Re-sending a batch changes nothing."""
     pharmacy = selectors.user_pharmacy(request.user)
@@ -123,7 +129,9 @@ def offline_redemptions(request: StaffRequest, code: str, payload: OfflineBatchI
 
 
 @router.get("/pharmacies/{code}/reconciliation", auth=bearer)
-def reconciliation(request: StaffRequest, code: str, date: Date | None = None) -> dict[str, Any]:
+def reconciliation(
+    request: StaffRequest, code: SingleLine, date: Date | None = None
+) -> dict[str, Any]:
     pharmacy = get_object_or_404(selectors.reconciliation_pharmacies(request.user), code=code)
     data = selectors.reconciliation(pharmacy=pharmacy, day=date or timezone.localdate())
     return {
@@ -174,13 +182,13 @@ def public_pharmacies_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class ProxyIn(Schema):
+class ProxyIn(InputSchema):
     codes: list[str]
 
 
 @router.post("/committees/{code}/proxy-purchases", auth=bearer)
 @write_endpoint()
-def proxy_purchase(request: StaffRequest, code: str, payload: ProxyIn) -> Operation:
+def proxy_purchase(request: StaffRequest, code: SingleLine, payload: ProxyIn) -> Operation:
     """Committee staff buy a batch of their residents' vouchers (代购); per-item results."""
     user = request.user
     if not has_role(user, COMMITTEE):
@@ -194,7 +202,7 @@ def proxy_purchase(request: StaffRequest, code: str, payload: ProxyIn) -> Operat
     )
 
 
-class HandoverIn(Schema):
+class HandoverIn(InputSchema):
     recipient_name: str = Field(max_length=64)
 
 
@@ -210,7 +218,7 @@ def _committee_voucher(request: StaffRequest, code: str) -> Voucher:
 
 @router.post("/vouchers/{code}/handover", auth=bearer)
 @write_endpoint()
-def handover(request: StaffRequest, code: str, payload: HandoverIn) -> Operation:
+def handover(request: StaffRequest, code: SingleLine, payload: HandoverIn) -> Operation:
     voucher = _committee_voucher(request, code)
 
     def hand_over() -> Answer:
@@ -224,7 +232,7 @@ def handover(request: StaffRequest, code: str, payload: HandoverIn) -> Operation
 
 @router.post("/vouchers/{code}/delivery", auth=bearer)
 @write_endpoint()
-def delivery(request: StaffRequest, code: str, payload: HandoverIn) -> Operation:
+def delivery(request: StaffRequest, code: SingleLine, payload: HandoverIn) -> Operation:
     voucher = _committee_voucher(request, code)
 
     def deliver() -> Answer:

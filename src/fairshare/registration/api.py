@@ -14,13 +14,14 @@ from ninja import Router, Schema
 from fairshare.accounts.auth import optional_bearer
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.ratelimit import ratelimit_enforce
+from fairshare.core.schemas import Schema as InputSchema
 from fairshare.registration.services import registration_submit
 from fairshare.registration.validation import normalize_phone
 
 router = Router(tags=["registration"])
 
 
-class RegistrationIn(Schema):
+class RegistrationIn(InputSchema):
     committee: str
     building: str
     room: str

@@ -10,12 +10,13 @@ from django.db.models import QuerySet
 from fairshare.accounts.permissions import is_area_staff
 from fairshare.accounts.scoping import area_q
 from fairshare.community.models import Subdistrict
+from fairshare.core.forms import TextRuleAdminMixin
 from fairshare.transparency.models import Notice
 from fairshare.transparency.services import notice_publish
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(TextRuleAdminMixin, admin.ModelAdmin):
     list_display = ("title", "subdistrict", "published_at", "withdrawn_at")
     list_filter = (("subdistrict", admin.RelatedOnlyFieldListFilter),)
     fields = ("subdistrict", "title", "body")

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from fairshare.accounts.auth import optional_bearer
+from fairshare.core.schemas import SingleLine
 from fairshare.rounds.selectors import round_get
 from fairshare.transparency.board import board_export, board_get, board_search, committee_for_board
 from fairshare.transparency.selectors import (
@@ -107,7 +108,7 @@ class NoticeOut(Schema):
 
 @router.get("/stats/rounds/{round_id}", response=StatsOut, auth=None)
 def round_stats(
-    request: HttpRequest, round_id: int, subdistrict: str = "", committee: str = ""
+    request: HttpRequest, round_id: int, subdistrict: SingleLine = "", committee: SingleLine = ""
 ) -> dict[str, Any]:
     """Progress figures (public aggregates). `returnees` only for staff whose scope covers
     the area (send `Authorization: Bearer <token>`)."""
@@ -124,7 +125,11 @@ def round_stats(
 
 @router.get("/public/rounds/{round_id}/committees/{code}/board", response=BoardOut, auth=None)
 def public_board(
-    request: HttpRequest, round_id: int, code: str, building: str = "", room: str = ""
+    request: HttpRequest,
+    round_id: int,
+    code: SingleLine,
+    building: SingleLine = "",
+    room: SingleLine = "",
 ) -> Any:
     """The masked public list with the ledger head hash; `building`/`room` filter it."""
     rnd = round_get(round_id=round_id)
@@ -151,7 +156,7 @@ def public_board(
 
 
 @router.get("/public/rounds/{round_id}/committees/{code}/export", response=ExportOut, auth=None)
-def public_board_export(request: HttpRequest, round_id: int, code: str) -> dict[str, Any]:
+def public_board_export(request: HttpRequest, round_id: int, code: SingleLine) -> dict[str, Any]:
     """The ledger links for `fairshare verify_ledger --file` (offline re-verification)."""
     rnd = round_get(round_id=round_id)
     committee = committee_for_board(round=rnd, code=code)
@@ -159,7 +164,7 @@ def public_board_export(request: HttpRequest, round_id: int, code: str) -> dict[
 
 
 @router.get("/public/notices", response=list[NoticeOut], auth=None)
-def public_notices(request: HttpRequest, subdistrict: str = "") -> list[dict[str, Any]]:
+def public_notices(request: HttpRequest, subdistrict: SingleLine = "") -> list[dict[str, Any]]:
     """Official notices (答复口径) of a subdistrict, newest first."""
     return [
         {
