@@ -77,7 +77,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fairshare.settings")
-    os.environ.setdefault("FAIRSHARE_RATELIMIT_PROXY_HEADER", "HTTP_X_FORWARDED_FOR")
+    os.environ.setdefault("FAIRSHARE_TRUSTED_PROXY_HOPS", "1")
     import django
 
     django.setup()

@@ -50,7 +50,7 @@ class Bench:
             "FAIRSHARE_SMS_BACKEND": "file",
             # Rate limits stay on; the load generator stands for many residents
             # behind a trusted proxy (a few households per address, under the limit).
-            "FAIRSHARE_RATELIMIT_PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
+            "FAIRSHARE_TRUSTED_PROXY_HOPS": "1",
             # The product's settings and URLs plus the raw-SQL registration floor
             # (bench/benchfloor/), for the ceilings step.
             "DJANGO_SETTINGS_MODULE": "benchfloor.settings",

@@ -61,8 +61,10 @@ def test_malformed_json_body():
     rnd = RoundFactory()
     path = f"/api/v1/rounds/{rnd.pk}/registrations"
     zh, en = _both(path, "post", data="{", content_type="application/json")
-    assert zh["detail"] == "请求体不是有效的 JSON。"
-    assert en["detail"] == "The body is not valid JSON."
+    # Invalid input like any other (422): the reason is the body's own error.
+    assert zh["detail"] == "输入有误。" and en["detail"] == "Invalid input."
+    assert zh["errors"] == {"__all__": ["请求体不是有效的 JSON。"]}
+    assert en["errors"] == {"__all__": ["The body is not valid JSON."]}
 
 
 def test_a_validators_message_is_kept_and_pydantics_english_is_not():
@@ -77,4 +79,4 @@ def test_a_validators_message_is_kept_and_pydantics_english_is_not():
     ]
     with translation.override("zh-hans"):
         body = validation_error_body(errors)
-    assert body["errors"] == {"name": ["名称含有控制字符。"], "n": ["格式不正确。"]}
+    assert body["errors"] == {"name": ["名称含有控制字符。"], "n": ["请输入整数。"]}

@@ -195,7 +195,7 @@ class StatusOut(Schema):
     voucher: VoucherOut | None
 
 
-class StatusLookupIn(Schema):
+class StatusLookupIn(InputSchema):
     """The registered phone, in the body: a phone never travels in a URL (access logs)."""
 
     phone: str
@@ -209,7 +209,7 @@ class StatusLookupIn(Schema):
     summary="A registration's status and voucher (ticket in the path, the registered phone "
     "in the JSON body)",
 )
-def registration_status_lookup(request: HttpRequest, ticket: str, payload: StatusLookupIn):
+def registration_status_lookup(request: HttpRequest, ticket: SingleLine, payload: StatusLookupIn):
     registration = status_lookup(request, ticket=ticket, phone=payload.phone)
     return selectors.registration_status_dict(registration)
 
