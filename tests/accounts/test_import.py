@@ -189,3 +189,59 @@ def test_dry_run_writes_nothing_but_counts():
     assert result.counts["households"]["created"] == 3
     assert result.counts["staff"]["created"] == 3
     _nothing_written()
+
+
+@pytest.fixture
+def office():
+    from tests.factories import SubdistrictFactory, UserFactory
+
+    sub = SubdistrictFactory(code="XHJD", name="新华街道")
+    user = UserFactory(role="subdistrict", subdistrict=sub)
+    return sub, user
+
+
+def _upload(client, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("roster.xlsx", data)
+    return client.post("/accounts/import/", {"action": "check", "files": [upload]})
+
+
+def test_page_checks_then_confirms_within_the_own_subdistrict(client, office):
+    sub, user = office
+    client.force_login(user)
+    preview = _upload(client, rf.standard_workbook())
+    assert preview.status_code == 200, preview.context.get("errors")
+    assert not Household.objects.exists()  # the check writes nothing
+    token = preview.context["token"]
+    done = client.post("/accounts/import/", {"action": "confirm", "token": token})
+    assert done.status_code == 200 and done.context["result"]
+    assert Household.objects.filter(committee__subdistrict=sub).count() == 3
+    assert b"/accounts/set-password/" in done.content  # the links, shown once
+    entry = AuditLog.objects.get(action="roster.import")
+    assert entry.actor_id == user.pk and entry.subdistrict_id == sub.pk
+    again = client.post("/accounts/import/", {"action": "confirm", "token": token})
+    assert again.status_code == 422  # the upload is gone after the confirm
+
+
+def test_page_refuses_another_subdistrict_and_shows_errors(client, office):
+    from tests.factories import SubdistrictFactory
+
+    _sub, user = office
+    SubdistrictFactory(code="OTHER", name="别的街道")
+    rows = [["别的街道", *r[1:]] for r in rf.HOUSEHOLDS]
+    client.force_login(user)
+    answer = _upload(client, rf.standard_workbook(rows))
+    assert answer.status_code == 422
+    assert answer.context["errors"].items[0].column == "街道"
+    assert not Household.objects.exists() and not Committee.objects.exists()
+
+
+def test_page_refuses_committee_staff(client):
+    from tests.factories import CommitteeFactory, UserFactory
+
+    user = UserFactory(role="committee", committee=CommitteeFactory())
+    client.force_login(user)
+    assert client.get("/accounts/import/").status_code == 403
+    assert _upload(client, rf.standard_workbook()).status_code == 403
+    assert not Household.objects.filter(external_id="H1").exists()

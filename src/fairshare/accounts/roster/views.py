@@ -44,14 +44,23 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        items = data if isinstance(data, list | tuple) else [data]
+        cleaned = [super(MultipleFileField, self).clean(item, initial) for item in items if item]
+        if not cleaned:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return cleaned
+
+
 class RosterUploadForm(forms.Form):
-    files = forms.FileField(
+    files = MultipleFileField(
         label=_("Workbook (XLSX) or CSV files"),
         widget=MultipleFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
 
     def clean_files(self) -> list[UploadedFile]:
-        files: list[UploadedFile] = self.files.getlist("files")
+        files: list[UploadedFile] = self.cleaned_data["files"]
         if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The files are larger than 50 MB together."))
         return files
