@@ -41,11 +41,16 @@ def test_workbook_creates_places_households_and_staff():
     assert (sub.code, sub.district.name) == ("新华街道", "杨浦区")
     c1 = Committee.objects.get(code="XH01")
     assert (c1.name, c1.phone, c1.desk_hours, c1.pharmacy.code) == (
-        "新华一村居委会", "021 6501 1234", "周一至周五 8:30-17:00", "XHP1"
+        "新华一村居委会",
+        "021 6501 1234",
+        "周一至周五 8:30-17:00",
+        "XHP1",
     )
     pharmacy = Pharmacy.objects.get()
     assert (str(pharmacy.opens_at), str(pharmacy.closes_at), pharmacy.customers_per_slot) == (
-        "08:30:00", "20:00:00", 12
+        "08:30:00",
+        "20:00:00",
+        12,
     )
     assert Building.objects.get(committee=c1, label="12号").compound == "新华路61弄"
     h1 = Household.objects.get(external_id="H1")
@@ -71,14 +76,15 @@ def test_staff_get_roles_scopes_and_a_one_time_link(client):
     expires = timezone.localtime(User.objects.get(username="xh-pharm").access_expires_at)
     assert (expires.date().isoformat(), expires.hour) == ("2100-01-01", 0)  # end of 2099-12-31
     assert not desk.has_usable_password()
-    assert client.post("/accounts/login/", {"username": "xh-desk", "password": "x"}).status_code == 200
+    assert (
+        client.post("/accounts/login/", {"username": "xh-desk", "password": "x"}).status_code == 200
+    )
     links = dict(result.links)
     assert set(links) == {"xh-desk", "xh-pharm", "xh-office"}
     page = client.get(links["xh-desk"], follow=True)
     assert page.status_code == 200 and page.context["validlink"]
     new = "a-long-enough-pass-42"
-    answer = client.post(page.redirect_chain[-1][0],
-                         {"new_password1": new, "new_password2": new})
+    answer = client.post(page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert answer.status_code == 302
     login = client.post("/accounts/login/", {"username": "xh-desk", "password": new})
     assert login.status_code == 302  # signed in
@@ -94,8 +100,12 @@ def test_english_headers_and_sheet_names():
 def test_csv_files_recognised_by_headers_gb18030_and_utf8():
     _import(
         ("hh.csv", rf.csv_bytes(rf.HH_ZH, rf.HOUSEHOLDS, encoding="gb18030")),
-        ("ph.csv", rf.csv_bytes(rf.PH_EN, [["XHP1", "新华大药房", "新华路1号", "8:30-20:00", "12",
-                                             "XH01;XH02"]])),
+        (
+            "ph.csv",
+            rf.csv_bytes(
+                rf.PH_EN, [["XHP1", "新华大药房", "新华路1号", "8:30-20:00", "12", "XH01;XH02"]]
+            ),
+        ),
         ("staff.csv", rf.csv_bytes(rf.ST_ZH, rf.STAFF, encoding="utf-8")),
     )
     assert Household.objects.count() == 3
@@ -104,12 +114,29 @@ def test_csv_files_recognised_by_headers_gb18030_and_utf8():
 
 
 def test_full_width_input_is_normalised():
-    rows = [["新华街道", "ＸＨ０１", "６１弄１２号", "３０１室", "张伟", "１１０１０１１９９００３０７４４７７",
-             "１３８００１３８０００", "否", "否", "", "Ｈ１"]]
+    rows = [
+        [
+            "新华街道",
+            "ＸＨ０１",
+            "６１弄１２号",
+            "３０１室",
+            "张伟",
+            "１１０１０１１９９００３０７４４７７",
+            "１３８００１３８０００",
+            "否",
+            "否",
+            "",
+            "Ｈ１",
+        ]
+    ]
     _import(("roster.xlsx", rf.standard_workbook(rows, staff=False)))
     household = Household.objects.get()
-    assert (household.committee.code, household.building.label, household.room,
-            household.external_id) == ("XH01", "61弄12号", "301", "H1")
+    assert (
+        household.committee.code,
+        household.building.label,
+        household.room,
+        household.external_id,
+    ) == ("XH01", "61弄12号", "301", "H1")
     member = household.members.get()
     assert member.phone == "13800138000" and member.id_hash == id_number_hash(rf.IDS[0])
 
@@ -147,7 +174,9 @@ def test_errors_name_the_header_as_written_english():
 
 
 def test_unknown_header_missing_column_and_formula_are_refused():
-    book = rf.workbook({"住户": (["居委会", "楼栋", "室号", "颜色"], [["XH01", "1号", "101", "=1+1"]])})
+    book = rf.workbook(
+        {"住户": (["居委会", "楼栋", "室号", "颜色"], [["XH01", "1号", "101", "=1+1"]])}
+    )
     errors = _refused(("roster.xlsx", book))
     messages = {(e.row, e.column) for e in errors}
     assert (1, "颜色") in messages and (1, "姓名/name") in messages
@@ -168,8 +197,14 @@ def test_reimport_is_idempotent_and_updates_changed_rows():
     ids = dict(Household.objects.values_list("external_id", "pk"))
     members = list(Member.objects.values_list("pk", flat=True))
     again = _import(("roster.xlsx", book))
-    assert again.counts["households"] == {"created": 0, "updated": 0, "unchanged": 3,
-                                          "deactivated": 0, "members": 4, "buildings_created": 0}
+    assert again.counts["households"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "deactivated": 0,
+        "members": 4,
+        "buildings_created": 0,
+    }
     assert again.counts["staff"]["unchanged"] == 3
     assert again.counts["committees"]["unchanged"] == 2
     assert list(Member.objects.values_list("pk", flat=True)) == members
