@@ -142,7 +142,7 @@ def test_full_width_input_is_normalised():
 
 
 def test_household_key_under_two_committees_is_refused():
-    rows = rf.HOUSEHOLDS + [["新华街道", "XH02", "5号", "501", "赵六", "", "", "", "", "", "H1"]]
+    rows = [*rf.HOUSEHOLDS, ["新华街道", "XH02", "5号", "501", "赵六", "", "", "", "", "", "H1"]]
     errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
     assert [(e.sheet, e.row, e.column) for e in errors] == [("住户", 6, "户号")]
     _nothing_written()
@@ -185,7 +185,7 @@ def test_unknown_header_missing_column_and_formula_are_refused():
 
 
 def test_committee_without_pharmacy_is_refused():
-    rows = rf.HOUSEHOLDS + [["新华街道", "XH09", "1号", "101", "孙七", "", "", "", "", "", ""]]
+    rows = [*rf.HOUSEHOLDS, ["新华街道", "XH09", "1号", "101", "孙七", "", "", "", "", "", ""]]
     errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
     assert any("XH09" in str(e.message) for e in errors)
     _nothing_written()
