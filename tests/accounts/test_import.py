@@ -162,7 +162,7 @@ def test_bad_id_number_and_phone_are_per_row_errors():
     rows[2][6] = "1234"
     errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
     assert [(e.row, e.column) for e in errors] == [(2, "证件号"), (4, "手机")]
-    assert "ID" in str(errors[0].message) or "证件" in str(errors[0].message)
+    assert "身份证" in str(errors[0].message)  # the user's language (zh-hans)
     _nothing_written()
 
 
@@ -239,7 +239,7 @@ def _upload(client, data):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("roster.xlsx", data)
-    return client.post("/accounts/import/", {"action": "check", "files": [upload]})
+    return client.post("/accounts/import/", {"action": "check", "upload": [upload]})
 
 
 def test_page_checks_then_confirms_within_the_own_subdistrict(client, office):

@@ -116,7 +116,7 @@ def write_committees(ctx: Context, wanted: Wanted, ids: Ids, *, write: bool) -> 
         if existing is None:
             tally.created += 1
             if write:
-                assert want.subdistrict is not None
+                assert want.subdistrict is not None and pharmacy_id is not None  # planned
                 obj = Committee.objects.create(
                     code=code,
                     subdistrict_id=ids.subdistricts[sub_key(want.subdistrict)],

@@ -54,13 +54,13 @@ class MultipleFileField(forms.FileField):
 
 
 class RosterUploadForm(forms.Form):
-    files = MultipleFileField(
+    upload = MultipleFileField(
         label=_("Workbook (XLSX) or CSV files"),
         widget=MultipleFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
 
-    def clean_files(self) -> list[UploadedFile]:
-        files: list[UploadedFile] = self.cleaned_data["files"]
+    def clean_upload(self) -> list[UploadedFile]:
+        files: list[UploadedFile] = self.cleaned_data["upload"]
         if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The files are larger than 50 MB together."))
         return files
@@ -107,7 +107,7 @@ def _check(request: StaffRequest, context: dict[str, Any]) -> int:
     if not form.is_valid():
         return 422
     _forget_old_uploads()
-    token = _save(form.cleaned_data["files"])
+    token = _save(form.cleaned_data["upload"])
     try:
         context["preview"] = _run(request, token, dry_run=True)
         context["rows"] = _rows(context["preview"])
