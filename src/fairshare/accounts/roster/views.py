@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fairshare.accounts.permissions import AREA_ROLES
 from fairshare.accounts.requests import StaffRequest
@@ -27,12 +28,13 @@ from fairshare.accounts.views import staff_required
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # all files of one import together
 KEEP_SECONDS = 3600  # an upload not confirmed within an hour is deleted
 SESSION_KEY = "roster_import"
+# A context: "Households" elsewhere is a count (户数), here the roster's sheet (住户).
 LABELS = {
-    "subdistricts": _("Subdistricts"),
-    "pharmacies": _("Pharmacies"),
-    "committees": _("Committees"),
-    "households": _("Households"),
-    "staff": _("Staff accounts"),
+    "subdistricts": pgettext_lazy("roster sheet", "Subdistricts"),
+    "pharmacies": pgettext_lazy("roster sheet", "Pharmacies"),
+    "committees": pgettext_lazy("roster sheet", "Committees"),
+    "households": pgettext_lazy("roster sheet", "Households"),
+    "staff": pgettext_lazy("roster sheet", "Staff accounts"),
 }
 
 
