@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from fairshare.accounts import views
+from fairshare.accounts.roster import views as roster_views
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,4 +11,10 @@ urlpatterns = [
     path("", views.staff_home, name="home"),
     path("helpers/", views.helpers, name="helpers"),
     path("audit/", views.audit_log, name="audit"),
+    path("import/", roster_views.roster_upload, name="roster_import"),
+    path(
+        "set-password/<uidb64>/<token>/",
+        roster_views.SetPasswordView.as_view(),
+        name="set_password",
+    ),
 ]

@@ -90,6 +90,14 @@ class Committee(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=64)
     address = models.CharField(_("desk address"), max_length=200, blank=True)
+    phone = models.CharField(_("desk phone"), max_length=32, blank=True, db_default="")
+    desk_hours = models.CharField(
+        _("desk hours"),
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text=_("e.g. 周一至周五 8:30-17:00")
+    )
     pharmacy = models.ForeignKey(
         Pharmacy,
         on_delete=models.PROTECT,
@@ -151,13 +159,31 @@ class Household(models.Model):
         Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
     )
     room = models.CharField(_("room"), max_length=16, help_text=_("e.g. 301室 is entered as 301"))
+    external_id = models.CharField(
+        _("household number"),
+        max_length=32,
+        blank=True,
+        db_default="",
+        help_text=_("The stable key (户号) of the subdistrict's roster, when it has one"),
+    )
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        db_default=True,
+        help_text=_("Cleared when a roster import no longer lists the household"),
+    )
 
     class Meta:
         verbose_name = _("household")
         verbose_name_plural = _("households")
         ordering = ["building", "room"]
         constraints = [
-            models.UniqueConstraint(fields=["building", "room"], name="household_address_unique")
+            models.UniqueConstraint(fields=["building", "room"], name="household_address_unique"),
+            models.UniqueConstraint(
+                fields=["committee", "external_id"],
+                condition=~Q(external_id=""),
+                name="household_external_id_unique",
+            ),
         ]
         indexes = [models.Index(fields=["committee", "building"], name="household_committee_idx")]
 
@@ -186,6 +212,7 @@ class Member(models.Model):
         blank=True,
         help_text=_("HMAC of the ID number, for duplicate checks only"),
     )
+    phone = models.CharField(_("mobile phone"), max_length=16, blank=True, db_default="")
     lives_alone = models.BooleanField(_("lives alone"), default=False)
     mobility_impaired = models.BooleanField(_("mobility impaired"), default=False)
     elderly = models.BooleanField(_("aged 70 or over"), default=False)

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
-from functools import lru_cache
 
-import phonenumbers
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.core.errors import FieldErrors
+from fairshare.core.phones import has_control_chars, normalize_phone
+
+__all__ = ["has_control_chars", "normalize_phone"]  # re-exported: the rules live in core
 
 NAME_MAX = 64
 PLACE_MAX = 64
-_MOBILE_TYPES = {
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-}
-
-
-def has_control_chars(text: str) -> bool:
-    # Cc: control characters; Cf: invisible format characters (zero-width, bidi overrides).
-    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
 def clean_name(raw: str | None, errors: FieldErrors, field: str = "name") -> str:
@@ -35,28 +27,6 @@ def clean_name(raw: str | None, errors: FieldErrors, field: str = "name") -> str
     elif len(text) > NAME_MAX:
         errors.add(field, _("The name is too long (at most 64 characters)."))
     return text
-
-
-def normalize_phone(raw: str | None) -> str | None:
-    """The 11-digit mainland mobile number, or None when it is not one."""
-    return _normalize_phone((raw or "").strip())
-
-
-@lru_cache(maxsize=4096)
-def _normalize_phone(text: str) -> str | None:
-    # Cached: a registration checks its phone twice (rate limit key, then validation);
-    # phonenumbers' parse + validity check is ~0.1 ms of Python each time.
-    if not text or len(text) > 24 or has_control_chars(text):
-        return None
-    try:
-        number = phonenumbers.parse(text, "CN")
-    except phonenumbers.NumberParseException:
-        return None
-    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
-        return None
-    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        return None
-    return phonenumbers.national_significant_number(number)
 
 
 def clean_phone(raw: str | None, errors: FieldErrors, field: str = "phone") -> str:

@@ -1,0 +1,282 @@
+"""The roster import (issue 19): XLSX and CSV, Chinese and English headers, all or nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from fairshare.accounts.models import User
+from fairshare.accounts.pii import id_number_hash
+from fairshare.accounts.roster.errors import ImportRefused
+from fairshare.accounts.roster.services import roster_import
+from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
+from fairshare.core.models import AuditLog
+from tests.accounts import roster_files as rf
+
+pytestmark = pytest.mark.django_db
+
+
+def _import(*named, **kwargs):
+    kwargs.setdefault("district_name", "杨浦区")
+    kwargs.setdefault("actor", None)
+    return roster_import(files=rf.as_files(*named), **kwargs)
+
+
+def _refused(*named, **kwargs):
+    with pytest.raises(ImportRefused) as caught:
+        _import(*named, **kwargs)
+    return caught.value.errors.items
+
+
+def _nothing_written():
+    assert not Household.objects.exists()
+    assert not Committee.objects.exists()
+    assert not Subdistrict.objects.exists()
+    assert not User.objects.exists()
+
+
+def test_workbook_creates_places_households_and_staff():
+    result = _import(("roster.xlsx", rf.standard_workbook()))
+    sub = Subdistrict.objects.get()
+    assert (sub.code, sub.district.name) == ("新华街道", "杨浦区")
+    c1 = Committee.objects.get(code="XH01")
+    assert (c1.name, c1.phone, c1.desk_hours, c1.pharmacy.code) == (
+        "新华一村居委会",
+        "021 6501 1234",
+        "周一至周五 8:30-17:00",
+        "XHP1",
+    )
+    pharmacy = Pharmacy.objects.get()
+    assert (str(pharmacy.opens_at), str(pharmacy.closes_at), pharmacy.customers_per_slot) == (
+        "08:30:00",
+        "20:00:00",
+        12,
+    )
+    assert Building.objects.get(committee=c1, label="12号").compound == "新华路61弄"
+    h1 = Household.objects.get(external_id="H1")
+    assert (h1.room, h1.members.count()) == ("301", 2)
+    zhang = Member.objects.get(name="张伟")
+    assert zhang.id_hash == id_number_hash(rf.IDS[0]) and zhang.phone == "13800138000"
+    assert rf.IDS[0] not in str(list(Member.objects.values()))
+    wang = Member.objects.get(name="王芳")
+    assert wang.lives_alone and wang.mobility_impaired
+    assert result.counts["households"]["created"] == 3
+    assert result.counts["households"]["members"] == 4
+    assert result.counts["committees"]["created"] == 2
+    assert AuditLog.objects.filter(action="roster.import").count() == 1
+
+
+def test_staff_get_roles_scopes_and_a_one_time_link(client):
+    result = _import(("roster.xlsx", rf.standard_workbook()))
+    desk = User.objects.get(username="xh-desk")
+    assert desk.role == "committee" and desk.committee.code == "XH01"
+    assert User.objects.get(username="xh-pharm").pharmacy.code == "XHP1"
+    office = User.objects.get(username="xh-office")
+    assert office.role == "subdistrict" and office.subdistrict.code == "新华街道"
+    expires = timezone.localtime(User.objects.get(username="xh-pharm").access_expires_at)
+    assert (expires.date().isoformat(), expires.hour) == ("2100-01-01", 0)  # end of 2099-12-31
+    assert not desk.has_usable_password()
+    assert (
+        client.post("/accounts/login/", {"username": "xh-desk", "password": "x"}).status_code == 200
+    )
+    links = dict(result.links)
+    assert set(links) == {"xh-desk", "xh-pharm", "xh-office"}
+    page = client.get(links["xh-desk"], follow=True)
+    assert page.status_code == 200 and page.context["validlink"]
+    new = "a-long-enough-pass-42"
+    answer = client.post(page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert answer.status_code == 302
+    login = client.post("/accounts/login/", {"username": "xh-desk", "password": new})
+    assert login.status_code == 302  # signed in
+    again = client.get(links["xh-desk"], follow=True)
+    assert not again.context["validlink"]  # one time only
+
+
+def test_english_headers_and_sheet_names():
+    _import(("roster.xlsx", rf.standard_workbook(english=True)))
+    assert Household.objects.count() == 3
+
+
+def test_csv_files_recognised_by_headers_gb18030_and_utf8():
+    _import(
+        ("hh.csv", rf.csv_bytes(rf.HH_ZH, rf.HOUSEHOLDS, encoding="gb18030")),
+        (
+            "ph.csv",
+            rf.csv_bytes(
+                rf.PH_EN, [["XHP1", "新华大药房", "新华路1号", "8:30-20:00", "12", "XH01;XH02"]]
+            ),
+        ),
+        ("staff.csv", rf.csv_bytes(rf.ST_ZH, rf.STAFF, encoding="utf-8")),
+    )
+    assert Household.objects.count() == 3
+    assert Committee.objects.get(code="XH02").pharmacy.code == "XHP1"
+    assert User.objects.count() == 3
+
+
+def test_full_width_input_is_normalised():
+    rows = [
+        [
+            "新华街道",
+            "ＸＨ０１",
+            "６１弄１２号",
+            "３０１室",
+            "张伟",
+            "１１０１０１１９９００３０７４４７７",
+            "１３８００１３８０００",
+            "否",
+            "否",
+            "",
+            "Ｈ１",
+        ]
+    ]
+    _import(("roster.xlsx", rf.standard_workbook(rows, staff=False)))
+    household = Household.objects.get()
+    assert (
+        household.committee.code,
+        household.building.label,
+        household.room,
+        household.external_id,
+    ) == ("XH01", "61弄12号", "301", "H1")
+    member = household.members.get()
+    assert member.phone == "13800138000" and member.id_hash == id_number_hash(rf.IDS[0])
+
+
+def test_household_key_under_two_committees_is_refused():
+    rows = [*rf.HOUSEHOLDS, ["新华街道", "XH02", "5号", "501", "赵六", "", "", "", "", "", "H1"]]
+    errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
+    assert [(e.sheet, e.row, e.column) for e in errors] == [("住户", 6, "户号")]
+    _nothing_written()
+
+
+def test_disagreeing_household_rows_are_refused():
+    rows = [list(r) for r in rf.HOUSEHOLDS]
+    rows[1][3] = "309"  # 李娜 is in household H1, which row 2 puts in room 301
+    errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
+    assert [(e.row, e.column) for e in errors] == [(3, "室号")]
+    _nothing_written()
+
+
+def test_bad_id_number_and_phone_are_per_row_errors():
+    rows = [list(r) for r in rf.HOUSEHOLDS]
+    rows[0][5] = "110101199003074478"  # wrong checksum
+    rows[2][6] = "1234"
+    errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
+    assert [(e.row, e.column) for e in errors] == [(2, "证件号"), (4, "手机")]
+    assert "身份证" in str(errors[0].message)  # the user's language (zh-hans)
+    _nothing_written()
+
+
+def test_errors_name_the_header_as_written_english():
+    rows = [list(r) for r in rf.HOUSEHOLDS]
+    rows[0][7] = "maybe"
+    errors = _refused(("roster.xlsx", rf.standard_workbook(rows, english=True)))
+    assert [(e.sheet, e.row, e.column) for e in errors] == [("households", 2, "lives_alone")]
+
+
+def test_unknown_header_missing_column_and_formula_are_refused():
+    book = rf.workbook(
+        {"住户": (["居委会", "楼栋", "室号", "颜色"], [["XH01", "1号", "101", "=1+1"]])}
+    )
+    errors = _refused(("roster.xlsx", book))
+    messages = {(e.row, e.column) for e in errors}
+    assert (1, "颜色") in messages and (1, "姓名/name") in messages
+    assert any(e.row == 2 for e in errors)  # the formula cell
+    _nothing_written()
+
+
+def test_committee_without_pharmacy_is_refused():
+    rows = [*rf.HOUSEHOLDS, ["新华街道", "XH09", "1号", "101", "孙七", "", "", "", "", "", ""]]
+    errors = _refused(("roster.xlsx", rf.standard_workbook(rows)))
+    assert any("XH09" in str(e.message) for e in errors)
+    _nothing_written()
+
+
+def test_reimport_is_idempotent_and_updates_changed_rows():
+    book = rf.standard_workbook()
+    _import(("roster.xlsx", book))
+    ids = dict(Household.objects.values_list("external_id", "pk"))
+    members = list(Member.objects.values_list("pk", flat=True))
+    again = _import(("roster.xlsx", book))
+    assert again.counts["households"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "deactivated": 0,
+        "members": 4,
+        "buildings_created": 0,
+    }
+    assert again.counts["staff"]["unchanged"] == 3
+    assert again.counts["committees"]["unchanged"] == 2
+    assert list(Member.objects.values_list("pk", flat=True)) == members
+    rows = [list(r) for r in rf.HOUSEHOLDS if r[10] != "H2"]  # H2 left
+    rows[2][3] = "102"  # H3's room renamed
+    changed = _import(("roster.xlsx", rf.standard_workbook(rows)))
+    assert changed.counts["households"]["updated"] == 1
+    assert changed.counts["households"]["unchanged"] == 1
+    assert changed.counts["households"]["deactivated"] == 1
+    h3 = Household.objects.get(external_id="H3")
+    assert h3.pk == ids["H3"] and h3.room == "102"
+    assert not Household.objects.get(external_id="H2").active  # kept, marked inactive
+
+
+def test_dry_run_writes_nothing_but_counts():
+    result = _import(("roster.xlsx", rf.standard_workbook()), dry_run=True)
+    assert result.counts["households"]["created"] == 3
+    assert result.counts["staff"]["created"] == 3
+    _nothing_written()
+
+
+@pytest.fixture
+def office():
+    from tests.factories import SubdistrictFactory, UserFactory
+
+    sub = SubdistrictFactory(code="XHJD", name="新华街道")
+    user = UserFactory(role="subdistrict", subdistrict=sub)
+    return sub, user
+
+
+def _upload(client, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("roster.xlsx", data)
+    return client.post("/accounts/import/", {"action": "check", "upload": [upload]})
+
+
+def test_page_checks_then_confirms_within_the_own_subdistrict(client, office):
+    sub, user = office
+    client.force_login(user)
+    preview = _upload(client, rf.standard_workbook())
+    assert preview.status_code == 200, preview.context.get("errors")
+    assert not Household.objects.exists()  # the check writes nothing
+    token = preview.context["token"]
+    done = client.post("/accounts/import/", {"action": "confirm", "token": token})
+    assert done.status_code == 200 and done.context["result"]
+    assert Household.objects.filter(committee__subdistrict=sub).count() == 3
+    assert b"/accounts/set-password/" in done.content  # the links, shown once
+    entry = AuditLog.objects.get(action="roster.import")
+    assert entry.actor_id == user.pk and entry.subdistrict_id == sub.pk
+    again = client.post("/accounts/import/", {"action": "confirm", "token": token})
+    assert again.status_code == 422  # the upload is gone after the confirm
+
+
+def test_page_refuses_another_subdistrict_and_shows_errors(client, office):
+    from tests.factories import SubdistrictFactory
+
+    _sub, user = office
+    SubdistrictFactory(code="OTHER", name="别的街道")
+    rows = [["别的街道", *r[1:]] for r in rf.HOUSEHOLDS]
+    client.force_login(user)
+    answer = _upload(client, rf.standard_workbook(rows))
+    assert answer.status_code == 422
+    assert answer.context["errors"].items[0].column == "街道"
+    assert not Household.objects.exists() and not Committee.objects.exists()
+
+
+def test_page_refuses_committee_staff(client):
+    from tests.factories import CommitteeFactory, UserFactory
+
+    user = UserFactory(role="committee", committee=CommitteeFactory())
+    client.force_login(user)
+    assert client.get("/accounts/import/").status_code == 403
+    assert _upload(client, rf.standard_workbook()).status_code == 403
+    assert not Household.objects.filter(external_id="H1").exists()
