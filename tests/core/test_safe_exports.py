@@ -53,7 +53,7 @@ MANUFACTURER = "=cmd|' /C calc'!A0"
 STYLE = "@SUM(1+1)*cmd|' /C calc'!A0"
 PHONE = "+8613912345678"
 TERMINAL = "-T1+cmd"
-WRITER = re.compile(r"^\s*(from|import) openpyxl|csv\.(writer|DictWriter)\(", re.MULTILINE)
+WRITER = re.compile(r"\bWorkbook\(|csv\.(writer|DictWriter)\(")  # writers; readers may load
 SRC = Path(__file__).resolve().parents[2] / "src" / "fairshare"
 
 
@@ -94,7 +94,7 @@ def _poison(world: World, model: type[models.Model], pks: list[int], **fixed: st
         row = model._default_manager.get(pk=pk)
         values = {}
         for i, f in enumerate(text_fields):
-            current = getattr(row, f.attname) or "x"
+            current = getattr(row, f.attname) or f"x{pk}"  # unique keys stay unique
             prefix = FORMULA_PREFIXES[(i + pk) % len(FORMULA_PREFIXES)]
             value = fixed.get(f.name, prefix + current)[: f.max_length or None]
             values[f.attname] = value

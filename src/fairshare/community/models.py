@@ -96,7 +96,7 @@ class Committee(models.Model):
         max_length=64,
         blank=True,
         db_default="",
-        help_text=_("e.g. 周一至周五 8:30-17:00")
+        help_text=_("e.g. 周一至周五 8:30-17:00"),
     )
     pharmacy = models.ForeignKey(
         Pharmacy,
