@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from fairshare.allocation import resident_views
 from fairshare.api import api
@@ -10,6 +10,13 @@ from fairshare.transparency import views as transparency_views
 urlpatterns = [
     path("", transparency_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # One login for staff, with the lockout's challenge (accounts/throttle.py): the admin's
+    # own login form would skip it.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="accounts:login", query_string=True),
+        name="admin_login_redirect",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),

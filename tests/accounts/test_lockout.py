@@ -192,3 +192,14 @@ def test_spoofed_forwarded_for_does_not_unlock(settings):
     assert spoofed.status_code == 429
     # Another client behind the same proxy is another address.
     assert logged_in(login(Client(), "hank", HTTP_X_FORWARDED_FOR="203.0.113.6"))
+
+
+def test_the_admin_login_is_the_staff_login(client, django_user_model):
+    """The admin's own login form would skip the challenge: it redirects to the one login."""
+    django_user_model.objects.create_superuser("root", password="a-long-password-1")
+    page = client.get("/admin/login/?next=/admin/")
+    assert page.status_code == 302
+    assert page["Location"] == "/accounts/login/?next=/admin/"
+    posted = client.post("/admin/login/", {"username": "root", "password": "a-long-password-1"})
+    assert posted.status_code in (301, 302) and "_auth_user_id" not in client.session
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")

@@ -10,12 +10,15 @@
   up to 1000 on the status index; informative, never "down": the SMS worker reports
   its own failures).
 
-200 ``{"status": "ok", ...}`` when all are up; 503 ``{"status": "unavailable", "down":
-[names], ...}`` otherwise. Errors are named by their class only (no host names or
-addresses on a public URL); the details go to the log, one line per dependency every
-few seconds at most (``dbguard.log_outage``), however often the check is polled. A load
-balancer that should keep serving registrations through a Redis outage (the rate limits
-then count per process) can look at ``down`` instead of the status code.
+200 ``{"status": "ok", ...}`` when all are up. A dependency the service can do without
+for a while is ``degraded``, still 200: Redis down while the rate limits fail open
+(``RATELIMIT_FAIL_OPEN``, they then count per process), so a load balancer keeps a node
+that can still take registrations. 503 ``{"status": "unavailable", "down": [names], ...}``
+when a needed one is down (the database; Redis too when the rate limits fail closed).
+``down`` always names every dependency that did not answer. Errors are named by their
+class only (no host names or addresses on a public URL); the details go to the log, one
+line per dependency every few seconds at most (``dbguard.log_outage``), however often
+the check is polled.
 """
 
 from __future__ import annotations
@@ -45,10 +48,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if checks["database"]["ok"]:
         checks["outbox"] = _outbox()
     down = [name for name, check in checks.items() if not check["ok"]]
-    body = {"status": "unavailable" if down else "ok", "down": down, **checks}
-    response = JsonResponse(body, status=503 if down else 200)
+    optional = {"cache"} if getattr(settings, "RATELIMIT_FAIL_OPEN", True) else set()
+    needed_down = [name for name in down if name not in optional]
+    status = "unavailable" if needed_down else "degraded" if down else "ok"
+    body = {"status": status, "down": down, **checks}
+    response = JsonResponse(body, status=503 if needed_down else 200)
     response["Cache-Control"] = "no-store"
-    if down:
+    if needed_down:
         response["Retry-After"] = "5"
     return response
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import segno
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -71,17 +72,32 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
         top = height - margin
         if page == 1:
             c.setFont(font, 18)
-            c.drawString(margin, top - 8 * mm, f"{committee.name} 口罩预约登记公示")
+            c.drawString(
+                margin,
+                top - 8 * mm,
+                _("%(committee)s: posted list of registrations") % {"committee": committee.name},
+            )
             c.setFont(font, 11)
-            c.drawString(margin, top - 15 * mm, f"{round.name}    公示日期 {today}")
-            c.drawString(margin, top - 21 * mm, f"共 {len(entries)} 户   名单哈希链头 (head hash):")
+            c.drawString(
+                margin,
+                top - 15 * mm,
+                _("%(round)s    posted on %(date)s") % {"round": round.name, "date": today},
+            )
+            c.drawString(
+                margin,
+                top - 21 * mm,
+                _("%(count)s households   head hash of the list:") % {"count": len(entries)},
+            )
             c.setFont("Courier", 8)
             c.drawString(margin, top - 26 * mm, board.head_hash)
             c.setFont(font, 9)
             c.drawString(
                 margin,
                 top - 32 * mm,
-                "扫码查看在线名单并下载导出文件, 可用 fairshare verify_ledger 离线核对。",
+                _(
+                    "Scan to see the list online and download its export; "
+                    "`fairshare verify_ledger` checks it offline."
+                ),
             )
             c.drawString(margin, top - 37 * mm, board_url)
             _draw_qr(c, board_url, width - margin - 36 * mm, top - 38 * mm, 36 * mm)
@@ -91,7 +107,13 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
             c.drawString(
                 margin,
                 top - 4 * mm,
-                f"{committee.name} {round.name} 第{page}页 {board.head_hash[:16]}…",
+                _("%(committee)s %(round)s page %(page)s %(hash)s…")
+                % {
+                    "committee": committee.name,
+                    "round": round.name,
+                    "page": page,
+                    "hash": board.head_hash[:16],
+                },
             )
             y_start = top - 10 * mm
         rows = int((y_start - margin) // LINE_H)
