@@ -358,3 +358,22 @@ def test_scan_finds_what_a_disabled_step_leaves(world, monkeypatch, step):
     monkeypatch.setattr(accounts_purge, "_steps", kept)
     call_command("purge_personal_data", "--round", str(world["round"].pk), stdout=StringIO())
     assert any(w == where for w, _label in _scan())
+
+
+def test_an_sms_still_waiting_is_given_up_not_sent_after_the_purge(world):
+    """A message of the round still pending at the purge (e.g. the SMS worker was down) is
+    blanked and failed: it is never sent with a purged round's data."""
+    round_ = world["round"]
+    name, phone = PEOPLE["api"]
+    household_id = Registration.objects.filter(round=round_).values_list("household", flat=True)[0]
+    waiting = OutboxMessage.objects.create(
+        kind="sms", payload={"phone": phone, "text": f"{name} 请取口罩"}, household_id=household_id
+    )
+    call_command("purge_personal_data", "--round", str(round_.pk), stdout=StringIO())
+    waiting.refresh_from_db()
+    assert waiting.status == OutboxMessage.Status.FAILED and waiting.last_error == "purged"
+    assert waiting.payload == {"purged": True}
+    assert outbox_drain(limit=10).get("sent", 0) == 0  # nothing left to send
+    waiting.refresh_from_db()
+    assert waiting.status == OutboxMessage.Status.FAILED
+    assert _scan() == set()

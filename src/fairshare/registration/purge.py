@@ -101,16 +101,19 @@ def registration_personal_data_purge(*, round: Round, dry_run: bool, result: Pur
 
 
 def _outbox_purge(round: Round, start: datetime, end: datetime) -> int:
-    """Blank the payloads of the delivered or failed SMS of the round's period: those to
-    the round's households, and those without a household (the SMS codes)."""
+    """Blank the payloads of the SMS of the round's period: those to the round's
+    households, and those without a household (the SMS codes). One still waiting to be
+    sent is given up (a message about a purged round is stale): failed, "purged"."""
     household_ids = Registration.objects.filter(round=round).values("household_id")
-    return (
+    messages = (
         OutboxMessage.objects.filter(kind="sms", created_at__gte=start, created_at__lt=end)
         .filter(Q(household_id__in=household_ids) | Q(household__isnull=True))
-        .exclude(status=OutboxMessage.Status.PENDING)
         .exclude(payload={"purged": True})
-        .update(payload={"purged": True}, last_error="")
     )
+    pending = messages.filter(status=OutboxMessage.Status.PENDING).update(
+        payload={"purged": True}, status=OutboxMessage.Status.FAILED, last_error="purged"
+    )
+    return pending + messages.update(payload={"purged": True}, last_error="")
 
 
 def _audit_purge(round: Round, start: datetime, end: datetime, personal: set[str]) -> int:
