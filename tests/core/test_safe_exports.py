@@ -95,7 +95,9 @@ def _poison(world: World, model: type[models.Model], pks: list[int], **fixed: st
         values = {}
         for i, f in enumerate(text_fields):
             current = getattr(row, f.attname) or f"x{pk}"  # unique keys stay unique
-            prefix = FORMULA_PREFIXES[(i + pk) % len(FORMULA_PREFIXES)]
+            # Codes travel in URLs, where tab and CR are refused (one line): = + - @ only.
+            prefixes = FORMULA_PREFIXES[:4] if f.name == "code" else FORMULA_PREFIXES
+            prefix = prefixes[(i + pk) % len(prefixes)]
             value = fixed.get(f.name, prefix + current)[: f.max_length or None]
             values[f.attname] = value
         model._default_manager.filter(pk=pk).update(**values)
