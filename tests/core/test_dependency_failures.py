@@ -2,10 +2,10 @@
 
 Redis down (REDIS_URL pointing at a closed port): registrations and status lookups go
 on with a per-process rate limiter and one logged warning; ``/healthz`` says 200
-"degraded" and names the cache (503 when the rate limits fail closed). The database down (every query on the connection raising
-OperationalError, as a refused connection does): API paths answer a JSON 503 with
-Retry-After, also when the error happens in a middleware; pages answer the site's 503
-page. The real API and pages, the real models.
+"degraded" and names the cache (503 when the rate limits fail closed). The database down
+(every query on the connection raising OperationalError, as a refused connection does):
+API paths answer a JSON 503 with Retry-After, also when the error happens in a
+middleware; pages answer the site's 503 page. The real API and pages, the real models.
 """
 
 from __future__ import annotations

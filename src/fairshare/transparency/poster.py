@@ -55,6 +55,62 @@ def entry_line(e: dict[str, Any]) -> str:
     return f"{e['queue_number']:>4} {e['name']} {e['building']}{e['room']} {STATUS_ZH[e['status']]}"
 
 
+def _first_page_head(
+    c: Canvas,
+    font: str,
+    top: float,
+    *,
+    round: Round,
+    committee: Committee,
+    board: Board,
+    board_url: str,
+    count: int,
+) -> float:
+    """Title, date, head hash and QR code of page 1; returns where the list starts."""
+    margin, width = 14 * mm, A4[0]
+    today = timezone.localdate().isoformat()
+    c.setFont(font, 18)
+    title = _("%(committee)s: posted list of registrations") % {"committee": committee.name}
+    c.drawString(margin, top - 8 * mm, title)
+    c.setFont(font, 11)
+    posted = _("%(round)s    posted on %(date)s") % {"round": round.name, "date": today}
+    c.drawString(margin, top - 15 * mm, posted)
+    counted = _("%(count)s households   head hash of the list:") % {"count": count}
+    c.drawString(margin, top - 21 * mm, counted)
+    c.setFont("Courier", 8)
+    c.drawString(margin, top - 26 * mm, board.head_hash)
+    c.setFont(font, 9)
+    how = _(
+        "Scan to see the list online and download its export; "
+        "`fairshare verify_ledger` checks it offline."
+    )
+    c.drawString(margin, top - 32 * mm, how)
+    c.drawString(margin, top - 37 * mm, board_url)
+    _draw_qr(c, board_url, width - margin - 36 * mm, top - 38 * mm, 36 * mm)
+    return top - 46 * mm
+
+
+def _next_page_head(
+    c: Canvas,
+    font: str,
+    top: float,
+    *,
+    round: Round,
+    committee: Committee,
+    board: Board,
+    page: int,
+) -> float:
+    c.setFont(font, 9)
+    head = _("%(committee)s %(round)s page %(page)s %(hash)s…") % {
+        "committee": committee.name,
+        "round": round.name,
+        "page": page,
+        "hash": board.head_hash[:16],
+    }
+    c.drawString(14 * mm, top - 4 * mm, head)
+    return top - 10 * mm
+
+
 def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_url: str) -> bytes:
     font = _font()
     buf = io.BytesIO()
@@ -62,7 +118,6 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
     c.setTitle(f"{committee.name} {round.name}")
     width, height = A4
     margin = 14 * mm
-    today = timezone.localdate().isoformat()
     entries = list(board.entries)
     col_w = (width - 2 * margin) / COLUMNS
     page = 0
@@ -71,51 +126,20 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
         page += 1
         top = height - margin
         if page == 1:
-            c.setFont(font, 18)
-            c.drawString(
-                margin,
-                top - 8 * mm,
-                _("%(committee)s: posted list of registrations") % {"committee": committee.name},
+            y_start = _first_page_head(
+                c,
+                font,
+                top,
+                round=round,
+                committee=committee,
+                board=board,
+                board_url=board_url,
+                count=len(entries),
             )
-            c.setFont(font, 11)
-            c.drawString(
-                margin,
-                top - 15 * mm,
-                _("%(round)s    posted on %(date)s") % {"round": round.name, "date": today},
-            )
-            c.drawString(
-                margin,
-                top - 21 * mm,
-                _("%(count)s households   head hash of the list:") % {"count": len(entries)},
-            )
-            c.setFont("Courier", 8)
-            c.drawString(margin, top - 26 * mm, board.head_hash)
-            c.setFont(font, 9)
-            c.drawString(
-                margin,
-                top - 32 * mm,
-                _(
-                    "Scan to see the list online and download its export; "
-                    "`fairshare verify_ledger` checks it offline."
-                ),
-            )
-            c.drawString(margin, top - 37 * mm, board_url)
-            _draw_qr(c, board_url, width - margin - 36 * mm, top - 38 * mm, 36 * mm)
-            y_start = top - 46 * mm
         else:
-            c.setFont(font, 9)
-            c.drawString(
-                margin,
-                top - 4 * mm,
-                _("%(committee)s %(round)s page %(page)s %(hash)s…")
-                % {
-                    "committee": committee.name,
-                    "round": round.name,
-                    "page": page,
-                    "hash": board.head_hash[:16],
-                },
+            y_start = _next_page_head(
+                c, font, top, round=round, committee=committee, board=board, page=page
             )
-            y_start = top - 10 * mm
         rows = int((y_start - margin) // LINE_H)
         c.setFont(font, 8.5)
         for col in range(COLUMNS):
@@ -125,7 +149,7 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
                 c.drawString(margin + col * col_w, y_start - r * LINE_H, entry_line(entries[i]))
                 i += 1
         c.setFont(font, 8)
-        c.drawRightString(width - margin, margin / 2, f"第 {page} 页")
+        c.drawRightString(width - margin, margin / 2, _("Page %(page)s") % {"page": page})
         c.showPage()
         if i >= len(entries):
             break
