@@ -178,3 +178,43 @@ def test_a_listed_address_reads_without_login_through_the_client_address_rule(se
     assert spoofed.status_code == 302
     settings.TRUSTED_PROXY_HOPS = 0  # without the proxy hop, the peer (127.0.0.1) counts
     assert Client().get("/metrics", HTTP_X_FORWARDED_FOR="10.0.0.7", **nginx).status_code == 302
+
+
+MULTIPROCESS_SCRIPT = """
+import os
+import django
+django.setup()
+from django.http import HttpResponse
+from prometheus_client import generate_latest
+from fairshare.operations import metrics
+for status in (429, 429, 503, 200):
+    pid = os.fork()
+    if pid == 0:  # a gunicorn worker answering one request
+        metrics.ResponseCounterMiddleware(lambda r: HttpResponse(status=status))(None)
+        os._exit(0)
+    os.waitpid(pid, 0)
+metrics.DatabaseCollector._families = lambda self: iter(())
+print(generate_latest(metrics.metrics_registry()).decode())
+"""
+
+
+def test_counters_are_summed_over_worker_processes(tmp_path):
+    """Multiprocess mode (PROMETHEUS_MULTIPROC_DIR, as under fairshare serve): the
+    answers counted in forked workers are all seen by a scrape in another process."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    env["DJANGO_SETTINGS_MODULE"] = "fairshare.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", MULTIPROCESS_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert 'fairshare_http_responses_total{status="429"} 2.0' in out
+    assert 'fairshare_http_responses_total{status="503"} 1.0' in out
+    assert list(tmp_path.glob("counter_*.db"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -16,6 +17,26 @@ from django.core.management.base import BaseCommand
 DEFAULT_WORKER_CLASS = "gthread"
 DEFAULT_THREADS = 4
 KEEPALIVE_SECONDS = 5
+
+
+def _prepare_metrics_dir() -> None:
+    """Empty PROMETHEUS_MULTIPROC_DIR (when set) before any worker starts: files left by
+    a previous run would otherwise be summed into this run's counters (/metrics)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+
+
+def _child_exit(server, worker) -> None:
+    """gunicorn hook: a worker that exited no longer counts in live-process gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def _outbox_loop() -> None:
@@ -62,6 +83,10 @@ class Command(BaseCommand):
     ):
         from gunicorn.app.base import BaseApplication
 
+        # Before the application (and so prometheus_client) is imported: the counters'
+        # storage is chosen at import time from PROMETHEUS_MULTIPROC_DIR.
+        _prepare_metrics_dir()
+
         # Imported here, not at the top: importing it builds the application and freezes
         # the collector (fairshare/wsgi.py), which only serving should do.
         from fairshare.wsgi import application
@@ -77,6 +102,7 @@ class Command(BaseCommand):
                 self.cfg.set("timeout", 60)
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("accesslog", None)
+                self.cfg.set("child_exit", _child_exit)
                 # Several instances (demo, benchmarks, tests) may run on one machine:
                 # gunicorn's per-user control socket would clash between them.
                 if "control_socket_disable" in self.cfg.settings:
