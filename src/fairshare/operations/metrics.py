@@ -13,8 +13,9 @@ Two kinds of figures (docs/deploy.md, "Metrics"):
   counted exactly when the database or Redis is down, so these counters live in
   neither: prometheus-client's multiprocess mode keeps them in memory-mapped files
   under ``PROMETHEUS_MULTIPROC_DIR`` and sums the workers' files at scrape time
-  (``fairshare serve`` empties the folder at start and marks exited workers dead).
-  Without that variable (tests, one process) they are per-process.
+  (``fairshare serve`` sets it, by default to ``<data folder>/metrics``, empties it at
+  start and marks exited workers dead). Without it (tests, runserver, management
+  commands) they are per-process.
 
 Access: a district or subdistrict login, or a client address (``core.clientip``, the
 one client-address rule) listed in ``FAIRSHARE_METRICS_ALLOWED_IPS``. Anonymous
@@ -27,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -46,6 +48,8 @@ from fairshare.pharmacy.models import Redemption
 from fairshare.registration.models import Registration
 
 COUNTED_STATUSES = (429, 503)
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the counters' files go there
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 RESPONSES = Counter(
     "fairshare_http_responses",
     "Answers with status 429 (rate limited) or 503 (busy or a dependency down)",

@@ -20,11 +20,13 @@ KEEPALIVE_SECONDS = 5
 
 
 def _prepare_metrics_dir() -> None:
-    """Empty PROMETHEUS_MULTIPROC_DIR (when set) before any worker starts: files left by
-    a previous run would otherwise be summed into this run's counters (/metrics)."""
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not path:
-        return
+    """Put the workers' /metrics counters in multiprocess mode (operations/metrics.py):
+    PROMETHEUS_MULTIPROC_DIR, by default ``<data folder>/metrics``, set here so that only
+    this process tree uses it, and emptied before any worker starts (files of a previous
+    run would otherwise be summed into this run's counters)."""
+    from django.conf import settings
+
+    path = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.DATA_DIR / "metrics"))
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.db"):
