@@ -133,11 +133,9 @@ def test_a_restored_dump_has_every_registration_and_a_verifying_ledger(
 
     with psycopg.connect(_url(fresh_db)) as restored:
         rows = restored.execute(
-            f"SELECT ticket, queue_number FROM {Registration._meta.db_table}"  # noqa: S608
+            f"SELECT ticket, queue_number FROM {Registration._meta.db_table}"
         ).fetchall()
-        links = restored.execute(
-            f"SELECT count(*) FROM {LedgerEntry._meta.db_table}"  # noqa: S608
-        ).fetchone()
+        links = restored.execute(f"SELECT count(*) FROM {LedgerEntry._meta.db_table}").fetchone()
     assert sorted(t for t, _ in rows) == sorted(tickets)
     assert sorted(q for _, q in rows) == list(range(1, 7))
     assert links == (6,)
@@ -145,7 +143,7 @@ def test_a_restored_dump_has_every_registration_and_a_verifying_ledger(
     # Negative control: a registration changed in the restored copy fails verification.
     with psycopg.connect(_url(fresh_db)) as restored:
         restored.execute(
-            f"UPDATE {Registration._meta.db_table} SET name = 'x' WHERE ticket = %s",  # noqa: S608
+            f"UPDATE {Registration._meta.db_table} SET name = 'x' WHERE ticket = %s",
             [tickets[2]],
         )
     broken = subprocess.run(
