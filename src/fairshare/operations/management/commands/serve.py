@@ -50,6 +50,13 @@ def _outbox_loop() -> None:
 class Command(BaseCommand):
     help = "Run the web service (gunicorn) and an outbox worker on 127.0.0.1:PORT."
 
+    def execute(self, *args, **options):
+        # Before the system checks, which import the URLconf and so operations/metrics.py
+        # and prometheus_client: the counters' storage is chosen when they are created,
+        # from PROMETHEUS_MULTIPROC_DIR.
+        _prepare_metrics_dir()
+        return super().execute(*args, **options)
+
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -84,10 +91,6 @@ class Command(BaseCommand):
         **options,
     ):
         from gunicorn.app.base import BaseApplication
-
-        # Before the application (and so prometheus_client) is imported: the counters'
-        # storage is chosen at import time from PROMETHEUS_MULTIPROC_DIR.
-        _prepare_metrics_dir()
 
         # Imported here, not at the top: importing it builds the application and freezes
         # the collector (fairshare/wsgi.py), which only serving should do.
