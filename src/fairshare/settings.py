@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -210,6 +211,11 @@ CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+# No HSTS preload: the preload list takes a registrable domain (a government office's,
+# whose other sites this service cannot speak for) and is slow to leave; HSTS is sent on
+# every HTTPS answer anyway (docs/deploy.md, "nginx"). Hence check --deploy's W021 is off.
+SECURE_HSTS_PRELOAD = False
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -307,3 +313,19 @@ FAIRSHARE_OFFLINE_CLOCK_SKEW_MINUTES = env_int(
 # The longest a terminal may sell offline: a sale dated earlier than the batch's upload
 # minus this window (and the skew) is a conflict, never a redemption.
 FAIRSHARE_OFFLINE_MAX_HOURS = env_int("FAIRSHARE_OFFLINE_MAX_HOURS", 24, minimum=1, maximum=168)
+
+# --- operations ---
+# /metrics (operations/metrics.py, docs/deploy.md "Metrics"): besides district and
+# subdistrict logins, these client addresses or networks (comma-separated, e.g. the
+# Prometheus server) may read it; the address is core.clientip's. Empty: logins only.
+FAIRSHARE_METRICS_ALLOWED_IPS = [
+    a.strip() for a in env_str("FAIRSHARE_METRICS_ALLOWED_IPS", "").split(",") if a.strip()
+]
+try:
+    FAIRSHARE_METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(a, strict=False) for a in FAIRSHARE_METRICS_ALLOWED_IPS
+    ]
+except ValueError as exc:
+    raise EnvError("FAIRSHARE_METRICS_ALLOWED_IPS", f"not an address or network: {exc}") from None
+# Outermost: counts every 429 and 503 answer, the outage 503 of core.dbguard included.
+MIDDLEWARE.insert(0, "fairshare.operations.metrics.ResponseCounterMiddleware")

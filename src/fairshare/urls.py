@@ -30,6 +30,8 @@ urlpatterns = [
     path("vouchers/", include("fairshare.allocation.urls")),
     path("pharmacy/", include("fairshare.pharmacy.urls")),
     path("public/", include("fairshare.transparency.urls")),
+    # Operators' /metrics; by name, as the operations layer sits above this module.
+    path("", include("fairshare.operations.urls")),
 ]
 
 # 403, 404 and 500: the site's translated pages, JSON under /api/ (core/error_views.py).

@@ -1,6 +1,7 @@
-"""docs/deployment.md: its nginx configuration logs paths without query strings (issue 14).
+"""docs/deploy.md and the files it names under deploy/ (issues 14 and 19).
 
-The nginx block of the guide is parsed (directives, quoted strings, comments), and every
+The nginx configuration the guide names (``deploy/nginx/fairshare.conf``) is parsed
+(directives, quoted strings, comments), and every
 ``access_log`` of it must name a ``log_format`` of the block whose variables hold no
 query string: no ``$request`` (the whole request line), ``$request_uri``, ``$args``,
 ``$query_string``, ``$arg_<name>``, nor ``$http_referer`` (a referring URL with its
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "deployment.md"
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "deploy.md"
+README = ROOT / "README.md"
+NGINX = ROOT / "deploy" / "nginx" / "fairshare.conf"
 # nginx's predefined format, used by an access_log that names no format.
 COMBINED = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -25,7 +28,16 @@ COMBINED = (
 FORBIDDEN = {"request", "request_uri", "args", "query_string", "http_referer"}
 # A quoted string, a comment, a brace or semicolon, or a bare word.
 TOKEN = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|#[^\n]*|[{};]|[^\s{};'\"#]+"
-SECTIONS = ["Overview", "Processes", "nginx", "Logs", "Backups and retention", "Purge schedule"]
+SECTIONS = [
+    "Overview",
+    "Processes",
+    "nginx",
+    "Logs",
+    "Backups and retention",
+    "Restore",
+    "Purge schedule",
+    "Metrics",
+]
 
 
 def nginx_blocks(markdown: str) -> list[str]:
@@ -75,9 +87,14 @@ def leaky_access_logs(config: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def config() -> str:
-    blocks = nginx_blocks(DOC.read_text("utf-8"))
-    assert blocks, "docs/deployment.md has no ```nginx block"
-    return "\n".join(blocks)
+    assert "`deploy/nginx/fairshare.conf`" in DOC.read_text("utf-8")
+    return NGINX.read_text("utf-8")
+
+
+def test_the_log_format_quoted_in_the_guide_is_the_files():
+    (block,) = nginx_blocks(DOC.read_text("utf-8"))
+    quoted = [d for d in directives(block) if d[0] == "log_format"]
+    assert quoted and all(d in directives(NGINX.read_text("utf-8")) for d in quoted)
 
 
 def test_access_logs_record_paths_without_query_strings(config):
@@ -105,16 +122,52 @@ def test_proxy_passes_the_client_address_to_gunicorn(config):
     assert "proxy_set_header X-Forwarded-Proto $scheme" in flat
     text = DOC.read_text("utf-8")
     assert "FAIRSHARE_TRUSTED_PROXY_HOPS=1" in text
+    assert "FAIRSHARE_TRUSTED_PROXY_HOPS=1" in (ROOT / "deploy" / "env.example").read_text()
+
+
+def test_tls_hsts_redirect_and_upload_sizes(config):
+    flat = [" ".join(d) for d in directives(config)]
+    assert "ssl_protocols TLSv1.2 TLSv1.3" in flat
+    assert "ssl_prefer_server_ciphers off" in flat and "ssl_session_tickets off" in flat
+    ciphers = next(d for d in directives(config) if d[0] == "ssl_ciphers")[1].split(":")
+    assert ciphers and all(
+        c.startswith("ECDHE-") and ("GCM" in c or "CHACHA" in c) for c in ciphers
+    )
+    hsts = [d for d in directives(config) if d[:2] == ["add_header", "Strict-Transport-Security"]]
+    assert hsts and "max-age=31536000" in hsts[0][2] and hsts[0][-1] == "always"
+    assert "return 301 https://$host$uri" in flat  # the redirect drops the query string
+    sizes = [d[1] for d in directives(config) if d[0] == "client_max_body_size"]
+    assert sizes == ["10m", "55m"]  # photos (8 MB) and the roster upload (50 MB)
+
+
+def test_every_file_the_guide_names_exists():
+    text = DOC.read_text("utf-8")
+    named = set(re.findall(r"`(deploy/[\w./{},-]+)`", text))
+    assert len(named) >= 8
+    for name in named:
+        head, _, tail = name.partition("{")
+        variants = [head + v + tail.partition("}")[2] for v in tail.partition("}")[0].split(",")]
+        for path in variants if tail else [name]:
+            assert (ROOT / path).exists(), path
+    units = {p.name for p in (ROOT / "deploy" / "systemd").iterdir()}
+    for timer in ("expire-vouchers", "ledger-checkpoint", "purge-due", "backup"):
+        assert {f"fairshare-{timer}.service", f"fairshare-{timer}.timer"} <= units
+        assert f"fairshare-{timer}" in text
 
 
 def test_guide_sections_retention_and_purge_are_stated():
     text = DOC.read_text("utf-8")
     headings = re.findall(r"^## (.+)$", text, re.M)
     assert headings[: len(SECTIONS)] == SECTIONS
-    assert "pg_dump" in text and "-delete" in text
-    assert "at most 7\ndays after the purge" in text or "at most 7 days after the purge" in text
+    flat = " ".join(text.split())
+    assert "pg_dump" in text and "pg_restore" in text
+    assert "gone from every backup at most 7 days after the purge" in flat
+    backup = (ROOT / "deploy" / "backup.sh").read_text("utf-8")
+    assert "pg_dump --format=custom" in backup and "-delete" in backup
+    assert "FAIRSHARE_BACKUP_RETENTION_DAYS:-7" in backup
+    assert "FAIRSHARE_BACKUP_RETENTION_DAYS=7" in (ROOT / "deploy" / "env.example").read_text()
     assert "fairshare purge_due" in text and "FAIRSHARE_PURGE_AFTER_DAYS" in text
 
 
 def test_readme_links_the_guide():
-    assert "(docs/deployment.md)" in README.read_text("utf-8")
+    assert "(docs/deploy.md)" in README.read_text("utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -18,6 +19,28 @@ DEFAULT_THREADS = 4
 KEEPALIVE_SECONDS = 5
 
 
+def _prepare_metrics_dir() -> None:
+    """Put the workers' /metrics counters in multiprocess mode (operations/metrics.py):
+    PROMETHEUS_MULTIPROC_DIR, by default ``<data folder>/metrics``, set here so that only
+    this process tree uses it, and emptied before any worker starts (files of a previous
+    run would otherwise be summed into this run's counters)."""
+    from django.conf import settings
+
+    path = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.DATA_DIR / "metrics"))
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+
+
+def _child_exit(server, worker) -> None:
+    """gunicorn hook: a worker that exited no longer counts in live-process gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def _outbox_loop() -> None:
     from django.core.management import call_command
 
@@ -26,6 +49,13 @@ def _outbox_loop() -> None:
 
 class Command(BaseCommand):
     help = "Run the web service (gunicorn) and an outbox worker on 127.0.0.1:PORT."
+
+    def execute(self, *args, **options):
+        # Before the system checks, which import the URLconf and so operations/metrics.py
+        # and prometheus_client: the counters' storage is chosen when they are created,
+        # from PROMETHEUS_MULTIPROC_DIR.
+        _prepare_metrics_dir()
+        return super().execute(*args, **options)
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -77,6 +107,7 @@ class Command(BaseCommand):
                 self.cfg.set("timeout", 60)
                 self.cfg.set("graceful_timeout", 10)
                 self.cfg.set("accesslog", None)
+                self.cfg.set("child_exit", _child_exit)
                 # Several instances (demo, benchmarks, tests) may run on one machine:
                 # gunicorn's per-user control socket would clash between them.
                 if "control_socket_disable" in self.cfg.settings:
