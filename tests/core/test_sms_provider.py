@@ -18,7 +18,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,8 +34,8 @@ from fairshare.core.outbox import outbox_drain, outbox_enqueue
 from fairshare.core.sms import SMS_KINDS, SmsRejected, sms_enqueue, sms_render
 from fairshare.core.sms_aliyun import VARIABLE_MAX, fit_variables, provider_phone
 from fairshare.registration.phonecodes import phone_code_send
-from tests.allocation.conftest import _morning, pharmacy_setup  # noqa: F401 (fixtures)
 from tests.allocation.factories import Entry, queue_build
+from tests.factories import CommitteeFactory, RoundFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +127,22 @@ def stub(settings, monkeypatch) -> Iterator[Stub]:
     server.shutdown()
     server.server_close()
     assert state.problems == []
+
+
+@pytest.fixture
+def pharmacy_setup(monkeypatch) -> dict[str, Any]:
+    """A pharmacy, its committee and an open round, at 07:00 (all pickup slots ahead)."""
+    from fairshare.allocation import engine
+
+    committee = CommitteeFactory()
+    moment = timezone.make_aware(datetime.combine(timezone.localdate(), clock(7, 0)))
+    monkeypatch.setattr(engine, "_local_now", lambda: moment)
+    return {
+        "pharmacy": committee.pharmacy,
+        "committees": [committee],
+        "round": RoundFactory(district=committee.subdistrict.district),
+        "today": timezone.localdate(),
+    }
 
 
 def _only() -> OutboxMessage:

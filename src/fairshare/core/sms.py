@@ -217,6 +217,8 @@ def _send_sms(payload: dict[str, Any]) -> None:
     if not hasattr(backend, "send_template"):
         backend.send(phone=payload["phone"], text=sms_render(payload))
     elif "kind" in payload:
-        backend.send_template(phone=payload["phone"], kind=payload["kind"], variables=payload["vars"])
+        backend.send_template(
+            phone=payload["phone"], kind=payload["kind"], variables=payload["vars"]
+        )
     else:
         raise SmsRejected("a plain-text message (enqueued before kinds) has no provider template")

@@ -30,8 +30,17 @@ VARIABLE_MAX = 35  # characters per template variable (Alibaba Cloud's limit)
 _LINK = re.compile(
     r"(?i)\b(?:[a-z][a-z0-9+.-]*://\S*|www\.\S+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/\S*)"
 )
-_THROTTLED = {"isv.BUSINESS_LIMIT_CONTROL", "Throttling.User", "Throttling", "isv.DAY_LIMIT_CONTROL"}
-_BAD_NUMBER = {"isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT", "isv.BLACK_KEY_CONTROL_LIMIT"}
+_THROTTLED = {
+    "isv.BUSINESS_LIMIT_CONTROL",
+    "Throttling.User",
+    "Throttling",
+    "isv.DAY_LIMIT_CONTROL",
+}
+_BAD_NUMBER = {
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.MOBILE_COUNT_OVER_LIMIT",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+}
 _CONFIG = ("isv.SMS_TEMPLATE_ILLEGAL", "isv.SMS_SIGNATURE_ILLEGAL", "isv.TEMPLATE_", "isv.SMS_SIGN")
 _CONFIG_CODES = {
     "isv.INVALID_PARAMETERS",

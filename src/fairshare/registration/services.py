@@ -89,7 +89,9 @@ def _confirmation_variables(
     pending = registration.status == Registration.Status.PENDING_REVIEW
     return {
         "committee": committee.name,
-        "status": str(_("registered, awaiting the committee's check") if pending else _("registered")),
+        "status": str(
+            _("registered, awaiting the committee's check") if pending else _("registered")
+        ),
         "round": round.name,
         "number": str(registration.queue_number),
         "ticket": ticket_display(registration.ticket),
