@@ -116,7 +116,8 @@ def sms_render(payload: dict[str, Any]) -> str:
     if "kind" not in payload:
         return str(payload["text"])  # enqueued before messages had kinds
     with translation.override(payload.get("lang") or settings.LANGUAGE_CODE):
-        return str(SMS_KINDS[payload["kind"]].template) % payload["vars"]
+        text: str = str(SMS_KINDS[payload["kind"]].template) % payload["vars"]
+        return text
 
 
 class SmsBackend(Protocol):
