@@ -260,6 +260,12 @@ def test_plain_text_message_from_before_the_deploy(stub, settings, tmp_path):
     assert (line["phone"], line["text"]) == ("13812345679", "旧短信")
 
 
+def test_a_purged_payload_is_never_sent(stub):
+    outbox_enqueue(kind="sms", payload={"purged": True})
+    assert outbox_drain() == {"sent": 0, "retried": 0, "failed": 1}
+    assert "purged" in _only().last_error and stub.requests == []
+
+
 def test_file_and_console_render_the_kind_in_the_users_language(settings, tmp_path, caplog):
     settings.SMS_BACKEND = "file"
     settings.SMS_FILE_PATH = tmp_path / "sms.log"

@@ -214,6 +214,8 @@ def sms_enqueue(
 
 @outbox_handler("sms")
 def _send_sms(payload: dict[str, Any]) -> None:
+    if "kind" not in payload and "text" not in payload:  # blanked by the personal-data purge
+        raise SmsRejected("nothing to send (the message was purged)")
     backend = get_backend()
     if not hasattr(backend, "send_template"):
         backend.send(phone=payload["phone"], text=sms_render(payload))
