@@ -9,7 +9,7 @@
 | FAIRSHARE_DEBUG | false | Django debug mode |
 | FAIRSHARE_ALLOWED_HOSTS | 127.0.0.1,localhost,[::1] | comma-separated host names |
 | FAIRSHARE_SECURE | false | HTTPS-only cookies, HSTS, SSL redirect (set behind TLS) |
-| FAIRSHARE_SMS_BACKEND | console | console, file or a dotted path |
+| FAIRSHARE_SMS_BACKEND | console | console, file, failing, aliyun or a dotted path (docs/sms.md) |
 | FAIRSHARE_TIME_ZONE | Asia/Shanghai | local time of the rounds |
 | PORT | 8000 | port of `fairshare serve` / `make demo` |
 | FAIRSHARE_SESSION_MAX_HOURS | 12 | staff session ends this many hours after login |
@@ -329,3 +329,51 @@ except ValueError as exc:
     raise EnvError("FAIRSHARE_METRICS_ALLOWED_IPS", f"not an address or network: {exc}") from None
 # Outermost: counts every 429 and 503 answer, the outage 503 of core.dbguard included.
 MIDDLEWARE.insert(0, "fairshare.operations.metrics.ResponseCounterMiddleware")
+
+# --- sms provider ---
+# FAIRSHARE_SMS_BACKEND (above): console, file, failing, aliyun (Alibaba Cloud SMS,
+# docs/sms.md) or a dotted class path. The provider sends one template per message kind
+# (core/sms.py SMS_KINDS); a kind the service sends without a template code is a
+# start-up error when the provider is chosen.
+_SMS_BUILTIN_BACKENDS = ("console", "file", "failing", "aliyun")
+_sms_dotted = "." in SMS_BACKEND and all(p.isidentifier() for p in SMS_BACKEND.split("."))
+if SMS_BACKEND not in _SMS_BUILTIN_BACKENDS and not _sms_dotted:
+    raise EnvError(
+        "FAIRSHARE_SMS_BACKEND",
+        f"expected one of {', '.join(_SMS_BUILTIN_BACKENDS)} or a dotted class path; "
+        f"got {SMS_BACKEND!r}",
+    )
+SMS_KINDS_SENT = ("code", "registration", "voucher")  # carry_over, shortfall: not sent yet
+SMS_ALIYUN_TEMPLATES = {
+    kind: env_str(f"FAIRSHARE_SMS_TEMPLATE_{kind.upper()}")
+    for kind in ("code", "registration", "voucher", "carry_over", "shortfall")
+}
+SMS_ALIYUN_ACCESS_KEY_ID = env_str("FAIRSHARE_SMS_ACCESS_KEY_ID")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env_str("FAIRSHARE_SMS_ACCESS_KEY_SECRET")
+SMS_ALIYUN_SIGN_NAME = env_str("FAIRSHARE_SMS_SIGN_NAME")
+SMS_ALIYUN_REGION = env_str("FAIRSHARE_SMS_REGION", "cn-hangzhou")
+# host[:port], optionally with http:// or https:// (default https): a region's endpoint,
+# or a loopback stub in tests.
+SMS_ALIYUN_ENDPOINT = env_str("FAIRSHARE_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+SMS_CONNECT_TIMEOUT_MS = env_int(
+    "FAIRSHARE_SMS_CONNECT_TIMEOUT_MS", 3000, minimum=100, maximum=60000
+)
+SMS_READ_TIMEOUT_MS = env_int("FAIRSHARE_SMS_READ_TIMEOUT_MS", 5000, minimum=100, maximum=60000)
+_endpoint_host = SMS_ALIYUN_ENDPOINT.split("://", 1)[-1]
+if (
+    ("://" in SMS_ALIYUN_ENDPOINT and not SMS_ALIYUN_ENDPOINT.startswith(("http://", "https://")))
+    or not _endpoint_host
+    or any(ch in _endpoint_host for ch in "/?#@ ")
+):
+    raise EnvError(
+        "FAIRSHARE_SMS_ENDPOINT", f"expected [http(s)://]host[:port]; got {SMS_ALIYUN_ENDPOINT!r}"
+    )
+if SMS_BACKEND in ("aliyun", "fairshare.core.sms_aliyun.AliyunBackend"):
+    for _name, _value in (
+        ("FAIRSHARE_SMS_ACCESS_KEY_ID", SMS_ALIYUN_ACCESS_KEY_ID),
+        ("FAIRSHARE_SMS_ACCESS_KEY_SECRET", SMS_ALIYUN_ACCESS_KEY_SECRET),
+        ("FAIRSHARE_SMS_SIGN_NAME", SMS_ALIYUN_SIGN_NAME),
+        *((f"FAIRSHARE_SMS_TEMPLATE_{k.upper()}", SMS_ALIYUN_TEMPLATES[k]) for k in SMS_KINDS_SENT),
+    ):
+        if not _value:
+            raise EnvError(_name, "required when FAIRSHARE_SMS_BACKEND is aliyun")

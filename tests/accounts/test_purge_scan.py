@@ -48,7 +48,7 @@ from fairshare.accounts.pii import id_number_hash
 from fairshare.allocation.tokens import code_display
 from fairshare.core.models import IdempotencyRecord, OutboxMessage
 from fairshare.core.outbox import outbox_drain
-from fairshare.core.sms import sms_log_purge
+from fairshare.core.sms import sms_log_purge, sms_render
 from fairshare.pharmacy.models import Handover
 from fairshare.registration.models import PhoneCode, Registration, RegistrationPhoto
 from fairshare.rounds.models import Round
@@ -225,7 +225,7 @@ def _register_everywhere() -> dict:
     name, phone = PEOPLE["api"]
     form = {"building": building.pk, "room": homes["api"].pk, "name": name, "phone": phone}
     assert anon.post(entry, {**form, "action": "send_code"}).status_code == 200
-    text = OutboxMessage.objects.get(household__isnull=True).payload["text"]
+    text = sms_render(OutboxMessage.objects.get(household__isnull=True).payload)
     code = re.search(r"\d{6}", text).group(0)
     body = {"committee": committee.code, "building": "12", "room": homes["api"].room}
     body |= {"name": name, "phone": phone, "sms_code": code}

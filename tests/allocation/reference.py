@@ -7,7 +7,7 @@ then pickup slots filled in order (delivery households take none). The property
 test in ``test_setbased.py`` compares the SQL engine's vouchers with it.
 
 Also here, as plain Python statements of what the product computes in SQL:
-``committee_pick`` (the order within a committee), ``voucher_sms_text`` (the SMS the
+``committee_pick`` (the order within a committee), ``voucher_sms_payload`` (the SMS the
 engine assembles with ``setbased.insert_sms``) and ``lottery_order`` (the lottery
 order from ``lottery.rank_key``).
 """
@@ -34,6 +34,7 @@ from fairshare.allocation.notify import sms_parts
 from fairshare.allocation.tokens import code_display
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee, Member, Pharmacy
+from fairshare.core.sms import sms_render
 from fairshare.registration.models import OFFLINE_CHANNELS
 from fairshare.rounds.models import Round
 
@@ -109,7 +110,14 @@ def committee_pick(
 def voucher_sms_text(
     voucher: Voucher | IssuedVoucher, *, pharmacy: Pharmacy, declaration: SupplyDeclaration
 ) -> str:
-    """The Chinese SMS for one voucher (pharmacy, date, slot, batch, price, code)."""
+    """The SMS text for one voucher (pharmacy, date, slot, batch, price, code)."""
+    return sms_render(voucher_sms_payload(voucher, pharmacy=pharmacy, declaration=declaration))
+
+
+def voucher_sms_payload(
+    voucher: Voucher | IssuedVoucher, *, pharmacy: Pharmacy, declaration: SupplyDeclaration
+) -> dict[str, object]:
+    """The "voucher" SMS payload (core/sms.py) the engine writes for one voucher."""
     parts = sms_parts(
         pharmacy=pharmacy,
         declaration=declaration,
@@ -126,7 +134,9 @@ def voucher_sms_text(
         )
     else:
         when = parts["anytime"]
-    return f"{parts['head']}{code_display(voucher.code)}。{when}{parts['tail']}"
+    variables = {"code": code_display(voucher.code), "when": when, **parts["fixed"]}
+    phone = getattr(voucher, "phone", None) or voucher.registration.phone
+    return {"phone": phone, "kind": "voucher", "vars": variables, "lang": parts["lang"]}
 
 
 def _candidates(round: Round, committee_ids: list[int]) -> list[Candidate]:

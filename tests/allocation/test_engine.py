@@ -16,6 +16,7 @@ from fairshare.allocation.services import (
 from fairshare.community.models import Member
 from fairshare.core.errors import Conflict, FieldErrors
 from fairshare.core.models import AuditLog, OutboxMessage
+from fairshare.core.sms import sms_render
 from tests.allocation.factories import Entry, queue_build, supply_set
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +92,7 @@ def test_split_by_waiting_and_fcfs_order(pharmacy_setup):
     assert numbers == [1, 2, 3]
     assert AllocationRun.objects.get().issued == 5
     assert OutboxMessage.objects.filter(kind="sms").count() == 5
-    text = OutboxMessage.objects.filter(kind="sms").first().payload["text"]
+    text = sms_render(OutboxMessage.objects.filter(kind="sms").first().payload)
     assert s["pharmacy"].name in text and "2.50" in text and "平面" in text
 
 

@@ -8,6 +8,7 @@ from fairshare.allocation.selectors import notification_log, voucher_qr_svg
 from fairshare.allocation.services import allocation_run, supply_declare
 from fairshare.allocation.tokens import code_display, token_verify
 from fairshare.core.outbox import outbox_drain
+from fairshare.core.sms import sms_render
 from tests.allocation.factories import Entry, queue_build
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def test_sms_after_commit_and_household_log(issued, pharmacy_setup):
     voucher = issued[0]
     log = list(notification_log(household_id=voucher.household_id))
     assert len(log) == 1 and log[0].status == "pending"
-    text = log[0].payload["text"]
+    text = sms_render(log[0].payload)
     for part in (
         code_display(voucher.code),
         pharmacy_setup["pharmacy"].name,

@@ -7,7 +7,7 @@ households, every policy, any offline reserve, packs per household, limited pick
 slots. The expected picks come from ``reference.expected_picks`` (the old engine's
 arithmetic on rows read into Python), computed from the same database state just
 before the run; the vouchers of the run must match in issue order, with the same
-fulfilment and pickup slot, valid codes and the SMS text of ``voucher_sms_text``.
+fulfilment and pickup slot, valid codes and the SMS payload of ``voucher_sms_payload``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from fairshare.community.models import Member
 from fairshare.core.errors import Conflict
 from fairshare.core.models import OutboxMessage
 from tests.allocation.factories import Entry, queue_build, supply_set
-from tests.allocation.reference import expected_picks, voucher_sms_text
+from tests.allocation.reference import expected_picks, voucher_sms_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -181,8 +181,8 @@ def test_set_based_engine_matches_the_reference_planner(
             .order_by("id")
             .values_list("payload", flat=True)
         )
-        assert [t["text"] for t in texts] == [
-            voucher_sms_text(v, pharmacy=s["pharmacy"], declaration=declaration) for v in new
+        assert texts == [
+            voucher_sms_payload(v, pharmacy=s["pharmacy"], declaration=declaration) for v in new
         ]
         assert [t["phone"] for t in texts] == [v.registration.phone for v in new]
 

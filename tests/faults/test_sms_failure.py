@@ -28,7 +28,12 @@ def test_failing_backend_keeps_the_business_write_and_retries(settings, tmp_path
     settings.SMS_FILE_PATH = tmp_path / "sms.log"
     with transaction.atomic():  # the business transaction: a write plus its SMS
         household = HouseholdFactory()
-        sms_enqueue(phone="13800000001", text="您的排队号 1", household_id=household.pk)
+        sms_enqueue(
+            phone="13800000001",
+            kind="code",
+            variables={"code": "123456", "minutes": "10"},
+            household_id=household.pk,
+        )
 
     before = timezone.now()
     assert outbox_drain() == {"sent": 0, "retried": 1, "failed": 0}
@@ -49,7 +54,7 @@ def test_failing_backend_keeps_the_business_write_and_retries(settings, tmp_path
 
 def test_backoff_grows_and_ends_in_failed(settings):
     settings.SMS_BACKEND = "failing"
-    sms_enqueue(phone="13800000002", text="x")
+    sms_enqueue(phone="13800000002", kind="code", variables={"code": "1", "minutes": "1"})
     delays = []
     for _ in range(8):
         message = OutboxMessage.objects.get()

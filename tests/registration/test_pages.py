@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from fairshare.core.sms import sms_render
 from fairshare.registration.models import LedgerEntry, Registration, RegistrationPhoto
 from fairshare.registration.services import registration_create
 from fairshare.rounds.models import Round
@@ -97,7 +98,7 @@ def test_phone_verification_code_flow(client, place):
     missing = client.post(_entry_url(place), base)
     assert missing.status_code == 422 and not Registration.objects.exists()
     client.post(_entry_url(place), {**base, "action": "send_code"})
-    text = OutboxMessage.objects.get(kind="sms").payload["text"]
+    text = sms_render(OutboxMessage.objects.get(kind="sms").payload)
     code = "".join(ch for ch in text if ch.isdigit())[:6]
     wrong = client.post(
         _entry_url(place), {**base, "sms_code": "000000" if code != "000000" else "111111"}

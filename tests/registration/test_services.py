@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
 from fairshare.core.models import AuditLog, OutboxMessage
+from fairshare.core.sms import sms_render
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.services import (
     AlreadyRegistered,
@@ -46,7 +47,7 @@ def test_roster_name_is_verified_and_numbers_start_at_one(place):
     assert '"name":"张*明"' in link.payload and "13812345678" not in link.payload
     sms = OutboxMessage.objects.get(kind="sms")
     assert sms.payload["phone"] == "13812345678"
-    assert "排队号1" in sms.payload["text"] and "登记不等于购买凭证" in sms.payload["text"]
+    assert "排队号1" in sms_render(sms.payload) and "登记不等于购买凭证" in sms_render(sms.payload)
 
 
 def test_name_not_in_roster_is_pending_and_keeps_its_place(place):

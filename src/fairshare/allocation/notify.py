@@ -1,8 +1,8 @@
 """Voucher notifications (SMS via the outbox) and the voucher QR code.
 
 The SMS rows are exactly what ``core.sms.sms_enqueue`` writes (an ``sms`` outbox
-message with ``household_id``); the allocation engine creates them in bulk with
-``INSERT … SELECT`` from the new vouchers (``setbased.insert_sms``, text built from
+message of kind "voucher" with ``household_id``); the allocation engine creates them in bulk with
+``INSERT … SELECT`` from the new vouchers (``setbased.insert_sms``, variables built from
 ``sms_parts``) inside the allocation transaction, so they are sent by the outbox
 worker only after the vouchers are committed.
 """
@@ -13,6 +13,9 @@ from datetime import date
 from typing import Any
 
 import segno
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import token_sign, voucher_claims
@@ -21,27 +24,39 @@ from fairshare.community.models import Pharmacy
 
 def sms_parts(
     *, pharmacy: Pharmacy, declaration: SupplyDeclaration, on: date, until: date, packs: int
-) -> dict[str, str]:
-    """The fixed pieces of the voucher SMS of one pharmacy-day.
+) -> dict[str, Any]:
+    """The pieces of the voucher SMS (kind "voucher", core/sms.py) of one pharmacy-day.
 
-    text = head + code_display(code) + "。" + when + tail, where ``when`` is
+    Residents' default language (settings.LANGUAGE_CODE) is the message's ``lang``.
+    vars = ``fixed`` | {"code": code_display(code), "when": when}, where ``when`` is
     ``delivery``, or ``slot_before`` + "HH:MM-HH:MM" + ``slot_after``, or ``anytime``.
-    The set-based allocation assembles the text in SQL from these pieces
+    The set-based allocation assembles them in SQL from these pieces
     (``setbased.insert_sms``); ``tests/allocation/reference.py`` states it in Python.
     """
-    day = f"{on.month}月{on.day}日"
-    place = f"到{pharmacy.name}（{pharmacy.address}）购买"
-    return {
-        "head": "【公平配】您的口罩购买凭证号",
-        "delivery": f"{day}由居委会送货上门",
-        "slot_before": f"请于{day} ",
-        "slot_after": place,
-        "anytime": f"请于{day}营业时间内{place}",
-        "tail": (
-            f"，{declaration.manufacturer} {declaration.style}，{packs}包，"
-            f"每包{declaration.unit_price}元。凭证有效至{until.month}月{until.day}日，请勿转让。"
-        ),
-    }
+    lang = settings.LANGUAGE_CODE
+    with translation.override(lang):
+        day = _day(on)
+        slot = str(_("On %(day)s at %(slot)s") % {"day": day, "slot": "\x00"})
+        before, after = slot.split("\x00")
+        return {
+            "lang": lang,
+            "delivery": str(_("On %(day)s, delivered by the committee") % {"day": day}),
+            "slot_before": before,
+            "slot_after": after,
+            "anytime": str(_("On %(day)s during opening hours") % {"day": day}),
+            "fixed": {
+                "pharmacy": pharmacy.name,
+                "address": pharmacy.address,
+                "product": f"{declaration.manufacturer} {declaration.style}",
+                "packs": str(packs),
+                "price": str(declaration.unit_price),
+                "until": _day(until),
+            },
+        }
+
+
+def _day(on: date) -> str:
+    return str(_("%(month)s/%(day)s") % {"month": on.month, "day": on.day})
 
 
 def voucher_token(voucher: Voucher) -> str:

@@ -379,31 +379,31 @@ def insert_vouchers(picks: Query, *, codes: bytes, constants: dict[str, Any]) ->
 
 
 def insert_sms(
-    *, supply_day_id: int, after_id: int, parts: dict[str, str], constants: dict[str, Any]
+    *, supply_day_id: int, after_id: int, parts: dict[str, Any], constants: dict[str, Any]
 ) -> int:
-    """One SMS outbox row per voucher of the day with id > ``after_id``, in voucher order."""
+    """One "voucher" SMS outbox row (core/sms.py) per voucher of the day with id >
+    ``after_id``, in voucher order; ``parts`` from ``allocation.notify.sms_parts``."""
     pg = connection.vendor == "postgresql"
     if pg:
         hhmm = "to_char(v.slot_start, 'HH24:MI')", "to_char(v.slot_end, 'HH24:MI')"
     else:
         hhmm = "substr(v.slot_start, 1, 5)", "substr(v.slot_end, 1, 5)"
-    text = (
-        "%s || substr(v.code, 1, 4) || '-' || substr(v.code, 5, 5) || '-' || substr(v.code, 10) "
-        "|| '。' || CASE WHEN v.fulfilment = 'delivery' THEN %s "
+    code = "substr(v.code, 1, 4) || '-' || substr(v.code, 5, 5) || '-' || substr(v.code, 10)"
+    when = (
+        "CASE WHEN v.fulfilment = 'delivery' THEN %s "
         "WHEN v.slot_start IS NOT NULL AND v.slot_end IS NOT NULL "
-        f"THEN %s || {hhmm[0]} || '-' || {hhmm[1]} || %s ELSE %s END || %s"
+        f"THEN %s || {hhmm[0]} || '-' || {hhmm[1]} || %s ELSE %s END"
     )
-    text_params = [
-        parts["head"],
-        parts["delivery"],
-        parts["slot_before"],
-        parts["slot_after"],
-        parts["anytime"],
-        parts["tail"],
-    ]
+    fixed: dict[str, str] = parts["fixed"]
     build = "jsonb_build_object" if pg else "json_object"
+    variables = ", ".join(
+        [f"'code', {code}", f"'when', {when}", *(f"'{name}', CAST(%s AS TEXT)" for name in fixed)]
+    )
+    params = [parts["delivery"], parts["slot_before"], parts["slot_after"], parts["anytime"]]
+    params += [*fixed.values(), parts["lang"]]
+    payload = f"{build}('phone', r.phone, 'kind', 'voucher', 'vars', {build}({variables}), "
     varying = {
-        "payload": f"{build}('phone', r.phone, 'text', {text})",
+        "payload": payload + "'lang', CAST(%s AS TEXT))",
         "household_id": "v.household_id",
     }
     names, values = _fixed_columns(OutboxMessage, constants, set(varying))
@@ -415,5 +415,5 @@ def insert_sms(
         "WHERE v.supply_day_id = %s AND v.id > %s ORDER BY v.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*text_params, *values, supply_day_id, after_id])
+        cursor.execute(sql, [*params, *values, supply_day_id, after_id])
         return cursor.rowcount

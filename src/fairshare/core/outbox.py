@@ -5,6 +5,11 @@ claims due messages with a conditional update (so several workers can drain at
 once without sending anything twice), runs the handler for each, and records the
 outcome. A failing handler never affects the business data: the message is
 retried with exponential back-off, and marked failed after ``MAX_ATTEMPTS``.
+
+A handler says more with two exceptions: ``OutboxRetryLater`` (the far side asked to
+wait: retried after its ``delay`` or the back-off) and ``OutboxGiveUp`` (retrying cannot
+help: a rejected phone number, a wrong template; failed at once). Any other exception is
+a transient fault (network, timeout) and is retried. ``last_error`` records the reason.
 """
 
 from __future__ import annotations
@@ -57,6 +62,28 @@ def outbox_enqueue(
     return message
 
 
+class OutboxRetryLater(Exception):
+    """Not now: retry after ``delay`` seconds (None: the usual back-off)."""
+
+    def __init__(self, reason: str, *, delay: int | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class OutboxGiveUp(Exception):
+    """Retrying cannot succeed: mark the message failed now, with this reason."""
+
+
+def _failure(exc: Exception, attempts: int) -> tuple[bool, int]:
+    """(give up?, seconds until the next try) for a handler's exception: the one rule."""
+    backoff = min(2**attempts, 3600)
+    if isinstance(exc, OutboxGiveUp):
+        return True, backoff
+    if isinstance(exc, OutboxRetryLater) and exc.delay is not None:
+        backoff = max(1, min(exc.delay, 3600))
+    return attempts >= MAX_ATTEMPTS, backoff
+
+
 def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
     token = secrets.token_hex(8)
     due = Q(status=OutboxMessage.Status.PENDING, available_at__lte=now) & (
@@ -93,11 +120,11 @@ def outbox_drain(*, limit: int = 100, handlers: dict[str, Handler] | None = None
             handler(message.payload)
         except Exception as exc:
             attempts = message.attempts + 1
-            failed = attempts >= MAX_ATTEMPTS
+            failed, delay = _failure(exc, attempts)
             OutboxMessage.objects.filter(id=message.id, claim_token=message.claim_token).update(
                 attempts=attempts,
                 status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.PENDING,
-                available_at=now + timedelta(seconds=min(2**attempts, 3600)),
+                available_at=now + timedelta(seconds=delay),
                 claimed_until=None,
                 last_error=f"{type(exc).__name__}: {exc}"[:2000],
             )

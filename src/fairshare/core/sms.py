@@ -1,11 +1,21 @@
-"""SMS delivery backends.
+"""SMS: messages as kind + variables, and the backends that deliver them.
 
-A backend is any object with ``send(*, phone: str, text: str) -> None`` that raises
-on failure. Choose it with ``FAIRSHARE_SMS_BACKEND``: ``console`` (log), ``file``
-(append one JSON line per message to ``<data dir>/sms.log``), ``failing`` (always
-raises; for fault tests) or the dotted path of a class taking no arguments. A
-real gateway adapter implements ``send`` by calling the provider's HTTP API and
-raising on any non-success answer; the outbox retries it.
+Every SMS is enqueued as an ``sms`` outbox message whose payload keeps the recipient,
+the message kind (``SMS_KINDS``: code, registration, voucher, carry_over, shortfall),
+its variables (str → str) and the language it was asked in. The console and file
+backends render the text from the kind's translated template at send time
+(``sms_render``); provider backends (``send_template``, e.g. ``aliyun``:
+core/sms_aliyun.py) send the provider's template code with the variables. Payloads
+written before kinds existed (``{"phone", "text"}``) still send on text backends.
+
+A text backend is any object with ``send(*, phone: str, text: str) -> None``; a
+provider backend has ``send_template(*, phone: str, kind: str, variables: dict) ->
+None``. Choose it with ``FAIRSHARE_SMS_BACKEND``: ``console`` (log), ``file`` (append
+one JSON line per message to ``<data dir>/sms.log``), ``failing`` (always raises; for
+fault tests), ``aliyun`` (Alibaba Cloud SMS, docs/sms.md) or the dotted path of a
+class taking no arguments. A backend raises ``SmsRetryLater`` (throttled: try later),
+``SmsRejected`` (invalid number, bad template: give up) or any other exception (a
+transient fault: retried with back-off); core/outbox.py applies the rule.
 
 The file backend's log holds phone numbers and message texts: the personal-data purge
 removes the lines of a round's period (``sms_log_purge``); the file is created
@@ -22,19 +32,92 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from fairshare.core.fastsql import WriteBatch
-from fairshare.core.outbox import outbox_enqueue, outbox_handler
+from fairshare.core.outbox import OutboxGiveUp, OutboxRetryLater, outbox_enqueue, outbox_handler
 
 log = logging.getLogger(__name__)
 _file_lock = threading.Lock()
+
+
+class SmsRetryLater(OutboxRetryLater):
+    """The provider asks to wait (throttled); the outbox tries again later."""
+
+
+class SmsRejected(OutboxGiveUp):
+    """The provider refused the message for good (invalid number, bad template)."""
+
+
+@dataclass(frozen=True)
+class SmsKind:
+    """One message kind: its translated template and its variables. ``exact`` variables
+    (codes, numbers) are never shortened to fit a provider's limit."""
+
+    template: StrOrPromise
+    variables: tuple[str, ...]
+    exact: frozenset[str]
+
+
+SMS_KINDS: dict[str, SmsKind] = {
+    "code": SmsKind(
+        _("Fairshare: your registration code is %(code)s, valid for %(minutes)s minutes."),
+        ("code", "minutes"),
+        frozenset({"code", "minutes"}),
+    ),
+    "registration": SmsKind(
+        _(
+            "Fairshare, %(committee)s: your household is %(status)s (%(round)s), queue "
+            "number %(number)s, ticket %(ticket)s. Registering is not a voucher; you will "
+            "get another SMS when vouchers are issued."
+        ),
+        ("committee", "status", "round", "number", "ticket"),
+        frozenset({"number", "ticket"}),
+    ),
+    "voucher": SmsKind(
+        _(
+            "Fairshare: your mask voucher %(code)s. %(when)s, pharmacy: %(pharmacy)s "
+            "(%(address)s), %(product)s, %(packs)s packs at %(price)s yuan each. Valid "
+            "until %(until)s; do not pass it on."
+        ),
+        ("code", "when", "pharmacy", "address", "product", "packs", "price", "until"),
+        frozenset({"code", "packs", "price"}),
+    ),
+    "carry_over": SmsKind(
+        _(
+            "Fairshare, %(committee)s: your household was carried over to %(round)s, queue "
+            "number %(number)s, ticket %(ticket)s."
+        ),
+        ("committee", "round", "number", "ticket"),
+        frozenset({"number", "ticket"}),
+    ),
+    "shortfall": SmsKind(
+        _(
+            "Fairshare, %(committee)s: there are not enough masks for your household on "
+            "%(day)s; you keep your place (queue number %(number)s)."
+        ),
+        ("committee", "day", "number"),
+        frozenset({"number"}),
+    ),
+}
+
+
+def sms_render(payload: dict[str, Any]) -> str:
+    """The text of an ``sms`` payload, in the language it was enqueued in."""
+    if "kind" not in payload:
+        return str(payload["text"])  # enqueued before messages had kinds
+    with translation.override(payload.get("lang") or settings.LANGUAGE_CODE):
+        text: str = str(SMS_KINDS[payload["kind"]].template) % payload["vars"]
+        return text
 
 
 class SmsBackend(Protocol):
@@ -90,29 +173,55 @@ class FailingBackend:
         raise ConnectionError("SMS gateway unreachable (failing backend)")
 
 
-_BUILTIN: dict[str, Callable[[], SmsBackend]] = {
+_BUILTIN: dict[str, Callable[[], Any]] = {
     "console": ConsoleBackend,
     "file": FileBackend,
     "failing": FailingBackend,
+    "aliyun": lambda: import_string("fairshare.core.sms_aliyun.AliyunBackend")(),
 }
 
 
-def get_backend() -> SmsBackend:
+def get_backend() -> Any:
+    """The configured backend: a text backend (``send``) or a provider (``send_template``)."""
     name = settings.SMS_BACKEND
-    cls: Callable[[], SmsBackend] = _BUILTIN.get(name) or import_string(name)
+    cls: Callable[[], Any] = _BUILTIN.get(name) or import_string(name)
     return cls()
 
 
 def sms_enqueue(
-    *, phone: str, text: str, household_id: int | None = None, batch: WriteBatch | None = None
+    *,
+    phone: str,
+    kind: str,
+    variables: dict[str, str],
+    household_id: int | None = None,
+    batch: WriteBatch | None = None,
+    lang: str | None = None,
 ) -> None:
-    """Record an SMS to send after the current transaction commits (``batch``: a
-    fairshare.core.fastsql.WriteBatch to join, see outbox_enqueue)."""
-    outbox_enqueue(
-        kind="sms", payload={"phone": phone, "text": text}, household_id=household_id, batch=batch
-    )
+    """Record an SMS of ``kind`` (``SMS_KINDS``) to send after the current transaction
+    commits, in ``lang`` (default: the active language). ``batch``: a
+    fairshare.core.fastsql.WriteBatch to join, see outbox_enqueue."""
+    expected = SMS_KINDS[kind].variables
+    if set(variables) != set(expected) or not all(isinstance(v, str) for v in variables.values()):
+        raise ValueError(f"SMS {kind!r} takes the str variables {expected}, got {variables!r}")
+    payload = {
+        "phone": phone,
+        "kind": kind,
+        "vars": variables,
+        "lang": lang or translation.get_language() or settings.LANGUAGE_CODE,
+    }
+    outbox_enqueue(kind="sms", payload=payload, household_id=household_id, batch=batch)
 
 
 @outbox_handler("sms")
 def _send_sms(payload: dict[str, Any]) -> None:
-    get_backend().send(phone=payload["phone"], text=payload["text"])
+    if "kind" not in payload and "text" not in payload:  # blanked by the personal-data purge
+        raise SmsRejected("nothing to send (the message was purged)")
+    backend = get_backend()
+    if not hasattr(backend, "send_template"):
+        backend.send(phone=payload["phone"], text=sms_render(payload))
+    elif "kind" in payload:
+        backend.send_template(
+            phone=payload["phone"], kind=payload["kind"], variables=payload["vars"]
+        )
+    else:
+        raise SmsRejected("a plain-text message (enqueued before kinds) has no provider template")

@@ -46,7 +46,7 @@ def phone_code_send(*, phone: str) -> str:
             expires_at=now + timedelta(seconds=settings.PHONE_CODE_TTL_SECONDS),
         )
         minutes = max(1, settings.PHONE_CODE_TTL_SECONDS // 60)
-        sms_enqueue(phone=phone, text=f"【公平配】您的登记验证码是{code}，{minutes}分钟内有效。")
+        sms_enqueue(phone=phone, kind="code", variables={"code": code, "minutes": str(minutes)})
     return phone
 
 

@@ -82,14 +82,20 @@ def _require_scope(actor: User | None, committee_id: int) -> None:
     )
 
 
-def _confirmation_text(registration: Registration, round: Round, committee: Committee) -> str:
-    # Residents get Chinese messages (README.md); the ticket is shown in groups for reading aloud.
-    pending = "，待居委会核实" if registration.status == Registration.Status.PENDING_REVIEW else ""
-    return (
-        f"【公平配】{committee.name}：您户已登记（{round.name}），排队号{registration.queue_number}，"
-        f"登记号{ticket_display(registration.ticket)}{pending}。"
-        "登记不等于购买凭证，发放购买凭证时将另行短信通知。"
-    )
+def _confirmation_variables(
+    registration: Registration, round: Round, committee: Committee
+) -> dict[str, str]:
+    # The "registration" SMS (core/sms.py); the ticket is shown in groups for reading aloud.
+    pending = registration.status == Registration.Status.PENDING_REVIEW
+    return {
+        "committee": committee.name,
+        "status": str(
+            _("registered, awaiting the committee's check") if pending else _("registered")
+        ),
+        "round": round.name,
+        "number": str(registration.queue_number),
+        "ticket": ticket_display(registration.ticket),
+    }
 
 
 def _validate_round(
@@ -260,7 +266,8 @@ def registration_write(plan: RegistrationPlan) -> RegistrationResult:
         queue.ledger_append(counter, [link], batch=batch)
         sms_enqueue(
             phone=plan.phone,
-            text=_confirmation_text(registration, plan.round, committee),
+            kind="registration",
+            variables=_confirmation_variables(registration, plan.round, committee),
             household_id=plan.household.pk,
             batch=batch,
         )
