@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -282,7 +282,13 @@ def helper_assign(
     return assignment
 
 
-def _audit_scope(user: User) -> dict[str, int | None]:
+class _AuditScope(TypedDict):
+    subdistrict_id: int | None
+    committee_id: int | None
+    pharmacy_id: int | None
+
+
+def _audit_scope(user: User) -> _AuditScope:
     """Where an account belongs, for the audit log's scoping."""
     subdistrict_id = user.subdistrict_id
     if user.committee is not None:

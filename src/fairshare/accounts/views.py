@@ -196,7 +196,7 @@ class PasswordChangeForm(Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         one, two = data.get("new_password1"), data.get("new_password2")
         if one and two and one != two:
             self.add_error("new_password2", gettext_lazy("The two new passwords differ."))
