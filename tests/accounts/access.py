@@ -1,16 +1,24 @@
-"""The roster import pages (issue 19) in the access matrix: the upload page is for
-subdistrict and district staff (each within their own area); the set-password page is
-public (its one-time link is the credential)."""
+"""Accounts pages and endpoints of issue 19 in the access matrix: the roster upload page
+and the staff accounts page are for subdistrict and district staff (each within their own
+area); the change-password page is for every signed-in staff user; the password API is
+public (its credentials are in the body)."""
 
 from __future__ import annotations
 
 from tests.accounts.access_registry import public, staff
+from tests.accounts.world import PASSWORD
 
 AREA = ("district", "subdistrict")
+ALL_STAFF = ("district", "subdistrict", "committee", "pharmacy")
 
 
-def _bad_link(c):
-    return {"uidb64": "MQ", "token": "not-a-token"}
+def _weak_new_password(c):
+    # The right credentials and a new password the validators refuse: 422, nothing changed.
+    return {
+        "username": c.side.users["committee"].username,
+        "password": PASSWORD,
+        "new_password": "x",
+    }
 
 
 ENTRIES = {
@@ -19,8 +27,19 @@ ENTRIES = {
     ("POST", "/accounts/import/"): staff(
         *AREA, scoped=False, body=lambda c: {"action": "check"}, own=frozenset({422})
     ),
-    ("GET", "/accounts/set-password/<uidb64>/<token>/"): public(params=_bad_link),
-    ("POST", "/accounts/set-password/<uidb64>/<token>/"): public(
-        params=_bad_link, body=lambda c: {}
+    ("GET", "/accounts/password/"): staff(*ALL_STAFF, scoped=False, own=frozenset({200})),
+    # An empty form: shown again with its errors (422), nothing changed.
+    ("POST", "/accounts/password/"): staff(
+        *ALL_STAFF, scoped=False, body=lambda c: {}, own=frozenset({422})
     ),
+    ("GET", "/accounts/staff/"): staff(*AREA, scoped=False, own=frozenset({200})),
+    # Reactivating the (active) pharmacy account of the target side changes nothing; a
+    # foreign side's account is "not found".
+    ("POST", "/accounts/staff/<int:user_id>/"): staff(
+        *AREA,
+        params=lambda c: {"user_id": c.users["pharmacy"].pk},
+        body=lambda c: {"action": "reactivate"},
+        own=frozenset({302}),
+    ),
+    ("POST", "/api/v1/auth/password"): public(body=_weak_new_password),
 }

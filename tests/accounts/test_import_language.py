@@ -91,7 +91,18 @@ def test_preview_counts_are_chinese(office_client):
     _has_none(html, ["Households", "Confirm the import", "marked inactive"])
 
 
-def test_invalid_set_password_link_is_chinese(client):
-    html = client.get("/accounts/set-password/MQ/bad-token/").content.decode()
-    _has_all(html, ["设置密码", "此链接无效：已被使用或已过期。"])
-    _has_none(html, ["Set your password", "This link is not valid"])
+def test_change_password_page_after_a_one_time_password_is_chinese(client):
+    user = UserFactory(role="", password_change_required=True)
+    client.force_login(user)
+    html = client.get("/accounts/", follow=True).content.decode()
+    _has_all(html, ["修改密码", "您使用一次性密码登录。", "当前密码", "再次输入新密码"])
+    _has_none(html, ["Change your password", "You signed in with a one-time password"])
+    same = client.post(
+        "/accounts/password/",
+        {
+            "old_password": "pw-for-tests-1",
+            "new_password1": "pw-for-tests-1",
+            "new_password2": "pw-for-tests-1",
+        },
+    )
+    _has_all(same.content.decode(), ["新密码不能与当前密码相同。"])

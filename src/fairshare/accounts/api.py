@@ -17,6 +17,7 @@ from fairshare.accounts.requests import BearerRequest
 from fairshare.accounts.selectors import assignment_list, committees_in_scope, token_list
 from fairshare.accounts.services import (
     helper_assign,
+    password_change_with_credentials,
     require_area_staff,
     token_issue,
     token_revoke,
@@ -35,6 +36,12 @@ class TokenIn(InputSchema):
     label: str = Field(default="", max_length=64)
 
 
+class PasswordChangeIn(InputSchema):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
 class TokenOut(Schema):
     token: str
 
@@ -51,6 +58,10 @@ class TokenInfo(Schema):
 class Message(Schema):
     detail: str
     code: str | None = None
+
+
+class FieldMessage(Message):
+    errors: dict[str, list[str]] | None = None
 
 
 class AssignmentIn(InputSchema):
@@ -96,7 +107,9 @@ def _assignment_out(a: CommitteeAssignment) -> dict[str, Any]:
 
 # Not a ``write_endpoint``: its answer is a secret, which no Idempotency-Key record may
 # hold (only token hashes are stored).
-@router.post("/token", response={200: TokenOut, 401: Message, 429: Message}, auth=None)
+@router.post(
+    "/token", response={200: TokenOut, 401: Message, 403: Message, 429: Message}, auth=None
+)
 def create_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     return {
         "token": token_issue(
@@ -106,6 +119,22 @@ def create_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
             label=payload.label,
         )
     }
+
+
+# Not a ``write_endpoint`` either: no Idempotency-Key record may hold the passwords.
+@router.post(
+    "/password", response={200: Message, 401: Message, 422: FieldMessage, 429: Message}, auth=None
+)
+def change_password(request: HttpRequest, payload: PasswordChangeIn) -> dict[str, str]:
+    """Change a password with the current one (a one-time password must be changed so
+    before a token is issued). A wrong password counts as a failed login."""
+    password_change_with_credentials(
+        request=request,
+        username=payload.username,
+        password=payload.password,
+        new_password=payload.new_password,
+    )
+    return {"detail": str(_("Your password has been changed.")), "code": "password_changed"}
 
 
 @router.delete("/token", response={204: None}, auth=bearer)

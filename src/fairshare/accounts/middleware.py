@@ -1,6 +1,11 @@
 """End staff sessions that must not go on.
 
 * ``AccessExpiryMiddleware``: the user's access has ended (expired helper, deactivated).
+  It also holds back a user whose password is an unchanged one-time password
+  (``User.password_change_required``): every page redirects to the change-password page
+  (except that page, the logout and static files), every API call on the session answers
+  403 ``password_change_required`` (except the token and password endpoints, which take
+  their credentials in the body).
 * ``SessionLimitMiddleware``: the session is older than ``FAIRSHARE_SESSION_MAX_SECONDS``
   (counted from login) or was idle longer than ``FAIRSHARE_SESSION_IDLE_SECONDS``
   (shared desk computers). Login time and last activity live in the session; the
@@ -21,7 +26,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +46,33 @@ class AccessExpiryMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not has_access(user):
             logout(request)
+        elif user is not None and getattr(user, "password_change_required", False):
+            held = _password_change_answer(request)
+            if held is not None:
+                return held
         return self.get_response(request)
+
+
+_OPEN_API_PATHS = ("/api/v1/auth/token", "/api/v1/auth/password")
+
+
+def _password_change_answer(request: HttpRequest) -> HttpResponse | None:
+    """What a user who must change a one-time password gets instead of the page (None:
+    the request goes on)."""
+    path = request.path
+    change = reverse("accounts:password_change")
+    if path.startswith("/api/"):
+        if path.rstrip("/") in _OPEN_API_PATHS:
+            return None
+        body = {
+            "detail": str(_("Change your one-time password first.")),
+            "code": "password_change_required",
+        }
+        return JsonResponse(body, status=403)
+    static = str(getattr(settings, "STATIC_URL", "") or "/static/")
+    if path in (change, reverse("accounts:logout")) or path.startswith((static, "/i18n/")):
+        return None
+    return HttpResponseRedirect(change)
 
 
 def _now() -> float:

@@ -61,6 +61,14 @@ class User(AbstractUser):
         blank=True,
         help_text=_("For helpers sent down from the subdistrict (下沉干部)."),
     )
+    password_change_required = models.BooleanField(
+        _("must change password"),
+        default=False,
+        help_text=_(
+            "The password is a one-time password (from the roster import or a reset): "
+            "the user must choose a new one before doing anything else."
+        ),
+    )
 
     class Meta:
         verbose_name = _("staff user")

@@ -98,3 +98,23 @@ def audit_entries(
     if until:
         qs = qs.filter(at__date__lte=until)
     return qs.order_by("-at", "-id")
+
+
+def staff_account_list(*, user: Viewer) -> QuerySet[User]:
+    """The staff accounts that district and subdistrict staff manage (reset a password,
+    deactivate): committee staff and helpers whose home committee, pharmacy staff whose
+    pharmacy, and subdistrict staff whose subdistrict is in the user's area; never the
+    user, a superuser or district staff. Nothing for other roles."""
+    if not is_area_staff(user):
+        return User.objects.none()
+    q = (
+        (Q(role=User.Role.COMMITTEE) & area_q(user, "committee__subdistrict"))
+        | (Q(role=User.Role.PHARMACY) & area_q(user, "pharmacy__subdistrict"))
+        | (Q(role=User.Role.SUBDISTRICT) & area_q(user, "subdistrict"))
+    )
+    return (
+        User.objects.filter(q, is_superuser=False)
+        .exclude(pk=user.pk)
+        .select_related("committee", "pharmacy", "subdistrict")
+        .order_by("role", "username")
+    )

@@ -1,9 +1,11 @@
-"""Writes for accounts: users of a role, API tokens, helpers sent down to committees."""
+"""Writes for accounts: users of a role, API tokens, helpers sent down to committees,
+one-time passwords and the staff accounts that area staff manage."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -16,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from fairshare.accounts.models import ApiToken, CommitteeAssignment, User
 from fairshare.accounts.permissions import Viewer, has_access, is_area_staff
 from fairshare.accounts.scoping import committee_in_scope
+from fairshare.accounts.selectors import staff_account_list
 from fairshare.accounts.throttle import ip_failures_exceeded
 from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
@@ -43,8 +46,35 @@ def user_create(
     return user
 
 
-def token_issue(*, request: HttpRequest, username: str, password: str, label: str = "") -> str:
-    """Check the credentials (with django-axes lockout) and return a new raw token.
+class PasswordChangeRequired(ServiceError):
+    status_code = 403
+    code = "password_change_required"
+
+
+# One-time passwords: 12 characters without the ones that read alike (0/O/o, 1/l/I), about
+# 69 bits from ``secrets``; given to a person once, on paper or by phone.
+ONE_TIME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+ONE_TIME_LENGTH = 12
+
+
+def one_time_password_new() -> str:
+    return "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(ONE_TIME_LENGTH))
+
+
+def one_time_password_set(*, user: User) -> str:
+    """Give ``user`` a new one-time password (stored hashed, like any password) that must be
+    changed at the next login; return its clear text, to be shown once and never stored.
+    Changing the password ends the user's sessions (Django's session hash)."""
+    raw = one_time_password_new()
+    user.set_password(raw)
+    user.password_change_required = True
+    user.save(update_fields=["password", "password_change_required"])
+    return raw
+
+
+def _authenticate(*, request: HttpRequest, username: str, password: str) -> User:
+    """The user of these credentials, through django-axes (a wrong password is a counted
+    failed login; the lockout and the address challenge apply).
 
     Inactive users and users whose access has expired get the same 401 as a wrong
     password, so the answer does not reveal which accounts exist.
@@ -56,11 +86,62 @@ def token_issue(*, request: HttpRequest, username: str, password: str, label: st
         raise LockedOut(_("Too many failed attempts; try again in 15 minutes."))
     if user is None or not has_access(user):
         raise AuthFailed(_("Wrong username or password."))
+    return user
+
+
+def token_issue(*, request: HttpRequest, username: str, password: str, label: str = "") -> str:
+    """Check the credentials (with django-axes lockout) and return a new raw token.
+
+    An unchanged one-time password is refused (403 ``password_change_required``): it must
+    be changed first (``password_change``, on the page or ``POST /api/v1/auth/password``).
+    """
+    user = _authenticate(request=request, username=username, password=password)
+    if user.password_change_required:
+        raise PasswordChangeRequired(
+            _("This is a one-time password: change it before using the account.")
+        )
     raw = ApiToken.new_raw()
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, token_hash=ApiToken.hash(raw), label=label[:64])
         audit_record(actor=user, action="token.issue", obj=token, after={"label": token.label})
     return raw
+
+
+def password_change(*, user: User, new_password: str, field: str = "new_password") -> None:
+    """Set the user's own new password: Django's password validators apply and it must
+    differ from the current one (per-field errors under ``field``). Clears the one-time
+    flag; audited without any password."""
+    errors = FieldErrors()
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            errors.add(field, message)
+    if user.check_password(new_password):
+        errors.add(field, _("The new password must differ from the current one."))
+    if errors:
+        raise errors
+    with write_transaction():
+        was_one_time = user.password_change_required
+        user.set_password(new_password)
+        user.password_change_required = False
+        user.save(update_fields=["password", "password_change_required"])
+        audit_record(
+            actor=user,
+            action="password.change",
+            obj=user,
+            after={"one_time_replaced": was_one_time},
+            **_audit_scope(user),
+        )
+
+
+def password_change_with_credentials(
+    *, request: HttpRequest, username: str, password: str, new_password: str
+) -> None:
+    """``POST /api/v1/auth/password``: the credentials are checked as for a token (a wrong
+    password counts as a failed login), then ``password_change``."""
+    user = _authenticate(request=request, username=username, password=password)
+    password_change(user=user, new_password=new_password)
 
 
 def token_revoke(*, token: ApiToken, actor: User) -> None:
@@ -199,3 +280,77 @@ def helper_assign(
             committee_id=committee.pk,
         )
     return assignment
+
+
+class _AuditScope(TypedDict):
+    subdistrict_id: int | None
+    committee_id: int | None
+    pharmacy_id: int | None
+
+
+def _audit_scope(user: User) -> _AuditScope:
+    """Where an account belongs, for the audit log's scoping."""
+    subdistrict_id = user.subdistrict_id
+    if user.committee is not None:
+        subdistrict_id = user.committee.subdistrict_id
+    elif user.pharmacy is not None:
+        subdistrict_id = user.pharmacy.subdistrict_id
+    return {
+        "subdistrict_id": subdistrict_id,
+        "committee_id": user.committee_id,
+        "pharmacy_id": user.pharmacy_id,
+    }
+
+
+def _managed_account(actor: User, user_id: int) -> User:
+    """A staff account of the actor's area (``staff_account_list``); else 'not found'."""
+    if not is_area_staff(actor):
+        raise Forbidden(_("Only subdistrict and district staff can manage staff accounts."))
+    user = staff_account_list(user=actor).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("Unknown staff account."), code="unknown_account")
+    return user
+
+
+def staff_password_reset(*, actor: User, user_id: int) -> tuple[User, str]:
+    """A new one-time password for an account of the actor's area: the account must change
+    it at its next login; its sessions end and its API tokens are revoked. Returns the
+    account and the clear text (to show once)."""
+    user = _managed_account(actor, user_id)
+    with write_transaction():
+        raw = one_time_password_set(user=user)
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="staff.password_reset",
+            obj=user,
+            after={"username": user.username, "tokens_revoked": revoked},
+            **_audit_scope(user),
+        )
+    return user, raw
+
+
+def staff_set_active(*, actor: User, user_id: int, active: bool) -> User:
+    """Deactivate (it can no longer log in; its sessions end, its API tokens are revoked)
+    or reactivate an account of the actor's area."""
+    user = _managed_account(actor, user_id)
+    if user.is_active == active:
+        return user
+    with write_transaction():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        audit_record(
+            actor=actor,
+            action="staff.reactivate" if active else "staff.deactivate",
+            obj=user,
+            before={"is_active": not active},
+            after={"is_active": active},
+            **_audit_scope(user),
+        )
+    return user

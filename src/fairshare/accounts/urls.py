@@ -11,10 +11,8 @@ urlpatterns = [
     path("", views.staff_home, name="home"),
     path("helpers/", views.helpers, name="helpers"),
     path("audit/", views.audit_log, name="audit"),
+    path("password/", views.password_change_page, name="password_change"),
+    path("staff/", views.staff_accounts, name="staff_accounts"),
+    path("staff/<int:user_id>/", views.staff_account_action, name="staff_account_action"),
     path("import/", roster_views.roster_upload, name="roster_import"),
-    path(
-        "set-password/<uidb64>/<token>/",
-        roster_views.SetPasswordView.as_view(),
-        name="set_password",
-    ),
 ]

@@ -43,7 +43,9 @@ Progress = Callable[[str], None]
 class ImportResult:
     dry_run: bool
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # sheet kind → tally
-    links: list[tuple[str, str]] = field(default_factory=list)  # username, set-password path
+    # (username, one-time password) of the staff accounts given one: shown once, never
+    # stored, never in the summary (the audit log's record).
+    passwords: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, object]:
         return {"dry_run": self.dry_run, "counts": self.counts}
@@ -84,6 +86,7 @@ def _write(
     write: bool,
     errors: ErrorList,
     progress: Progress,
+    reset_passwords: bool = False,
 ) -> ImportResult:
     names = {kind: next((s.name for s in sheets if s.kind == kind), "") for kind in KINDS}
     diff = diff_households(ctx, wanted, names[HOUSEHOLDS], errors)
@@ -103,7 +106,9 @@ def _write(
         "buildings_created": buildings,
     }
     progress("staff")
-    staff, result.links = write_staff(ctx, wanted, ids, names[STAFF], errors, write=write)
+    staff, result.passwords = write_staff(
+        ctx, wanted, ids, names[STAFF], errors, write=write, reset_passwords=reset_passwords
+    )
     result.counts["staff"] = staff.as_dict()
     if errors:
         raise ImportRefused(errors)
@@ -119,12 +124,15 @@ def roster_import(
     dry_run: bool = False,
     hasher: Callable[[str], str] = id_number_hash,
     progress: Progress | None = None,
+    reset_passwords: bool = False,
 ) -> ImportResult:
     """Validate every row, then (unless ``dry_run``) write all of it in one transaction.
 
     ``actor`` None is the command line (it may create subdistricts, in ``district_name``);
     a staff user imports within their own area only. Raises ImportRefused with the
     per-row errors (nothing written), or Forbidden for users who may not import.
+    New staff accounts get a one-time password (``ImportResult.passwords``); with
+    ``reset_passwords`` also those whose one-time password is still unchanged.
     """
     step = progress or (lambda _stage: None)
     default = _default_subdistrict(actor, subdistrict)
@@ -137,7 +145,15 @@ def roster_import(
         ctx = Context.load(actor=actor, subdistrict=default, district_name=district_name)
         step("checking")
         wanted = _plan(sheets, ctx, hasher, errors)
-        result = _write(ctx, wanted, sheets, write=not dry_run, errors=errors, progress=step)
+        result = _write(
+            ctx,
+            wanted,
+            sheets,
+            write=not dry_run,
+            errors=errors,
+            progress=step,
+            reset_passwords=reset_passwords,
+        )
         if not dry_run:
             audit_record(
                 actor=actor,

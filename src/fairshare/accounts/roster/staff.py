@@ -1,15 +1,12 @@
 """The staff sheet: accounts of committee, pharmacy and subdistrict staff. Never a
-password: a new account gets a one-time link to set its own (``set_password_link``)."""
+password in the file: a new account gets a one-time password (``services.one_time_password_set``),
+returned once by the import and changed by its owner at the first login."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.contrib.auth.tokens import default_token_generator
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
@@ -19,6 +16,7 @@ from fairshare.accounts.roster.errors import ErrorList
 from fairshare.accounts.roster.reader import Sheet
 from fairshare.accounts.roster.text import compact, day, fold
 from fairshare.accounts.roster.wanted import StaffWant, Wanted
+from fairshare.accounts.services import one_time_password_set
 
 ROLES = {
     "committee": User.Role.COMMITTEE.value,
@@ -29,14 +27,6 @@ ROLES = {
     "街道": User.Role.SUBDISTRICT.value,
 }
 USERNAME_MAX = 150
-
-
-def set_password_link(user: User) -> str:
-    """The path of the one-time page where ``user`` sets a password (valid until used, at
-    most PASSWORD_RESET_TIMEOUT)."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    return reverse("accounts:set_password", kwargs={"uidb64": uid, "token": token})
 
 
 def _expiry(text: str) -> datetime | None:
@@ -146,12 +136,27 @@ def _scope_fields(want: StaffWant, ids: Ids, ctx: Context) -> dict[str, int | No
     return fields
 
 
+def _needs_password(user: User, *, reset: bool) -> bool:
+    """A one-time password for a new account (no password at all), and with ``reset`` for
+    one whose one-time password is still unchanged; never for one with its own password."""
+    if not user.has_usable_password():
+        return True
+    return reset and user.password_change_required
+
+
 def write_staff(
-    ctx: Context, wanted: Wanted, ids: Ids, sheet: str, errors: ErrorList, *, write: bool
+    ctx: Context,
+    wanted: Wanted,
+    ids: Ids,
+    sheet: str,
+    errors: ErrorList,
+    *,
+    write: bool,
+    reset_passwords: bool = False,
 ) -> tuple[Tally, list[tuple[str, str]]]:
-    """Create and update accounts; the (username, set-password link) of every account that
-    has no password yet (new ones, and earlier ones never set up)."""
-    tally, links = Tally(), []
+    """Create and update accounts; the (username, one-time password) of every account
+    that gets one (``_needs_password``), in clear text only here, to be shown once."""
+    tally, passwords = Tally(), []
     for want in wanted.staff:
         user = User.objects.filter(username__iexact=want.username).first()
         if user is not None and (
@@ -167,7 +172,7 @@ def write_staff(
             tally.created += 1
             if write:
                 user = User(username=want.username, is_staff=True, **values)
-                user.set_unusable_password()
+                user.set_unusable_password()  # until its one-time password, just below
                 user.save()
         elif any(getattr(user, k) != v for k, v in values.items()):
             tally.updated += 1
@@ -177,9 +182,9 @@ def write_staff(
                 user.save(update_fields=list(values))
         else:
             tally.unchanged += 1
-        if write and user is not None and not user.has_usable_password():
-            links.append((user.username, set_password_link(user)))
-    return tally, links
+        if write and user is not None and _needs_password(user, reset=reset_passwords):
+            passwords.append((user.username, one_time_password_set(user=user)))
+    return tally, passwords
 
 
 def _user_in_area(ctx: Context, user: User) -> bool:

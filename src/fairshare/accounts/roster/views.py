@@ -11,11 +11,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -92,12 +90,16 @@ def _save(files: list[UploadedFile]) -> str:
     return token
 
 
-def _run(request: StaffRequest, token: str, *, dry_run: bool) -> ImportResult:
+def _run(
+    request: StaffRequest, token: str, *, dry_run: bool, reset_passwords: bool = False
+) -> ImportResult:
     folder = _upload_root() / token
     paths = sorted(folder.iterdir())
     handles = [(path.name[3:], path.open("rb")) for path in paths]
     try:
-        return roster_import(files=handles, actor=request.user, dry_run=dry_run)
+        return roster_import(
+            files=handles, actor=request.user, dry_run=dry_run, reset_passwords=reset_passwords
+        )
     finally:
         for _name, handle in handles:
             handle.close()
@@ -128,7 +130,8 @@ def _confirm(request: StaffRequest, context: dict[str, Any]) -> int:
         context["expired"] = True
         return 422
     try:
-        context["result"] = _run(request, token, dry_run=False)
+        reset = request.POST.get("reset_passwords") == "on"
+        context["result"] = _run(request, token, dry_run=False, reset_passwords=reset)
         context["rows"] = _rows(context["result"])
     except ImportRefused as exc:
         context["errors"] = exc.errors
@@ -148,13 +151,6 @@ def roster_upload(request: StaffRequest) -> HttpResponse:
             status = _confirm(request, context)
         else:
             status = _check(request, context)
-    return render(request, "accounts/roster_import.html", context, status=status)
-
-
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """The one-time page a new staff account's link opens (Django's token: it stops working
-    once the password is set)."""
-
-    template_name = "accounts/set_password.html"
-    success_url = reverse_lazy("accounts:login")
-    post_reset_login = False
+    response = render(request, "accounts/roster_import.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"  # the result shows one-time passwords
+    return response

@@ -1,10 +1,12 @@
-"""``fairshare import_roster FILE… [--district NAME] [--subdistrict CODE] [--dry-run]``.
+"""``fairshare import_roster FILE… [--district NAME] [--subdistrict CODE] [--dry-run]
+[--reset-passwords]``.
 
 The same engine as the upload page (``fairshare.accounts.roster.services.roster_import``).
-On success it prints the counts per sheet and, for every staff account without a password,
-one line ``username<TAB>link`` (the one-time page where that person sets a password). On
-any error it prints one line per error (sheet:row [column]: message), writes nothing and
-exits with status 1.
+On success stdout holds only one line ``username<TAB>password`` per staff account given
+a one-time password (new accounts; with ``--reset-passwords`` also accounts whose
+one-time password is still unchanged), printed this once and stored nowhere in clear;
+the counts per sheet and the timings go to stderr. On any error it prints one line per
+error (sheet:row [column]: message) on stderr, writes nothing and exits with status 1.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--subdistrict", help="code of the one subdistrict to import into")
         parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
         parser.add_argument(
-            "--base-url", default="", help="prefix for the set-password links, e.g. https://…"
+            "--reset-passwords",
+            action="store_true",
+            help="new one-time passwords for accounts that have not changed theirs yet",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,12 +58,13 @@ class Command(BaseCommand):
                 district_name=options["district"],
                 dry_run=options["dry_run"],
                 progress=progress if options["verbosity"] >= 1 else None,
+                reset_passwords=options["reset_passwords"],
             )
         except ImportRefused as exc:
             for error in exc.errors.items:
-                self.stdout.write(str(error))
+                self.stderr.write(str(error))
             if exc.errors.overflow:
-                self.stdout.write(f"… {exc.errors.overflow} more")
+                self.stderr.write(f"… {exc.errors.overflow} more")
             self.stderr.write(f"{len(exc.errors)} error(s); nothing was written.")
             sys.exit(1)
         finally:
@@ -67,5 +72,5 @@ class Command(BaseCommand):
                 handle.close()
         self.stderr.write(json.dumps(result.summary(), ensure_ascii=False))
         self.stderr.write(f"done in {time.monotonic() - started:.1f}s")
-        for username, link in result.links:
-            self.stdout.write(f"{username}\t{options['base_url']}{link}")
+        for username, password in result.passwords:
+            self.stdout.write(f"{username}\t{password}")
