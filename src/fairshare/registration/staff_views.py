@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -229,8 +230,10 @@ def review_action(request: StaffRequest, pk: int, action: str) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
                 note=request.POST.get("note", ""),
             )
-    except ServiceError as exc:
+    except FieldErrors as exc:  # the form's input: shown next to its fields
         return _review_page(request, error_pk=registration.pk, exc=exc)
+    except ServiceError as exc:  # e.g. reviewed meanwhile: the fresh queue says why
+        messages.error(request, str(exc.message))
     return redirect("registration:review")
 
 
