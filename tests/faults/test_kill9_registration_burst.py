@@ -68,8 +68,8 @@ def test_kill9_during_registration_burst_loses_no_acknowledged_registration(pg_e
         server.start()
 
         for ticket, phone, queue_number in acknowledged:
-            status_url = server.url + STATUS_PATH.replace("{ticket}", ticket) + f"?phone={phone}"
-            status, _, data = http("GET", status_url)
+            status_url = server.url + STATUS_PATH.replace("{ticket}", ticket)
+            status, _, data = http("POST", status_url, body={"phone": phone})
             assert status == 200, (ticket, status, data[:200])
             assert json.loads(data)["queue_number"] == queue_number
         numbers = [q for _, _, q in acknowledged]

@@ -13,6 +13,7 @@ from fairshare.core.models import OutboxMessage
 from fairshare.core.outbox import outbox_drain
 from fairshare.core.sms import sms_enqueue
 from tests.factories import CommitteeFactory, HouseholdFactory, RoundFactory
+from tests.faults.conftest import STATUS_PATH
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -94,7 +95,11 @@ def test_registration_with_failing_sms_is_kept_and_retried(settings, tmp_path):
     messages = OutboxMessage.objects.filter(kind="sms")
     assert messages.exists(), "registration enqueued no SMS"
     assert all(m.status == OutboxMessage.Status.PENDING and m.attempts == 1 for m in messages)
-    status = client.get(f"/api/v1/registrations/{ticket}", {"phone": "13900000001"})
+    status = client.post(
+        STATUS_PATH.replace("{ticket}", ticket),
+        {"phone": "13900000001"},
+        content_type="application/json",
+    )
     assert status.status_code == 200  # the registration stands
     settings.SMS_BACKEND = "file"
     for message in messages:

@@ -19,6 +19,7 @@ from fairshare.allocation import selectors
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.tokens import code_display
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
+from fairshare.core.forms import posted_text_check
 from fairshare.core.ratelimit import ratelimit_enforce
 from fairshare.registration.models import Registration
 from fairshare.registration.selectors import registration_lookup
@@ -51,6 +52,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
+            posted_text_check(request.POST, fields=("ticket", "phone"))
             registration = status_lookup(
                 request, ticket=request.POST.get("ticket", ""), phone=request.POST.get("phone", "")
             )

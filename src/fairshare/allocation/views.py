@@ -19,6 +19,7 @@ from fairshare.allocation.services import allocation_run_as, supply_declare_as
 from fairshare.allocation.slips import slips_pdf
 from fairshare.community.models import Pharmacy
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError, error_messages
+from fairshare.core.forms import posted_text_check, posted_text_errors
 
 PAGE_LIMIT = 500
 
@@ -128,6 +129,7 @@ def supply_page(request: StaffRequest) -> HttpResponse:
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
         try:
+            posted_text_check(request.POST, fields=tuple(values))
             _supply_submit(request, pharmacy, values)
         except ServiceError as exc:
             errors, failure = error_messages(exc), exc
@@ -165,13 +167,14 @@ def allocate_page(request: StaffRequest) -> HttpResponse:
     result = None
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
+        errors = error_messages(posted_text_errors(request.POST, fields=tuple(values)))
         round_ = next((r for r in rounds if str(r.pk) == values["round"]), None)
         if round_ is None:
-            errors["round"] = [str(_("Choose a round."))]
+            errors.setdefault("round", [str(_("Choose a round."))])
         try:
             day = Date.fromisoformat(values["date"])
         except ValueError:
-            errors["date"] = [str(_("Enter a date like 2020-02-03."))]
+            errors.setdefault("date", [str(_("Enter a date like 2020-02-03."))])
         if not errors and round_ is not None:  # no round chosen → errors["round"] is set
             try:
                 result = allocation_run_as(

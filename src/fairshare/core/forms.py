@@ -5,19 +5,29 @@ directly for Django's own forms such as the login form): each text field refuses
 control characters with a per-field error in the user's language; a field whose
 widget is a ``Textarea`` may hold line breaks and tabs, any other takes one line.
 ``TextRuleAdminMixin`` does the same for the admin's model forms.
+
+Pages that read ``request.POST`` without a form apply the same rule through
+:func:`posted_text_errors` (every posted value, per field), and parse posted ids with
+:func:`parse_id` (a bad id is no object, never a 500).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
+from fairshare.core.errors import FieldErrors
 from fairshare.core.schemas import MESSAGES, text_problem
+
+# The largest id a database key column holds (bigint); a larger one would overflow the driver.
+MAX_ID = 2**63 - 1
+GENERAL = "general"
 
 
 class TextRuleValidator:
@@ -79,3 +89,54 @@ class TextRuleAdminMixin:
         if field is not None:
             apply_text_rule(field)
         return field
+
+
+def posted_text_errors(
+    data: QueryDict | Mapping[str, str],
+    *,
+    fields: Collection[str] = (),
+    multiline: Collection[str] = (),
+) -> FieldErrors:
+    """The text rule over every posted value, as per-field errors (empty when all pass).
+
+    Every field is checked, listed or not, so a page cannot forget one. Fields named in
+    ``multiline`` may hold line breaks and tabs, any other takes one line. An error is
+    filed under the field's name when the page shows errors next to it (``fields`` or
+    ``multiline``), else (hidden inputs, buttons, choices) under ``"general"``.
+    """
+    errors = FieldErrors()
+    items = data.lists() if isinstance(data, QueryDict) else ((k, [v]) for k, v in data.items())
+    for name, values in items:
+        for value in values:
+            problem = text_problem(value, multiline=name in multiline)
+            if problem is None:
+                problem = text_problem(name)
+            if problem is not None:
+                key = name if name in fields or name in multiline else GENERAL
+                if MESSAGES[problem] not in errors.errors.get(key, []):
+                    errors.add(key, MESSAGES[problem])
+                break
+    return errors
+
+
+def posted_text_check(
+    data: QueryDict | Mapping[str, str],
+    *,
+    fields: Collection[str] = (),
+    multiline: Collection[str] = (),
+) -> None:
+    """Raise :func:`posted_text_errors` when there are any (a page answers them with 422)."""
+    errors = posted_text_errors(data, fields=fields, multiline=multiline)
+    if errors:
+        raise errors
+
+
+def parse_id(value: Any) -> int | None:
+    """A posted id as a positive int a key column can hold, else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None

@@ -19,6 +19,7 @@ from fairshare.accounts.requests import StaffRequest
 from fairshare.community.models import Pharmacy
 from fairshare.core.api_errors import localized
 from fairshare.core.errors import FieldErrors, Forbidden, ServiceError
+from fairshare.core.forms import posted_text_check
 from fairshare.core.spreadsheet import xlsx_append
 from fairshare.pharmacy import selectors, services
 
@@ -63,6 +64,7 @@ def scan(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
         code = request.POST.get("code", "")
         context["code"] = code
         try:
+            posted_text_check(request.POST, fields=("code",))
             if request.POST.get("action") == "redeem":
                 redemption = services.voucher_redeem(
                     code_or_token=code, pharmacy=pharmacy, actor=request.user

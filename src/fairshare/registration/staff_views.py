@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -27,6 +28,7 @@ from fairshare.accounts.requests import StaffRequest
 from fairshare.accounts.scoping import scoped
 from fairshare.community.models import Committee, Household
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
+from fairshare.core.forms import parse_id, posted_text_check, posted_text_errors
 from fairshare.core.locking import Busy
 from fairshare.registration.lookup import building_find, household_find
 from fairshare.registration.models import Registration
@@ -105,6 +107,19 @@ def _parse_address(q: str) -> tuple[str, str]:
     return text, ""
 
 
+def _posted_household(request: StaffRequest, committee: Committee) -> Household:
+    """The desk form's household (a hidden id): not one of the committee's → 404."""
+    household_pk = parse_id(request.POST.get("household"))
+    household = (
+        Household.objects.filter(pk=household_pk, committee=committee).first()
+        if household_pk is not None
+        else None
+    )
+    if household is None:
+        raise Http404
+    return household
+
+
 @desk_staff
 def desk(request: StaffRequest, round_id: int, committee_code: str) -> HttpResponse:
     committee = _scoped_committee(request.user, committee_code)
@@ -114,15 +129,9 @@ def desk(request: StaffRequest, round_id: int, committee_code: str) -> HttpRespo
     q = request.GET.get("q", "")
     household = None
     if request.method == "POST":
-        household_pk = request.POST.get("household")
-        household = (
-            Household.objects.filter(pk=household_pk, committee=committee).first()
-            if household_pk is not None
-            else None
-        )
-        if household is None:
-            raise Http404
+        household = _posted_household(request, committee)
         try:
+            posted_text_check(request.POST, fields=("name", "phone"))
             result = registration_create(
                 round=round_obj,
                 household=household,
@@ -178,47 +187,53 @@ def slip(request: StaffRequest, pk: int) -> HttpResponse:
     )
 
 
-@desk_staff
-def review(request: StaffRequest) -> HttpResponse:
+def _review_page(
+    request: StaffRequest, *, error_pk: int | None = None, exc: ServiceError | None = None
+) -> HttpResponse:
+    """The queue; a refused action's errors show next to its registration's forms."""
     pending = (
         review_queue(user=request.user)
         .select_related("photo")
         .prefetch_related("household__members")[:200]
     )
-    return render(
-        request,
-        "registration/review.html",
-        {
-            "pending": pending,
-            "reasons": VOID_REASONS.items(),
-            "errors": {},
-            "show_photos": photo_registrations(user=request.user).exists(),
-        },
-    )
+    context = {
+        "pending": pending,
+        "reasons": VOID_REASONS.items(),
+        "errors": error_messages(exc) if exc is not None else {},
+        "error_pk": error_pk,
+        "values": request.POST if exc is not None else {},
+        "show_photos": photo_registrations(user=request.user).exists(),
+    }
+    status = exc.status_code if exc is not None else 200
+    return render(request, "registration/review.html", context, status=status)
+
+
+@desk_staff
+def review(request: StaffRequest) -> HttpResponse:
+    return _review_page(request)
 
 
 @desk_staff
 @require_POST
 def review_action(request: StaffRequest, pk: int, action: str) -> HttpResponse:
     registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
+    if action not in ("approve", "void"):
+        raise Http404
     try:
+        posted_text_check(request.POST, fields=("reason",), multiline=("note",))
         if action == "approve":
             registration_approve(registration=registration, actor=request.user)
-        elif action == "void":
+        else:
             registration_void(
                 registration=registration,
                 actor=request.user,
                 reason=request.POST.get("reason", ""),
                 note=request.POST.get("note", ""),
             )
-        else:
-            raise Http404
-    except ServiceError as exc:
-        from django.contrib import messages
-
-        for field_messages in error_messages(exc).values():
-            for message in field_messages:
-                messages.error(request, message)
+    except FieldErrors as exc:  # the form's input: shown next to its fields
+        return _review_page(request, error_pk=registration.pk, exc=exc)
+    except ServiceError as exc:  # e.g. reviewed meanwhile: the fresh queue says why
+        messages.error(request, str(exc.message))
     return redirect("registration:review")
 
 
@@ -259,7 +274,9 @@ def batch(request: StaffRequest, round_id: int, committee_code: str) -> HttpResp
     committee = _scoped_committee(request.user, committee_code)
     round_obj = _round_for(committee, round_id)
     results: list[dict[str, Any]] = []
-    if request.method == "POST":
+    # The lines are one multi-line field; their cells are split on commas and tabs.
+    errors = posted_text_errors(request.POST, multiline=("rows",)) if request.POST else None
+    if request.method == "POST" and not errors:
         channel = "phone" if request.POST.get("channel") == "phone" else "sheet"
         for number, line in enumerate(request.POST.get("rows", "").splitlines()[:500], 1):
             if not line.strip():
@@ -274,7 +291,14 @@ def batch(request: StaffRequest, round_id: int, committee_code: str) -> HttpResp
     return render(
         request,
         "registration/batch.html",
-        {"round": round_obj, "committee": committee, "results": results, "values": request.POST},
+        {
+            "round": round_obj,
+            "committee": committee,
+            "results": results,
+            "values": request.POST,
+            "errors": error_messages(errors) if errors else {},
+        },
+        status=422 if errors else 200,
     )
 
 

@@ -6,7 +6,7 @@ The status page shows the voucher, so it lives in ``allocation/views.py``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import segno
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from fairshare.community.models import Building, Committee, Household
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
+from fairshare.core.forms import parse_id, posted_text_check
 from fairshare.core.locking import Busy
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.models import Registration
@@ -29,13 +30,8 @@ from fairshare.registration.validation import normalize_phone
 from fairshare.rounds.models import Round
 
 SESSION_TICKETS = "registration_tickets"
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+# The entry form's fields that show their errors (all single-line).
+ENTRY_FIELDS = ("building", "room", "name", "phone", "sms_code", "returned_from", "returned_on")
 
 
 def _date_or_none(value: str | None) -> date | None:
@@ -68,7 +64,7 @@ def entry(
     round_obj, committee = _place(round_id, committee_code)
     buildings = list(Building.objects.filter(committee=committee).order_by("sort_order", "label"))
     data = request.POST if request.method == "POST" else request.GET
-    building_id = _int_or_none(data.get("building"))
+    building_id = parse_id(data.get("building"))
     building = next((b for b in buildings if b.pk == building_id), None)
     rooms = (
         list(Household.objects.filter(building=building).order_by("room").values("id", "room"))
@@ -81,6 +77,7 @@ def entry(
     open_now = round_obj.registration_is_open()
     if request.method == "POST" and open_now:
         try:
+            posted_text_check(request.POST, fields=ENTRY_FIELDS)
             if request.POST.get("action") == "send_code":
                 phone = normalize_phone(request.POST.get("phone")) or request.POST.get("phone", "")
                 ratelimit_enforce(name="sms_code", request=request, phone=phone[:32])
@@ -135,7 +132,7 @@ def _register(
     if building is None:
         errors.add("building", _("Please choose your building."))
         raise errors
-    room_id = _int_or_none(post.get("room"))
+    room_id = parse_id(post.get("room"))
     household = (
         Household.objects.filter(pk=room_id, building=building).first()
         if room_id is not None

@@ -20,6 +20,7 @@ from fairshare.accounts.permissions import has_access
 from fairshare.accounts.scoping import scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
+from fairshare.core.forms import posted_text_check
 from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import round_get
 from fairshare.transparency import charts
@@ -333,6 +334,7 @@ def notices_page(request: HttpRequest) -> HttpResponse:
         else:
             sub = subs.first() if subs.count() == 1 else None
         try:
+            posted_text_check(request.POST, fields=("title",), multiline=("body",))
             if sub is None:
                 raise Forbidden(_("Choose one of your subdistricts."))
             notice_publish(actor=user, subdistrict=sub, title=form["title"], body=form["body"])
