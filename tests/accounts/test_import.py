@@ -10,7 +10,7 @@ from fairshare.accounts.pii import id_number_hash
 from fairshare.accounts.roster.errors import ImportRefused
 from fairshare.accounts.roster.services import roster_import
 from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
-from fairshare.core.models import AuditLog
+from fairshare.core.models import AuditLog, Job
 from tests.accounts import roster_files as rf
 
 pytestmark = pytest.mark.django_db
@@ -242,21 +242,42 @@ def _upload(client, data):
     return client.post("/accounts/import/", {"action": "check", "upload": [upload]})
 
 
+def _run_jobs():
+    """What the outbox worker does: run the queued jobs, here and now."""
+    from fairshare.core.outbox import outbox_drain
+
+    return outbox_drain()
+
+
+def _job_page(client, answer):
+    assert answer.status_code == 302, answer.content[:2000]
+    queued = client.get(answer["Location"])
+    assert queued.status_code == 200 and b'data-state="queued"' in queued.content
+    assert b'http-equiv="refresh"' in queued.content  # polls until the job ends
+    _run_jobs()
+    return client.get(answer["Location"])
+
+
 def test_page_checks_then_confirms_within_the_own_subdistrict(client, office):
     sub, user = office
     client.force_login(user)
-    preview = _upload(client, rf.standard_workbook())
-    assert preview.status_code == 200, preview.context.get("errors")
+    preview = _job_page(client, _upload(client, rf.standard_workbook()))
+    assert preview.status_code == 200 and preview.context["status"]["state"] == "done"
+    assert b'http-equiv="refresh"' not in preview.content
     assert not Household.objects.exists()  # the check writes nothing
-    token = preview.context["token"]
-    done = client.post("/accounts/import/", {"action": "confirm", "token": token})
-    assert done.status_code == 200 and done.context["result"]
+    job = preview.context["job"].pk
+    status = client.get(f"/accounts/import/jobs/{job}/status/").json()
+    assert status["state"] == "done" and status["percent"] == 100
+    done = _job_page(client, client.post("/accounts/import/", {"action": "confirm", "job": job}))
+    assert done.context["status"]["state"] == "done" and not done.context["dry_run"]
     assert Household.objects.filter(committee__subdistrict=sub).count() == 3
     assert b"/accounts/set-password/" in done.content  # the links, shown once
+    later = client.get(f"/accounts/import/jobs/{done.context['job'].pk}/")
+    assert b"/accounts/set-password/" not in later.content
     entry = AuditLog.objects.get(action="roster.import")
     assert entry.actor_id == user.pk and entry.subdistrict_id == sub.pk
-    again = client.post("/accounts/import/", {"action": "confirm", "token": token})
-    assert again.status_code == 422  # the upload is gone after the confirm
+    again = client.post("/accounts/import/", {"action": "confirm", "job": job})
+    assert again.status_code == 422  # the upload is gone after the import
 
 
 def test_page_refuses_another_subdistrict_and_shows_errors(client, office):
@@ -266,10 +287,31 @@ def test_page_refuses_another_subdistrict_and_shows_errors(client, office):
     SubdistrictFactory(code="OTHER", name="别的街道")
     rows = [["别的街道", *r[1:]] for r in rf.HOUSEHOLDS]
     client.force_login(user)
-    answer = _upload(client, rf.standard_workbook(rows))
-    assert answer.status_code == 422
-    assert answer.context["errors"].items[0].column == "街道"
+    answer = _job_page(client, _upload(client, rf.standard_workbook(rows)))
+    assert answer.context["status"]["state"] == "failed"
+    assert answer.context["errors"][0]["column"] == "街道"
     assert not Household.objects.exists() and not Committee.objects.exists()
+
+
+def test_job_pages_are_the_uploaders_own(client, office):
+    from tests.factories import UserFactory
+
+    sub, user = office
+    client.force_login(user)
+    location = _upload(client, rf.standard_workbook())["Location"]
+    client.force_login(UserFactory(role="subdistrict", subdistrict=sub))
+    assert client.get(location).status_code == 404
+    assert client.get(location + "status/").status_code == 404
+
+
+def test_oversized_upload_is_refused_with_the_limit(client, office, monkeypatch):
+    from fairshare.accounts.roster import views
+
+    monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 1000)
+    client.force_login(office[1])
+    answer = _upload(client, rf.standard_workbook())
+    assert answer.status_code == 422
+    assert not Job.objects.exists()
 
 
 def test_page_refuses_committee_staff(client):

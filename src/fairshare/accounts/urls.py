@@ -12,6 +12,12 @@ urlpatterns = [
     path("helpers/", views.helpers, name="helpers"),
     path("audit/", views.audit_log, name="audit"),
     path("import/", roster_views.roster_upload, name="roster_import"),
+    path("import/jobs/<int:job_id>/", roster_views.roster_job, name="roster_job"),
+    path(
+        "import/jobs/<int:job_id>/status/",
+        roster_views.roster_job_status,
+        name="roster_job_status",
+    ),
     path(
         "set-password/<uidb64>/<token>/",
         roster_views.SetPasswordView.as_view(),

@@ -8,3 +8,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from fairshare.core import sms  # noqa: F401  (registers the "sms" outbox handler)
+        from fairshare.core import jobs  # noqa: F401  (registers the "job" outbox handler)
