@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.utils import timezone
 
@@ -322,3 +324,62 @@ def test_page_refuses_committee_staff(client):
     assert client.get("/accounts/import/").status_code == 403
     assert _upload(client, rf.standard_workbook()).status_code == 403
     assert not Household.objects.filter(external_id="H1").exists()
+
+
+def test_roster_template_reads_back_without_error(tmp_path):
+    from django.core.management import call_command
+    from openpyxl import load_workbook
+
+    out = tmp_path / "template.xlsx"
+    call_command("roster_template", str(out), stdout=io.StringIO())
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == ["说明", "住户", "居委会", "药店", "人员"]
+    headers = [c.value for c in next(book["住户"].iter_rows(max_row=1))]
+    assert headers[:5] == ["街道", "居委会", "楼栋", "室号", "姓名"]
+    book.close()
+    with out.open("rb") as handle:
+        result = roster_import(files=[("template.xlsx", handle)], actor=None, district_name="杨浦区")
+    assert result.counts["households"]["created"] == 0
+    _nothing_written()
+
+
+def _snapshot():
+    households = {
+        h["external_id"]: h
+        for h in Household.objects.values("pk", "external_id", "committee_id", "building_id", "room", "active")
+    }
+    members = sorted(Member.objects.values_list("pk", "household_id", "name", "id_hash", "phone"))
+    return households, members
+
+
+def test_reimport_changes_exactly_the_removed_and_renamed_households(tmp_path):
+    """Done-when of issue 19: one household removed, one room renamed (same 户号), through
+    the command; every other row stays as it was and the registrations stay attached."""
+    from django.core.management import call_command
+
+    from tests.factories import RegistrationFactory
+
+    first = tmp_path / "roster.xlsx"
+    first.write_bytes(rf.standard_workbook())
+    call_command("import_roster", str(first), "--district", "杨浦区", stdout=io.StringIO(), stderr=io.StringIO())
+    h2, h3 = Household.objects.get(external_id="H2"), Household.objects.get(external_id="H3")
+    renamed = RegistrationFactory(household=h3)
+    left = RegistrationFactory(household=h2, round=renamed.round)
+    before_households, before_members = _snapshot()
+    rows = [list(r) for r in rf.HOUSEHOLDS if r[10] != "H2"]  # H2 left
+    rows[2][3] = "102"  # H3's room renamed
+    second = tmp_path / "roster2.xlsx"
+    second.write_bytes(rf.standard_workbook(rows))
+    err = io.StringIO()
+    call_command("import_roster", str(second), stdout=io.StringIO(), stderr=err)
+    after_households, after_members = _snapshot()
+    changed = {k for k in before_households if before_households[k] != after_households.get(k)}
+    assert changed == {"H2", "H3"}, err.getvalue()
+    assert after_households["H3"] == {**before_households["H3"], "room": "102"}
+    assert after_households["H2"] == {**before_households["H2"], "active": False}
+    assert set(after_households) == set(before_households)  # nothing created or deleted
+    assert after_members == before_members  # no member row rewritten
+    renamed.refresh_from_db()
+    left.refresh_from_db()
+    assert renamed.household_id == h3.pk and renamed.household.room == "102"
+    assert left.household_id == h2.pk  # the household that left is kept for its registration
