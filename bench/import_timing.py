@@ -30,7 +30,19 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 FAIRSHARE = str(Path(sys.executable).parent / "fairshare")
 SUBDISTRICTS, COMMITTEES_PER, PHARMACIES_PER = 12, 25, 5
-HEADERS = ["街道", "居委会", "楼栋", "室号", "姓名", "证件号", "手机", "独居", "行动不便", "地址", "户号"]
+HEADERS = [
+    "街道",
+    "居委会",
+    "楼栋",
+    "室号",
+    "姓名",
+    "证件号",
+    "手机",
+    "独居",
+    "行动不便",
+    "地址",
+    "户号",
+]
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 

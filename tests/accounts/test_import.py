@@ -338,7 +338,9 @@ def test_roster_template_reads_back_without_error(tmp_path):
     assert headers[:5] == ["街道", "居委会", "楼栋", "室号", "姓名"]
     book.close()
     with out.open("rb") as handle:
-        result = roster_import(files=[("template.xlsx", handle)], actor=None, district_name="杨浦区")
+        result = roster_import(
+            files=[("template.xlsx", handle)], actor=None, district_name="杨浦区"
+        )
     assert result.counts["households"]["created"] == 0
     _nothing_written()
 
@@ -346,7 +348,9 @@ def test_roster_template_reads_back_without_error(tmp_path):
 def _snapshot():
     households = {
         h["external_id"]: h
-        for h in Household.objects.values("pk", "external_id", "committee_id", "building_id", "room", "active")
+        for h in Household.objects.values(
+            "pk", "external_id", "committee_id", "building_id", "room", "active"
+        )
     }
     members = sorted(Member.objects.values_list("pk", "household_id", "name", "id_hash", "phone"))
     return households, members
@@ -361,7 +365,14 @@ def test_reimport_changes_exactly_the_removed_and_renamed_households(tmp_path):
 
     first = tmp_path / "roster.xlsx"
     first.write_bytes(rf.standard_workbook())
-    call_command("import_roster", str(first), "--district", "杨浦区", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command(
+        "import_roster",
+        str(first),
+        "--district",
+        "杨浦区",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
     h2, h3 = Household.objects.get(external_id="H2"), Household.objects.get(external_id="H3")
     renamed = RegistrationFactory(household=h3)
     left = RegistrationFactory(household=h2, round=renamed.round)

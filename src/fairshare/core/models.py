@@ -132,9 +132,7 @@ class Job(models.Model):
         FAILED = "failed", _("failed")
 
     kind = models.CharField(_("kind"), max_length=32, db_index=True)
-    state = models.CharField(
-        _("state"), max_length=8, choices=State.choices, default=State.QUEUED
-    )
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.QUEUED)
     stage = models.CharField(_("stage"), max_length=32, blank=True)
     done = models.PositiveBigIntegerField(_("done"), default=0)
     total = models.PositiveBigIntegerField(_("total"), default=0)

@@ -236,7 +236,14 @@ def _insert_households_sqlite(new: list[HouseholdWant], ids: Ids, members: list[
     for n, w in enumerate(new):
         pk = first + n
         rows.append(
-            (pk, committees[w.committee], buildings[(w.committee, w.building)], w.room, w.external_id, True)
+            (
+                pk,
+                committees[w.committee],
+                buildings[(w.committee, w.building)],
+                w.room,
+                w.external_id,
+                True,
+            )
         )
         members.extend(_member_rows(pk, w.members))
     with connection.cursor() as cursor:

@@ -80,7 +80,7 @@ _flag_value = lru_cache(maxsize=1024)(yes_no)
 class _Row:
     """One households row being checked; errors name the row and the column's header."""
 
-    __slots__ = ("sheet", "row", "cells", "errors")
+    __slots__ = ("cells", "errors", "row", "sheet")
 
     def __init__(self, sheet: Sheet, row: int, cells: dict[str, str], errors: ErrorList):
         self.sheet, self.row, self.cells, self.errors = sheet, row, cells, errors

@@ -4,7 +4,7 @@ terminal a bar redrawn in place (``\\r``) while a stage counts rows."""
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any
 
 _WIDTH = 30
 
@@ -12,7 +12,7 @@ _WIDTH = 30
 class StageProgress:
     """A ``Progress`` for ``roster_import`` writing to ``out`` (the command's stderr)."""
 
-    def __init__(self, out: TextIO, *, started: float | None = None, tty: bool | None = None):
+    def __init__(self, out: Any, *, started: float | None = None, tty: bool | None = None):
         self.out = out
         self.started = time.monotonic() if started is None else started
         raw = getattr(out, "_out", out)  # Django's OutputWrapper around the real stream

@@ -22,12 +22,12 @@ from fairshare.accounts.roster.apply_places import (
     write_pharmacies,
     write_subdistricts,
 )
+from fairshare.accounts.roster.bulk import bulk_session
 from fairshare.accounts.roster.columns import HOUSEHOLDS, KINDS, STAFF
 from fairshare.accounts.roster.context import Context
 from fairshare.accounts.roster.errors import ErrorList, ImportRefused, Progress, no_progress
 from fairshare.accounts.roster.households import plan_households
 from fairshare.accounts.roster.idcheck import fast_id_hasher
-from fairshare.accounts.roster.bulk import bulk_session
 from fairshare.accounts.roster.plan import plan_places, settle_service
 from fairshare.accounts.roster.reader import Sheet, read_files
 from fairshare.accounts.roster.staff import plan_staff, write_staff
@@ -36,6 +36,7 @@ from fairshare.community.models import Subdistrict
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Forbidden
 from fairshare.core.locking import write_transaction
+
 
 @dataclass
 class ImportResult:
