@@ -291,6 +291,19 @@ def _redemption_rows(st: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _import_rows(st: dict[str, Any]) -> list[list[str]]:
+    """The roster import (issue 19): N households as CSV, the whole command's wall time."""
+    im = st.get("roster_import")
+    if not im:
+        return []
+    label = f"roster import, {im.get('households', 0):,} households (SQLite, CSV)"
+    if not im.get("ok"):
+        return [[label, "FAILED", "-", "-"]]
+    target = im.get("target_seconds", 60)
+    value = f"{im['seconds']} s ({im.get('member_rows', 0):,} member rows)"
+    return [[label, value, f"target {target} s", ratio(im["seconds"], target)]]
+
+
 def _print_rows(result: dict[str, Any], rows: list[list[str]]) -> None:
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ["figure", "value", "baseline", "ratio"]
@@ -345,6 +358,7 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
         *_ceiling_rows(st),
         *_allocation_rows(st),
         *_redemption_rows(st),
+        *_import_rows(st),
     ]
     _print_rows(result, rows)
     _print_steps(st)

@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dbwork
+import import_timing
 from harness import (
     BENCH_DIR,
     ROOT,
@@ -125,6 +126,18 @@ class Bench:
         log(f"seeded {households:,} households in {seconds} s")
 
     # --- steps --------------------------------------------------------------------------
+    def roster_import(self) -> None:
+        """Issue 19: 500,000 households (300 in --smoke) imported from CSV files into a
+        fresh SQLite database of its own (bench/import_timing.py), after the service
+        steps, with the service stopped, so it competes with nothing."""
+        households = 300 if self.smoke else 500_000
+        log(f"roster import: generating and importing {households:,} households")
+        step = import_timing.run(households=households, data_dir=self.data_dir / "import")
+        self.result["steps"]["roster_import"] = step
+        log(f"roster import: {step['seconds']} s ({'ok' if step['ok'] else 'FAILED'})")
+        if not step["ok"]:
+            self.result["notes"].append("roster import failed: " + step.get("error", "")[-300:])
+
     # --- profiling ----------------------------------------------------------------------
     def profiler(self, name: str, pid: int | None = None) -> Profiler | None:
         if not self.args.profile:
@@ -174,6 +187,14 @@ class Bench:
         finally:
             if self.service is not None:
                 self.service.stop()
+        skip = set(filter(None, (self.args.skip or "").split(",")))
+        if not broken and "import" not in skip and self.args.only != "redemption":
+            try:
+                self.roster_import()
+            except Exception:
+                broken = True
+                self.result["error"] = traceback.format_exc()[-4000:]
+                log("harness error in the import step:\n" + self.result["error"])
         self.result["machine"]["load_after"] = os.getloadavg()
         failed = [
             f"{stage}: {name}"
@@ -225,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--skip",
         help="comma-separated steps to leave out (baselines, rush, ceilings, allocation, "
-        "redemption; redemption needs allocation) — for experiments; a full run skips nothing",
+        "redemption, import; redemption needs allocation) — for experiments; a full run "
+        "skips nothing",
     )
     ap.add_argument("--steps", help=f"registration rate:seconds steps (default {FULL_STEPS})")
     ap.add_argument(

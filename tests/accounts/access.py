@@ -21,7 +21,17 @@ def _weak_new_password(c):
     }
 
 
+def _job(c):
+    """A roster job of the calling user (a job page is only its uploader's)."""
+    from fairshare.core.models import Job
+
+    job = Job.objects.create(kind="roster_import", params={"dry_run": True}, created_by=c.user)
+    return {"job_id": job.pk}
+
+
 ENTRIES = {
+    ("GET", "/accounts/import/jobs/<int:job_id>/"): staff(*AREA, params=_job),
+    ("GET", "/accounts/import/jobs/<int:job_id>/status/"): staff(*AREA, params=_job),
     ("GET", "/accounts/import/"): staff(*AREA, scoped=False, own=frozenset({200})),
     # Without a file the form is shown again with its error (422).
     ("POST", "/accounts/import/"): staff(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.utils import timezone
 
@@ -10,7 +12,7 @@ from fairshare.accounts.pii import id_number_hash
 from fairshare.accounts.roster.errors import ImportRefused
 from fairshare.accounts.roster.services import roster_import
 from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
-from fairshare.core.models import AuditLog
+from fairshare.core.models import AuditLog, Job
 from tests.accounts import roster_files as rf
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +68,7 @@ def test_workbook_creates_places_households_and_staff():
     assert AuditLog.objects.filter(action="roster.import").count() == 1
 
 
-def test_staff_get_roles_scopes_and_a_one_time_password(client):
+def test_staff_get_roles_scopes_and_a_one_time_link(client):
     result = _import(("roster.xlsx", rf.standard_workbook()))
     desk = User.objects.get(username="xh-desk")
     assert desk.role == "committee" and desk.committee.code == "XH01"
@@ -75,17 +77,21 @@ def test_staff_get_roles_scopes_and_a_one_time_password(client):
     assert office.role == "subdistrict" and office.subdistrict.code == "新华街道"
     expires = timezone.localtime(User.objects.get(username="xh-pharm").access_expires_at)
     assert (expires.date().isoformat(), expires.hour) == ("2100-01-01", 0)  # end of 2099-12-31
-    passwords = dict(result.passwords)
-    assert set(passwords) == {"xh-desk", "xh-pharm", "xh-office"}
-    assert desk.password_change_required and desk.check_password(passwords["xh-desk"])
-    assert "passwords" not in result.summary()  # the audit log's record has none
-    login = client.post(
-        "/accounts/login/", {"username": "xh-desk", "password": passwords["xh-desk"]}
+    assert not desk.has_usable_password()
+    assert (
+        client.post("/accounts/login/", {"username": "xh-desk", "password": "x"}).status_code == 200
     )
-    assert login.status_code == 302
-    assert client.get("/accounts/")["Location"] == "/accounts/password/"  # to be changed first
-    assert _import(("roster.xlsx", rf.standard_workbook())).passwords == []  # once only
-    assert _import(("roster.xlsx", rf.standard_workbook()), dry_run=True).passwords == []
+    links = dict(result.links)
+    assert set(links) == {"xh-desk", "xh-pharm", "xh-office"}
+    page = client.get(links["xh-desk"], follow=True)
+    assert page.status_code == 200 and page.context["validlink"]
+    new = "a-long-enough-pass-42"
+    answer = client.post(page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert answer.status_code == 302
+    login = client.post("/accounts/login/", {"username": "xh-desk", "password": new})
+    assert login.status_code == 302  # signed in
+    again = client.get(links["xh-desk"], follow=True)
+    assert not again.context["validlink"]  # one time only
 
 
 def test_english_headers_and_sheet_names():
@@ -238,25 +244,42 @@ def _upload(client, data):
     return client.post("/accounts/import/", {"action": "check", "upload": [upload]})
 
 
+def _run_jobs():
+    """What the outbox worker does: run the queued jobs, here and now."""
+    from fairshare.core.outbox import outbox_drain
+
+    return outbox_drain()
+
+
+def _job_page(client, answer):
+    assert answer.status_code == 302, answer.content[:2000]
+    queued = client.get(answer["Location"])
+    assert queued.status_code == 200 and b'data-state="queued"' in queued.content
+    assert b'http-equiv="refresh"' in queued.content  # polls until the job ends
+    _run_jobs()
+    return client.get(answer["Location"])
+
+
 def test_page_checks_then_confirms_within_the_own_subdistrict(client, office):
     sub, user = office
     client.force_login(user)
-    preview = _upload(client, rf.standard_workbook())
-    assert preview.status_code == 200, preview.context.get("errors")
+    preview = _job_page(client, _upload(client, rf.standard_workbook()))
+    assert preview.status_code == 200 and preview.context["status"]["state"] == "done"
+    assert b'http-equiv="refresh"' not in preview.content
     assert not Household.objects.exists()  # the check writes nothing
-    token = preview.context["token"]
-    done = client.post("/accounts/import/", {"action": "confirm", "token": token})
-    assert done.status_code == 200 and done.context["result"]
+    job = preview.context["job"].pk
+    status = client.get(f"/accounts/import/jobs/{job}/status/").json()
+    assert status["state"] == "done" and status["percent"] == 100
+    done = _job_page(client, client.post("/accounts/import/", {"action": "confirm", "job": job}))
+    assert done.context["status"]["state"] == "done" and not done.context["dry_run"]
     assert Household.objects.filter(committee__subdistrict=sub).count() == 3
-    passwords = dict(done.context["result"].passwords)  # shown once, on this answer
-    assert set(passwords) == {"xh-desk", "xh-pharm", "xh-office"}
-    assert all(p.encode() in done.content for p in passwords.values())
-    assert "no-store" in done["Cache-Control"]
-    assert not any(p in str(list(AuditLog.objects.values())) for p in passwords.values())
+    assert b"/accounts/set-password/" in done.content  # the links, shown once
+    later = client.get(f"/accounts/import/jobs/{done.context['job'].pk}/")
+    assert b"/accounts/set-password/" not in later.content
     entry = AuditLog.objects.get(action="roster.import")
     assert entry.actor_id == user.pk and entry.subdistrict_id == sub.pk
-    again = client.post("/accounts/import/", {"action": "confirm", "token": token})
-    assert again.status_code == 422  # the upload is gone after the confirm
+    again = client.post("/accounts/import/", {"action": "confirm", "job": job})
+    assert again.status_code == 422  # the upload is gone after the import
 
 
 def test_page_refuses_another_subdistrict_and_shows_errors(client, office):
@@ -266,10 +289,31 @@ def test_page_refuses_another_subdistrict_and_shows_errors(client, office):
     SubdistrictFactory(code="OTHER", name="别的街道")
     rows = [["别的街道", *r[1:]] for r in rf.HOUSEHOLDS]
     client.force_login(user)
-    answer = _upload(client, rf.standard_workbook(rows))
-    assert answer.status_code == 422
-    assert answer.context["errors"].items[0].column == "街道"
+    answer = _job_page(client, _upload(client, rf.standard_workbook(rows)))
+    assert answer.context["status"]["state"] == "failed"
+    assert answer.context["errors"][0]["column"] == "街道"
     assert not Household.objects.exists() and not Committee.objects.exists()
+
+
+def test_job_pages_are_the_uploaders_own(client, office):
+    from tests.factories import UserFactory
+
+    sub, user = office
+    client.force_login(user)
+    location = _upload(client, rf.standard_workbook())["Location"]
+    client.force_login(UserFactory(role="subdistrict", subdistrict=sub))
+    assert client.get(location).status_code == 404
+    assert client.get(location + "status/").status_code == 404
+
+
+def test_oversized_upload_is_refused_with_the_limit(client, office, monkeypatch):
+    from fairshare.accounts.roster import views
+
+    monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 1000)
+    client.force_login(office[1])
+    answer = _upload(client, rf.standard_workbook())
+    assert answer.status_code == 422
+    assert not Job.objects.exists()
 
 
 def test_page_refuses_committee_staff(client):
@@ -280,3 +324,73 @@ def test_page_refuses_committee_staff(client):
     assert client.get("/accounts/import/").status_code == 403
     assert _upload(client, rf.standard_workbook()).status_code == 403
     assert not Household.objects.filter(external_id="H1").exists()
+
+
+def test_roster_template_reads_back_without_error(tmp_path):
+    from django.core.management import call_command
+    from openpyxl import load_workbook
+
+    out = tmp_path / "template.xlsx"
+    call_command("roster_template", str(out), stdout=io.StringIO())
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == ["说明", "住户", "居委会", "药店", "人员"]
+    headers = [c.value for c in next(book["住户"].iter_rows(max_row=1))]
+    assert headers[:5] == ["街道", "居委会", "楼栋", "室号", "姓名"]
+    book.close()
+    with out.open("rb") as handle:
+        result = roster_import(
+            files=[("template.xlsx", handle)], actor=None, district_name="杨浦区"
+        )
+    assert result.counts["households"]["created"] == 0
+    _nothing_written()
+
+
+def _snapshot():
+    households = {
+        h["external_id"]: h
+        for h in Household.objects.values(
+            "pk", "external_id", "committee_id", "building_id", "room", "active"
+        )
+    }
+    members = sorted(Member.objects.values_list("pk", "household_id", "name", "id_hash", "phone"))
+    return households, members
+
+
+def test_reimport_changes_exactly_the_removed_and_renamed_households(tmp_path):
+    """Done-when of issue 19: one household removed, one room renamed (same 户号), through
+    the command; every other row stays as it was and the registrations stay attached."""
+    from django.core.management import call_command
+
+    from tests.factories import RegistrationFactory
+
+    first = tmp_path / "roster.xlsx"
+    first.write_bytes(rf.standard_workbook())
+    call_command(
+        "import_roster",
+        str(first),
+        "--district",
+        "杨浦区",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    h2, h3 = Household.objects.get(external_id="H2"), Household.objects.get(external_id="H3")
+    renamed = RegistrationFactory(household=h3)
+    left = RegistrationFactory(household=h2, round=renamed.round)
+    before_households, before_members = _snapshot()
+    rows = [list(r) for r in rf.HOUSEHOLDS if r[10] != "H2"]  # H2 left
+    rows[2][3] = "102"  # H3's room renamed
+    second = tmp_path / "roster2.xlsx"
+    second.write_bytes(rf.standard_workbook(rows))
+    err = io.StringIO()
+    call_command("import_roster", str(second), stdout=io.StringIO(), stderr=err)
+    after_households, after_members = _snapshot()
+    changed = {k for k in before_households if before_households[k] != after_households.get(k)}
+    assert changed == {"H2", "H3"}, err.getvalue()
+    assert after_households["H3"] == {**before_households["H3"], "room": "102"}
+    assert after_households["H2"] == {**before_households["H2"], "active": False}
+    assert set(after_households) == set(before_households)  # nothing created or deleted
+    assert after_members == before_members  # no member row rewritten
+    renamed.refresh_from_db()
+    left.refresh_from_db()
+    assert renamed.household_id == h3.pk and renamed.household.room == "102"
+    assert left.household_id == h2.pk  # the household that left is kept for its registration

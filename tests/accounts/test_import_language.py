@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from fairshare.core.outbox import outbox_drain
 from tests.accounts import roster_files as rf
 from tests.factories import SubdistrictFactory, UserFactory
 
@@ -47,8 +48,11 @@ def _bad_upload(client):
     rows[2][6] = "1234"  # 手机
     upload = SimpleUploadedFile("roster.xlsx", rf.standard_workbook(rows))
     answer = client.post("/accounts/import/", {"action": "check", "upload": [upload]})
-    assert answer.status_code == 422
-    return answer.content.decode()
+    assert answer.status_code == 302
+    outbox_drain()  # the worker runs the check
+    page = client.get(answer["Location"])
+    assert page.context["status"]["state"] == "failed"
+    return page.content.decode()
 
 
 def _has_all(html, texts):
@@ -84,8 +88,8 @@ def test_error_list_is_chinese_by_default_then_english(office_client):
 def test_preview_counts_are_chinese(office_client):
     upload = SimpleUploadedFile("roster.xlsx", rf.standard_workbook())
     answer = office_client.post("/accounts/import/", {"action": "check", "upload": [upload]})
-    assert answer.status_code == 200
-    html = answer.content.decode()
+    outbox_drain()
+    html = office_client.get(answer["Location"]).content.decode()
     _has_all(html, ["文件检查通过", "<th>新增</th>", "<td>住户</td>", "<td>工作人员账号</td>"])
     _has_all(html, ["确认导入"])
     _has_none(html, ["Households", "Confirm the import", "marked inactive"])

@@ -9,3 +9,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from fairshare.accounts import signals  # noqa: F401  (audit of logins and logouts)
+        from fairshare.accounts.roster import jobs  # noqa: F401  (the roster_import job runner)

@@ -15,4 +15,10 @@ urlpatterns = [
     path("staff/", views.staff_accounts, name="staff_accounts"),
     path("staff/<int:user_id>/", views.staff_account_action, name="staff_account_action"),
     path("import/", roster_views.roster_upload, name="roster_import"),
+    path("import/jobs/<int:job_id>/", roster_views.roster_job, name="roster_job"),
+    path(
+        "import/jobs/<int:job_id>/status/",
+        roster_views.roster_job_status,
+        name="roster_job_status",
+    ),
 ]

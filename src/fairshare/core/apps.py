@@ -7,4 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from fairshare.core import sms  # noqa: F401  (registers the "sms" outbox handler)
+        from fairshare.core import (
+            jobs,  # noqa: F401  (registers the "job" outbox handler)
+            sms,  # noqa: F401  (registers the "sms" outbox handler)
+        )

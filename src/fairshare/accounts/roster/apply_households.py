@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.roster.apply_places import BATCH, Ids, Tally
 from fairshare.accounts.roster.context import Context, sub_key
-from fairshare.accounts.roster.errors import ErrorList
+from fairshare.accounts.roster.errors import ErrorList, Progress, no_progress
 from fairshare.accounts.roster.wanted import HouseholdWant, MemberTuple, Wanted
 from fairshare.community.models import Household, Member
 
@@ -154,7 +154,7 @@ def _member_rows(household_id: int, members: list[MemberTuple]) -> list[MemberRo
     return [(household_id, n, h, p, a, m, False) for n, h, p, a, m in members]
 
 
-def _insert_members(rows: list[MemberRow]) -> None:
+def _insert_members(rows: list[MemberRow], progress: Progress, before: int) -> None:
     """One executemany per batch: the ORM's per-object work was most of the import's time."""
     if not rows:
         return
@@ -164,11 +164,14 @@ def _insert_members(rows: list[MemberRow]) -> None:
     # Table and column names come from model metadata; values are parameters.
     sql = f"INSERT INTO {qn(Member._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH * 5):
-            cursor.executemany(sql, rows[start : start + BATCH * 5])
+        for start in range(0, len(rows), BATCH * 10):
+            cursor.executemany(sql, rows[start : start + BATCH * 10])
+            progress("households", before + start, before + len(rows))
 
 
-def write_households(diff: HouseholdDiff, ids: Ids, *, write: bool) -> Tally:
+def write_households(
+    diff: HouseholdDiff, ids: Ids, *, write: bool, progress: Progress = no_progress
+) -> Tally:
     tally = Tally(
         created=len(diff.new),
         updated=len(diff.changed),
@@ -205,26 +208,75 @@ def write_households(diff: HouseholdDiff, ids: Ids, *, write: bool) -> Tally:
     members: list[MemberRow] = []
     for pk, wanted_members in replace:
         members.extend(_member_rows(pk, wanted_members))
-    _create_new(diff.new, ids, members)
+    _create_new(diff.new, ids, members, progress)
     return tally
 
 
-def _create_new(new: list[HouseholdWant], ids: Ids, members: list[MemberRow]) -> None:
-    for start in range(0, len(new), BATCH):
-        chunk = new[start : start + BATCH]
-        rows = [
-            Household(
-                committee_id=ids.committees[w.committee],
-                building_id=ids.buildings[(w.committee, w.building)],
-                room=w.room,
-                external_id=w.external_id,
+def _next_pk_sqlite() -> int:
+    """The first free id of the households table (AUTOINCREMENT: never one used before)."""
+    table = Household._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        top = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+    return max(top, row[0] if row else 0) + 1
+
+
+def _insert_households_sqlite(new: list[HouseholdWant], ids: Ids, members: list[MemberRow]) -> None:
+    """Explicit ids (the import holds SQLite's one write lock): one executemany, no ORM
+    objects and no id read-back."""
+    first = _next_pk_sqlite()
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in _HOUSEHOLD_COLUMNS)
+    marks = ", ".join(["%s"] * len(_HOUSEHOLD_COLUMNS))
+    sql = f"INSERT INTO {qn(Household._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    committees, buildings = ids.committees, ids.buildings
+    rows = []
+    for n, w in enumerate(new):
+        pk = first + n
+        rows.append(
+            (
+                pk,
+                committees[w.committee],
+                buildings[(w.committee, w.building)],
+                w.room,
+                w.external_id,
+                True,
             )
-            for w in chunk
-        ]
-        created = Household.objects.bulk_create(rows)
-        for household, want in zip(created, chunk, strict=True):
-            members.extend(_member_rows(household.pk, want.members))
-    _insert_members(members)
+        )
+        members.extend(_member_rows(pk, w.members))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH * 5):
+            cursor.executemany(sql, rows[start : start + BATCH * 5])
+
+
+_HOUSEHOLD_COLUMNS = ("id", "committee_id", "building_id", "room", "external_id", "active")
+
+
+def _create_new(
+    new: list[HouseholdWant], ids: Ids, members: list[MemberRow], progress: Progress
+) -> None:
+    progress("households", 0, len(new) + len(members))
+    if connection.vendor == "sqlite":
+        _insert_households_sqlite(new, ids, members)
+    else:
+        for start in range(0, len(new), BATCH):
+            chunk = new[start : start + BATCH]
+            rows = [
+                Household(
+                    committee_id=ids.committees[w.committee],
+                    building_id=ids.buildings[(w.committee, w.building)],
+                    room=w.room,
+                    external_id=w.external_id,
+                )
+                for w in chunk
+            ]
+            created = Household.objects.bulk_create(rows)
+            for household, want in zip(created, chunk, strict=True):
+                members.extend(_member_rows(household.pk, want.members))
+    progress("households", len(new), len(new) + len(members))
+    _insert_members(members, progress, len(new))
 
 
 def member_counts(wanted: Wanted) -> int:

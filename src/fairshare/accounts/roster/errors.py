@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.utils.functional import Promise
 
@@ -55,3 +56,13 @@ class ImportRefused(Exception):
     def __init__(self, errors: ErrorList) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors
+
+
+class Progress(Protocol):
+    """Told the stage and, where it is known, how far: ``done`` of ``total`` rows."""
+
+    def __call__(self, stage: str, done: int = 0, total: int = 0) -> None: ...
+
+
+def no_progress(stage: str, done: int = 0, total: int = 0) -> None:
+    return None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.pii import InvalidIdNumber
 from fairshare.accounts.roster.context import Context, sub_key
-from fairshare.accounts.roster.errors import ErrorList
+from fairshare.accounts.roster.errors import ErrorList, Progress, no_progress
 from fairshare.accounts.roster.plan import committee_code
 from fairshare.accounts.roster.reader import Sheet
 from fairshare.accounts.roster.text import (
@@ -39,8 +40,47 @@ class _Seen:
     committees: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)
 
 
+Checked = tuple[str, object]  # the cleaned value, and the problem (None when fine)
+_MESSAGE_EMPTY = _("This cell must not be empty.")
+_MESSAGE_CONTROL = _("Contains control characters.")
+_MESSAGE_FLAG = _("Write 是 or 否 (yes or no).")
+
+
+def _clean_cell(clean: Callable[[str], str], limit: int, required: bool, raw: str) -> Checked:
+    value = clean(raw)
+    if required and not value:
+        return value, _MESSAGE_EMPTY
+    if len(value) > limit:
+        return value, _("Too long (at most %(n)d characters).") % {"n": limit}
+    if has_control_chars(value):
+        return value, _MESSAGE_CONTROL
+    return value, None
+
+
+class _Memo:
+    """One column's cleaning and checks, done once per distinct cell text (a building's
+    label, a room, an address, a yes/no repeat on thousands of rows)."""
+
+    def __init__(self, clean: Callable[[str], str], limit: int, required: bool) -> None:
+        self.clean, self.limit, self.required = clean, limit, required
+        self.known: dict[str, Checked] = {}
+
+    def __call__(self, raw: str) -> Checked:
+        found = self.known.get(raw)
+        if found is None:
+            found = _clean_cell(self.clean, self.limit, self.required, raw)
+            if len(self.known) < 200_000:
+                self.known[raw] = found
+        return found
+
+
+_flag_value = lru_cache(maxsize=1024)(yes_no)
+
+
 class _Row:
     """One households row being checked; errors name the row and the column's header."""
+
+    __slots__ = ("cells", "errors", "row", "sheet")
 
     def __init__(self, sheet: Sheet, row: int, cells: dict[str, str], errors: ErrorList):
         self.sheet, self.row, self.cells, self.errors = sheet, row, cells, errors
@@ -48,28 +88,23 @@ class _Row:
     def error(self, key: str, message: object) -> None:
         self.errors.add(self.sheet.name, self.row, self.sheet.header(key) if key else "", message)  # type: ignore[arg-type]
 
-    def value(self, key: str, clean: Callable[[str], str], limit: int, required: bool) -> str:
-        value = clean(self.cells.get(key, ""))
-        if required and not value:
-            self.error(key, _("This cell must not be empty."))
-        elif len(value) > limit or has_control_chars(value):
-            self.error(
-                key,
-                _("Too long (at most %(n)d characters).") % {"n": limit}
-                if len(value) > limit
-                else _("Contains control characters."),
-            )
+    def value(self, key: str, memo: _Memo) -> str:
+        value, problem = memo(self.cells.get(key, ""))
+        if problem is not None:
+            self.error(key, problem)
         return value
 
     def flag(self, key: str) -> bool:
-        value = yes_no(self.cells.get(key))
+        value = _flag_value(self.cells.get(key, ""))
         if value is None:
-            self.error(key, _("Write 是 or 否 (yes or no)."))
+            self.error(key, _MESSAGE_FLAG)
         return bool(value)
 
 
 def _member(r: _Row, hasher: Callable[[str], str], seen: _Seen) -> tuple[str, str, str, bool, bool]:
-    name = r.value("name", name_text, NAME_MAX, True)
+    name, problem = _clean_cell(name_text, NAME_MAX, True, r.cells.get("name", ""))
+    if problem is not None:
+        r.error("name", problem)
     id_hash = ""
     raw_id = compact(r.cells.get("id_number"))
     if raw_id:
@@ -94,16 +129,19 @@ def _member(r: _Row, hasher: Callable[[str], str], seen: _Seen) -> tuple[str, st
 
 
 def _committee(r: _Row, ctx: Context, wanted: Wanted, seen: _Seen) -> str | None:
-    sub_text = fold(r.cells.get("subdistrict"))
-    cache_key = (sub_text, fold(r.cells.get("committee")))
-    if cache_key not in seen.committees:
+    raw = (r.cells.get("subdistrict", ""), r.cells.get("committee", ""))
+    known = seen.committees.get(raw)
+    if known is None:
+        sub_text = fold(raw[0])
+        cache_key = (sub_text, fold(raw[1]))
         sub, problem = ctx.subdistrict_for(sub_text)
         if sub is None:
-            seen.committees[cache_key] = (None, "sub:" + (problem or ""))
+            known = (None, "sub:" + (problem or ""))
         else:
             wanted.subdistricts.setdefault(sub_key(sub), sub)
-            seen.committees[cache_key] = committee_code(ctx, wanted, cache_key[1], sub)
-    code, problem = seen.committees[cache_key]
+            known = committee_code(ctx, wanted, cache_key[1], sub)
+        seen.committees[raw] = known
+    code, problem = known
     if problem:
         if problem.startswith("sub:"):
             r.error("subdistrict", problem[4:])
@@ -167,17 +205,28 @@ def plan_households(
     wanted: Wanted,
     hasher: Callable[[str], str],
     errors: ErrorList,
+    progress: Progress = no_progress,
 ) -> None:
     seen = _Seen()
+    total, done = sum(len(s.rows) for s in sheets), 0
+    progress("checking", 0, total)
+    building = _Memo(building_label, LABEL_MAX, True)
+    room = _Memo(room_label, ROOM_MAX, True)
+    external = _Memo(compact, EXTERNAL_MAX, False)
+    address = _Memo(fold, COMPOUND_MAX, False)
     for sheet in sheets:
         for row, cells in sheet.rows:
+            done += 1
+            if not done % 20_000:
+                progress("checking", done, total)
             r = _Row(sheet, row, cells, errors)
             code = _committee(r, ctx, wanted, seen)
-            building = r.value("building", building_label, LABEL_MAX, True)
-            room = r.value("room", room_label, ROOM_MAX, True)
-            external = r.value("household_id", compact, EXTERNAL_MAX, False)
-            address = r.value("address", fold, COMPOUND_MAX, False)
+            label = r.value("building", building)
+            room_no = r.value("room", room)
+            key = r.value("household_id", external)
+            where = r.value("address", address)
             member = _member(r, hasher, seen)
-            if code and building and room:
-                want = HouseholdWant(code, building, room, external, [member], row)
-                _group(r, want, address, wanted, seen)
+            if code and label and room_no:
+                want = HouseholdWant(code, label, room_no, key, [member], row)
+                _group(r, want, where, wanted, seen)
+    progress("checking", total, total)

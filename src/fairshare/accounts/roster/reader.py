@@ -8,6 +8,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import IO
 
 from django.utils.translation import gettext_lazy as _
@@ -73,10 +74,22 @@ def _map_headers(kind: str, name: str, raw: list[str], errors: ErrorList) -> dic
 def _sheet_rows(
     sheet: Sheet, columns: dict[int, str], rows: Iterable[tuple[int, list[str]]]
 ) -> None:
+    """Rows as {column key: stripped text}; blank rows left out. A row shorter than the
+    header lacks the keys of its missing cells (callers read cells with ``.get``)."""
+    index = sorted(columns)
+    keys = [columns[i] for i in index]
+    width = index[-1] + 1 if index else 0
+    getter = itemgetter(*index) if len(index) > 1 else (lambda v: tuple(v[i] for i in index))
+    strip, append = str.strip, sheet.rows.append
     for number, values in rows:
+        if len(values) >= width:
+            texts = tuple(map(strip, getter(values)))
+            if any(texts):
+                append((number, dict(zip(keys, texts, strict=True))))
+            continue
         cells = {key: values[i].strip() for i, key in columns.items() if i < len(values)}
         if any(cells.values()):
-            sheet.rows.append((number, cells))
+            append((number, cells))
 
 
 def read_csv(name: str, data: bytes, errors: ErrorList) -> Sheet | None:

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import SUBDISTRICT, is_area_staff
-from fairshare.accounts.pii import id_number_hash
 from fairshare.accounts.roster.apply_households import (
     diff_households,
     member_counts,
@@ -23,10 +22,12 @@ from fairshare.accounts.roster.apply_places import (
     write_pharmacies,
     write_subdistricts,
 )
+from fairshare.accounts.roster.bulk import bulk_session
 from fairshare.accounts.roster.columns import HOUSEHOLDS, KINDS, STAFF
 from fairshare.accounts.roster.context import Context
-from fairshare.accounts.roster.errors import ErrorList, ImportRefused
+from fairshare.accounts.roster.errors import ErrorList, ImportRefused, Progress, no_progress
 from fairshare.accounts.roster.households import plan_households
+from fairshare.accounts.roster.idcheck import fast_id_hasher
 from fairshare.accounts.roster.plan import plan_places, settle_service
 from fairshare.accounts.roster.reader import Sheet, read_files
 from fairshare.accounts.roster.staff import plan_staff, write_staff
@@ -35,8 +36,6 @@ from fairshare.community.models import Subdistrict
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Forbidden
 from fairshare.core.locking import write_transaction
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -62,7 +61,11 @@ def _default_subdistrict(actor: User | None, subdistrict: Subdistrict | None) ->
 
 
 def _plan(
-    sheets: list[Sheet], ctx: Context, hasher: Callable[[str], str], errors: ErrorList
+    sheets: list[Sheet],
+    ctx: Context,
+    hasher: Callable[[str], str],
+    errors: ErrorList,
+    progress: Progress,
 ) -> Wanted:
     sheet_of = {kind: next((s.name for s in sheets if s.kind == kind), "") for kind in KINDS}
     if not sheet_of[HOUSEHOLDS]:
@@ -70,7 +73,9 @@ def _plan(
         raise ImportRefused(errors)
     wanted = Wanted(district_name=ctx.district_name)
     plan_places(sheets, wanted, errors)
-    plan_households([s for s in sheets if s.kind == HOUSEHOLDS], ctx, wanted, hasher, errors)
+    plan_households(
+        [s for s in sheets if s.kind == HOUSEHOLDS], ctx, wanted, hasher, errors, progress
+    )
     settle_service(ctx, wanted, sheet_of, errors)
     plan_staff([s for s in sheets if s.kind == STAFF], ctx, wanted, errors)
     if errors:
@@ -99,7 +104,7 @@ def _write(
     result.counts["committees"] = write_committees(ctx, wanted, ids, write=write).as_dict()
     buildings = write_buildings(ctx, wanted, ids, write=write)
     progress("households")
-    households = write_households(diff, ids, write=write).as_dict()
+    households = write_households(diff, ids, write=write, progress=progress).as_dict()
     result.counts["households"] = {
         **households,
         "members": member_counts(wanted),
@@ -122,7 +127,7 @@ def roster_import(
     subdistrict: Subdistrict | None = None,
     district_name: str | None = None,
     dry_run: bool = False,
-    hasher: Callable[[str], str] = id_number_hash,
+    hasher: Callable[[str], str] | None = None,
     progress: Progress | None = None,
     reset_passwords: bool = False,
 ) -> ImportResult:
@@ -134,17 +139,17 @@ def roster_import(
     New staff accounts get a one-time password (``ImportResult.passwords``); with
     ``reset_passwords`` also those whose one-time password is still unchanged.
     """
-    step = progress or (lambda _stage: None)
+    step = progress or no_progress
     default = _default_subdistrict(actor, subdistrict)
     errors = ErrorList()
     step("reading")
     sheets = read_files(files, errors)
     if errors:
         raise ImportRefused(errors)
-    with write_transaction(lock_timeout_ms=60_000):
+    with write_transaction(lock_timeout_ms=60_000), bulk_session():
         ctx = Context.load(actor=actor, subdistrict=default, district_name=district_name)
         step("checking")
-        wanted = _plan(sheets, ctx, hasher, errors)
+        wanted = _plan(sheets, ctx, hasher or fast_id_hasher(), errors, step)
         result = _write(
             ctx,
             wanted,

@@ -1,5 +1,6 @@
 """The roster upload page of subdistrict (and district) staff: upload → check (a dry run
-with its counts or its errors) → confirm (the real import, the same files)."""
+in the background, its progress on the job's page, then its counts or its errors) →
+confirm (the real import of the same stored files, again a background job)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from fairshare.accounts.permissions import AREA_ROLES
 from fairshare.accounts.requests import StaffRequest
-from fairshare.accounts.roster.errors import ImportRefused
-from fairshare.accounts.roster.services import ImportResult, roster_import
+from fairshare.accounts.roster.jobs import KIND, upload_root
 from fairshare.accounts.views import staff_required
+from fairshare.core.jobs import job_create, job_status
+from fairshare.core.models import Job
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # all files of one import together
 KEEP_SECONDS = 3600  # an upload not confirmed within an hour is deleted
@@ -36,8 +37,17 @@ LABELS = {
 }
 
 
-def _rows(result: ImportResult) -> list[tuple[object, dict[str, int]]]:
-    return [(LABELS.get(kind, kind), tally) for kind, tally in result.counts.items()]
+STAGES = {
+    "reading": _("Reading the files"),
+    "checking": _("Checking the rows"),
+    "places": _("Writing the places"),
+    "households": _("Writing the households"),
+    "staff": _("Writing the staff accounts"),
+}
+
+
+def _rows(counts: dict[str, dict[str, int]]) -> list[tuple[object, dict[str, int]]]:
+    return [(LABELS.get(kind, kind), tally) for kind, tally in counts.items()]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -66,12 +76,8 @@ class RosterUploadForm(forms.Form):
         return files
 
 
-def _upload_root() -> Path:
-    return Path(settings.PRIVATE_MEDIA_ROOT) / "roster-imports"
-
-
 def _forget_old_uploads() -> None:
-    root = _upload_root()
+    root = upload_root()
     if root.is_dir():
         for folder in root.iterdir():
             if folder.stat().st_mtime < time.time() - KEEP_SECONDS:
@@ -80,7 +86,7 @@ def _forget_old_uploads() -> None:
 
 def _save(files: list[UploadedFile]) -> str:
     token = secrets.token_urlsafe(16)
-    folder = _upload_root() / token
+    folder = upload_root() / token
     folder.mkdir(parents=True)
     for index, upload in enumerate(files):
         name = Path(upload.name or "upload").name
@@ -90,67 +96,97 @@ def _save(files: list[UploadedFile]) -> str:
     return token
 
 
-def _run(
-    request: StaffRequest, token: str, *, dry_run: bool, reset_passwords: bool = False
-) -> ImportResult:
-    folder = _upload_root() / token
-    paths = sorted(folder.iterdir())
-    handles = [(path.name[3:], path.open("rb")) for path in paths]
-    try:
-        return roster_import(
-            files=handles, actor=request.user, dry_run=dry_run, reset_passwords=reset_passwords
-        )
-    finally:
-        for _name, handle in handles:
-            handle.close()
+def _start(request: StaffRequest, folder: str, *, dry_run: bool) -> HttpResponse:
+    params = {"folder": folder, "dry_run": dry_run, "language": get_language()}
+    job = job_create(kind=KIND, params=params, created_by=request.user)
+    return redirect("accounts:roster_job", job_id=job.pk)
 
 
-def _check(request: StaffRequest, context: dict[str, Any]) -> int:
+def _check(request: StaffRequest, context: dict[str, Any]) -> HttpResponse | None:
+    """Store the upload and queue its check (a dry run); the form again when invalid."""
     form = RosterUploadForm(request.POST, request.FILES)
     context["form"] = form
     if not form.is_valid():
-        return 422
+        return None
     _forget_old_uploads()
-    token = _save(form.cleaned_data["upload"])
+    return _start(request, _save(form.cleaned_data["upload"]), dry_run=True)
+
+
+def _own_job(request: StaffRequest, job_id: object) -> Job | None:
     try:
-        context["preview"] = _run(request, token, dry_run=True)
-        context["rows"] = _rows(context["preview"])
-    except ImportRefused as exc:
-        shutil.rmtree(_upload_root() / token, ignore_errors=True)
-        context["errors"] = exc.errors
-        return 422
-    request.session[SESSION_KEY] = token
-    context["token"] = token
-    return 200
+        pk = int(str(job_id))
+    except ValueError:
+        return None
+    return Job.objects.filter(pk=pk, kind=KIND, created_by=request.user).first()
 
 
-def _confirm(request: StaffRequest, context: dict[str, Any]) -> int:
-    token = request.session.get(SESSION_KEY)
-    if not token or request.POST.get("token") != token or not (_upload_root() / token).is_dir():
+def _confirm(request: StaffRequest, context: dict[str, Any]) -> HttpResponse | None:
+    """Queue the real import of a checked upload (the same stored files)."""
+    checked = _own_job(request, request.POST.get("job"))
+    folder = str(checked.params.get("folder", "")) if checked else ""
+    if (
+        checked is None
+        or checked.state != Job.State.DONE
+        or not checked.params.get("dry_run")
+        or not folder
+        or not (upload_root() / folder).is_dir()
+    ):
         context["expired"] = True
-        return 422
-    try:
-        reset = request.POST.get("reset_passwords") == "on"
-        context["result"] = _run(request, token, dry_run=False, reset_passwords=reset)
-        context["rows"] = _rows(context["result"])
-    except ImportRefused as exc:
-        context["errors"] = exc.errors
-        return 422
-    finally:
-        shutil.rmtree(_upload_root() / token, ignore_errors=True)
-        request.session.pop(SESSION_KEY, None)
-    return 200
+        return None
+    (upload_root() / folder).touch()  # the hour of keeping starts again
+    return _start(request, folder, dry_run=False)
 
 
 @staff_required(*AREA_ROLES)
 def roster_upload(request: StaffRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": RosterUploadForm(), "max_mb": MAX_UPLOAD_BYTES >> 20}
-    status = 200
     if request.method == "POST":
-        if request.POST.get("action") == "confirm":
-            status = _confirm(request, context)
-        else:
-            status = _check(request, context)
-    response = render(request, "accounts/roster_import.html", context, status=status)
-    response["Cache-Control"] = "private, no-store"  # the result shows one-time passwords
-    return response
+        action = _confirm if request.POST.get("action") == "confirm" else _check
+        response = action(request, context)
+        if response is not None:
+            return response
+        return render(request, "accounts/roster_import.html", context, status=422)
+    return render(request, "accounts/roster_import.html", context)
+
+
+def _links_once(job: Job) -> list[list[str]]:
+    """The new accounts' one-time links: shown on the first view, then dropped."""
+    result = job.result or {}
+    links = list(result.get("links") or [])
+    if links:
+        Job.objects.filter(pk=job.pk).update(result={**result, "links": []})
+    return links
+
+
+@staff_required(*AREA_ROLES)
+def roster_job(request: StaffRequest, job_id: int) -> HttpResponse:
+    """A queued or running import's progress (the page reloads itself), then its counts
+    or its per-row errors; a finished check offers the real import."""
+    job = _own_job(request, job_id)
+    if job is None:
+        raise Http404
+    status = job_status(job)
+    result = job.result or {}
+    context: dict[str, Any] = {
+        "job": job,
+        "status": status,
+        "stage": STAGES.get(status["stage"], status["stage"]),
+        "dry_run": bool(job.params.get("dry_run")),
+        "max_mb": MAX_UPLOAD_BYTES >> 20,
+        "errors": result.get("errors") if job.state == Job.State.FAILED else None,
+        "overflow": result.get("overflow", 0),
+        "error_count": len(result.get("errors") or []) + int(result.get("overflow") or 0),
+    }
+    if job.state == Job.State.DONE:
+        context["rows"] = _rows(result.get("counts") or {})
+        context["links"] = _links_once(job)
+    return render(request, "accounts/roster_job.html", context)
+
+
+@staff_required(*AREA_ROLES)
+def roster_job_status(request: StaffRequest, job_id: int) -> JsonResponse:
+    """The job's state and progress as JSON, for polling."""
+    job = _own_job(request, job_id)
+    if job is None:
+        return JsonResponse({"detail": str(_("Not found."))}, status=404)
+    return JsonResponse(job_status(job))

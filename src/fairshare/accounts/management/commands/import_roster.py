@@ -20,6 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fairshare.accounts.roster.errors import ImportRefused
+from fairshare.accounts.roster.progress import StageProgress
 from fairshare.accounts.roster.services import roster_import
 from fairshare.community.models import Subdistrict
 
@@ -47,9 +48,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         handles = [(path.name, path.open("rb")) for path in options["files"]]
 
-        def progress(stage: str) -> None:
-            self.stderr.write(f"[{time.monotonic() - started:6.1f}s] {stage}")
-
+        progress = StageProgress(self.stderr, started=started)
         try:
             result = roster_import(
                 files=handles,
@@ -68,6 +67,7 @@ class Command(BaseCommand):
             self.stderr.write(f"{len(exc.errors)} error(s); nothing was written.")
             sys.exit(1)
         finally:
+            progress.end()
             for _name, handle in handles:
                 handle.close()
         self.stderr.write(json.dumps(result.summary(), ensure_ascii=False))

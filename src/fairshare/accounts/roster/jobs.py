@@ -1,0 +1,53 @@
+"""The upload page's imports as background jobs (``fairshare.core.jobs``), run by the
+outbox worker: kind ``roster_import``, params {folder, dry_run, language}; the files
+are the ones the page stored under PRIVATE_MEDIA_ROOT/roster-imports/<folder>/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+
+from fairshare.accounts.models import User
+from fairshare.accounts.roster.errors import ImportRefused
+from fairshare.accounts.roster.services import roster_import
+from fairshare.core.jobs import JobFailed, Progress, job_runner
+from fairshare.core.models import Job
+
+KIND = "roster_import"
+
+
+def upload_root() -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT) / "roster-imports"
+
+
+@job_runner(KIND)
+def run_roster_job(job: Job, progress: Progress) -> dict[str, Any]:
+    params = job.params
+    folder = upload_root() / str(params["folder"])
+    if not folder.is_dir() or folder.parent != upload_root():
+        raise JobFailed("the uploaded files are gone (older than an hour?)")
+    actor = User.objects.get(pk=job.created_by_id) if job.created_by_id else None
+    dry_run = bool(params.get("dry_run"))
+    handles = [(path.name[3:], path.open("rb")) for path in sorted(folder.iterdir())]
+    try:
+        with translation.override(params.get("language") or settings.LANGUAGE_CODE):
+            try:
+                result = roster_import(
+                    files=handles, actor=actor, dry_run=dry_run, progress=progress
+                )
+            except ImportRefused as exc:
+                errors = [e.as_dict() for e in exc.errors.items]
+                raise JobFailed(
+                    f"{len(exc.errors)} error(s)",
+                    {"errors": errors, "overflow": exc.errors.overflow},
+                ) from exc
+    finally:
+        for _name, handle in handles:
+            handle.close()
+        if not dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+    return {**result.summary(), "links": [list(pair) for pair in result.passwords]}
