@@ -46,6 +46,7 @@ from fairshare.transparency.selectors import (
     user_default_area,
 )
 from fairshare.transparency.services import notice_publish
+from fairshare.rounds.selectors import round_committees_q
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -143,7 +144,7 @@ def round_page(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = round_get(round_id=round_id)
     area = area_resolve(round=rnd, subdistrict=request.GET.get("subdistrict", "")[:16] or None)
     committees = (
-        Committee.objects.filter(area.q(""), subdistrict__district=rnd.district)
+        Committee.objects.filter(area.q(""), round_committees_q(rnd))
         .select_related("subdistrict", "pharmacy")
         .order_by("subdistrict__code", "code")
     )
