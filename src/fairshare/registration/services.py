@@ -37,8 +37,7 @@ from fairshare.registration.selectors import ledger_at_iso, registered_payload_f
 from fairshare.registration.tickets import ticket_display, ticket_new
 from fairshare.registration.validation import clean_name, clean_phone, clean_returnee
 from fairshare.rounds.models import Round
-from fairshare.rounds.selectors import round_get
-from fairshare.rounds.selectors import round_covers_committee
+from fairshare.rounds.selectors import round_covers_committee, round_get
 
 TICKET_ATTEMPTS = 5
 VOID_REASONS = {

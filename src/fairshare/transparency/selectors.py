@@ -35,8 +35,8 @@ from fairshare.community.models import Committee, District, Household, Pharmacy,
 from fairshare.core.errors import NotFound
 from fairshare.registration.models import Channel, Registration
 from fairshare.rounds.models import Round
-from fairshare.transparency.models import Notice
 from fairshare.rounds.selectors import round_committees_q, round_covers_committee
+from fairshare.transparency.models import Notice
 
 
 def pct(part: int, whole: int) -> float:

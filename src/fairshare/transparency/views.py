@@ -21,7 +21,7 @@ from fairshare.accounts.scoping import scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.rounds.models import Round
-from fairshare.rounds.selectors import round_get
+from fairshare.rounds.selectors import round_committees_q, round_get
 from fairshare.transparency import charts
 from fairshare.transparency.board import (
     CHANNEL_LABELS,
@@ -46,7 +46,6 @@ from fairshare.transparency.selectors import (
     user_default_area,
 )
 from fairshare.transparency.services import notice_publish
-from fairshare.rounds.selectors import round_committees_q
 
 
 def home(request: HttpRequest) -> HttpResponse:
