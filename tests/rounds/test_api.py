@@ -49,11 +49,15 @@ def test_create_open_close(client, place):
 
 
 def test_district_round_by_district_code(client, place):
-    created = post(client, "/api/v1/rounds", place.district_user, round_body(district=place.district.code))
+    created = post(
+        client, "/api/v1/rounds", place.district_user, round_body(district=place.district.code)
+    )
     assert created.status_code == 201, created.content
     assert created.json()["subdistrict"] is None
     # subdistrict staff may not create a district-wide round
-    refused = post(client, "/api/v1/rounds", place.sub_user, round_body(40, district=place.district.code))
+    refused = post(
+        client, "/api/v1/rounds", place.sub_user, round_body(40, district=place.district.code)
+    )
     assert refused.status_code == 422 and "district" in refused.json()["errors"]
 
 
@@ -74,13 +78,22 @@ def test_backwards_dates_are_422_per_field(client, place, change, field):
 
 def test_overlapping_rounds_are_422(client, place):
     assert post(client, "/api/v1/rounds", place.district_user, round_body()).status_code == 201
-    overlap = post(client, "/api/v1/rounds", place.sub_user, round_body(31, subdistrict=place.sub.code))
+    overlap = post(
+        client, "/api/v1/rounds", place.sub_user, round_body(31, subdistrict=place.sub.code)
+    )
     assert overlap.status_code == 422
     errors = overlap.json()["errors"]
     assert "registration_opens_at" in errors and "valid_from" in errors
     # another subdistrict's own round does not overlap a sibling subdistrict's
-    mine = post(client, "/api/v1/rounds", place.sub_user, round_body(60, subdistrict=place.sub.code))
-    sibling = post(client, "/api/v1/rounds", place.district_user, round_body(60, subdistrict=place.other_sub.code))
+    mine = post(
+        client, "/api/v1/rounds", place.sub_user, round_body(60, subdistrict=place.sub.code)
+    )
+    sibling = post(
+        client,
+        "/api/v1/rounds",
+        place.district_user,
+        round_body(60, subdistrict=place.other_sub.code),
+    )
     assert mine.status_code == 201 and sibling.status_code == 201
 
 
@@ -91,7 +104,9 @@ def test_policy_change_after_registrations_is_422(client, place):
     url = f"/api/v1/rounds/{round_.pk}"
     assert patch(client, url, place.sub_user, {"policy": "lottery"}).status_code == 200
     household = HouseholdFactory(building__committee=place.committee)
-    registration_create(round=round_, household=household, name="王五", phone="13912345678", channel="online")
+    registration_create(
+        round=round_, household=household, name="王五", phone="13912345678", channel="online"
+    )
     refused = patch(client, url, place.sub_user, {"policy": "fcfs"})
     assert refused.status_code == 422 and "policy" in refused.json()["errors"]
     round_.refresh_from_db()
@@ -102,22 +117,42 @@ def test_policy_change_after_registrations_is_422(client, place):
 
 def test_edit_refused_for_field_locked_by_state(client, place):
     round_ = RoundFactory(district=place.district, subdistrict=place.sub, status="closed")
-    refused = patch(client, f"/api/v1/rounds/{round_.pk}", place.sub_user, {"phone_verification": True})
+    refused = patch(
+        client, f"/api/v1/rounds/{round_.pk}", place.sub_user, {"phone_verification": True}
+    )
     assert refused.status_code == 422 and "phone_verification" in refused.json()["errors"]
 
 
 def test_scope(client, place):
     district_round = RoundFactory(district=place.district)
-    other_round = RoundFactory(district=place.district, subdistrict=place.other_sub, registration_opens_at=district_round.registration_opens_at)
+    other_round = RoundFactory(
+        district=place.district,
+        subdistrict=place.other_sub,
+        registration_opens_at=district_round.registration_opens_at,
+    )
     # subdistrict staff see the district round but do not manage it
-    assert post(client, f"/api/v1/rounds/{district_round.pk}/close", place.sub_user).status_code == 403
+    assert (
+        post(client, f"/api/v1/rounds/{district_round.pk}/close", place.sub_user).status_code == 403
+    )
     # a sibling subdistrict's round is not theirs to see
     assert post(client, f"/api/v1/rounds/{other_round.pk}/close", place.sub_user).status_code == 404
-    assert post(client, f"/api/v1/rounds/{district_round.pk}/close", place.foreign_sub_user).status_code == 404
-    assert post(client, f"/api/v1/rounds/{district_round.pk}/close", place.committee_user).status_code == 403
-    outside = post(client, "/api/v1/rounds", place.foreign_sub_user, round_body(subdistrict=place.sub.code))
+    assert (
+        post(
+            client, f"/api/v1/rounds/{district_round.pk}/close", place.foreign_sub_user
+        ).status_code
+        == 404
+    )
+    assert (
+        post(client, f"/api/v1/rounds/{district_round.pk}/close", place.committee_user).status_code
+        == 403
+    )
+    outside = post(
+        client, "/api/v1/rounds", place.foreign_sub_user, round_body(subdistrict=place.sub.code)
+    )
     assert outside.status_code == 422 and "subdistrict" in outside.json()["errors"]
-    committee = post(client, "/api/v1/rounds", place.committee_user, round_body(subdistrict=place.sub.code))
+    committee = post(
+        client, "/api/v1/rounds", place.committee_user, round_body(subdistrict=place.sub.code)
+    )
     assert committee.status_code == 403
     district_round.refresh_from_db()
     assert district_round.status == "open"
@@ -166,5 +201,10 @@ def test_committee_pharmacy_mapping(client, place):
     entry = AuditLog.objects.get(action="committee.pharmacy")
     assert entry.before == {"pharmacy": place.pharmacy.pk} and entry.after == {"pharmacy": new.pk}
     foreign = PharmacyFactory(subdistrict=place.other_sub)
-    refused = client.put(url, json.dumps({"pharmacy": foreign.code}), content_type="application/json", **bearer_for(place.sub_user))
+    refused = client.put(
+        url,
+        json.dumps({"pharmacy": foreign.code}),
+        content_type="application/json",
+        **bearer_for(place.sub_user),
+    )
     assert refused.status_code == 422 and "pharmacy" in refused.json()["errors"]

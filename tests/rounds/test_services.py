@@ -96,15 +96,28 @@ def test_admin_edit_is_audited(client, place):
             "name": "后台改名",
             "district": place.district.pk,
             "subdistrict": place.sub.pk,
-            "registration_opens_at_0": timezone.localtime(round_.registration_opens_at).strftime("%Y-%m-%d"),
-            "registration_opens_at_1": timezone.localtime(round_.registration_opens_at).strftime("%H:%M:%S"),
-            "registration_closes_at_0": timezone.localtime(round_.registration_closes_at).strftime("%Y-%m-%d"),
-            "registration_closes_at_1": timezone.localtime(round_.registration_closes_at).strftime("%H:%M:%S"),
+            "registration_opens_at_0": timezone.localtime(round_.registration_opens_at).strftime(
+                "%Y-%m-%d"
+            ),
+            "registration_opens_at_1": timezone.localtime(round_.registration_opens_at).strftime(
+                "%H:%M:%S"
+            ),
+            "registration_closes_at_0": timezone.localtime(round_.registration_closes_at).strftime(
+                "%Y-%m-%d"
+            ),
+            "registration_closes_at_1": timezone.localtime(round_.registration_closes_at).strftime(
+                "%H:%M:%S"
+            ),
             "created_at_0": timezone.localtime(round_.created_at).strftime("%Y-%m-%d"),
             "created_at_1": timezone.localtime(round_.created_at).strftime("%H:%M:%S"),
         }
     )
-    data = {k: v for k, v in data.items() if not hasattr(v, "pk") and k not in ("registration_opens_at", "registration_closes_at", "created_at")}
+    data = {
+        k: v
+        for k, v in data.items()
+        if not hasattr(v, "pk")
+        and k not in ("registration_opens_at", "registration_closes_at", "created_at")
+    }
     data["carry_over_from"] = ""
     data["phone_verification"] = ""
     data["requeue_expired"] = "on"
