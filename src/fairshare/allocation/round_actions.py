@@ -98,9 +98,10 @@ def area_resolve(*, user: User, subdistrict: str | None, district: str | None) -
         if found_d is None:
             raise FieldErrors({"district": [_("No such district in your area.")]})
         return RoundArea(district_id=found_d.pk)
-    if user.subdistrict_id is None:
+    own = user.subdistrict
+    if own is None:
         raise FieldErrors({"subdistrict": [_("Choose the subdistrict of the round.")]})
-    return RoundArea(district_id=user.subdistrict.district_id, subdistrict_id=user.subdistrict_id)
+    return RoundArea(district_id=own.district_id, subdistrict_id=own.pk)
 
 
 def round_values(*, user: User, data: dict[str, Any], district_id: int) -> dict[str, Any]:

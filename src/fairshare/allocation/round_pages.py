@@ -66,11 +66,12 @@ class RoundForm(Form):
 
     def __init__(self, *args: Any, user: Any, round: Round | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subdistrict"].queryset = Subdistrict.objects.filter(area_q(user, "")).order_by(
+        self.fields["subdistrict"].queryset = (  # type: ignore[attr-defined]
+            Subdistrict.objects.filter(area_q(user, "")).order_by(
             "code"
         )
         earlier = actions.rounds_visible(user)
-        self.fields["carry_over_from"].queryset = earlier.exclude(pk=round.pk) if round else earlier
+        self.fields["carry_over_from"].queryset = earlier  # type: ignore[attr-defined].exclude(pk=round.pk) if round else earlier
         if round is not None:
             del self.fields["subdistrict"]  # the area never changes
             for name in list(self.fields):

@@ -193,7 +193,7 @@ def round_update(*, round: Round, values: dict[str, Any], actor: Actor = None) -
                     % {"status": current.get_status_display()},
                 )
         new_policy = "policy" in values and values["policy"] != current.policy
-        if new_policy and current.registrations.exists():  # type: ignore[attr-defined]
+        if new_policy and current.registrations.exists():
             refused.add("policy", _("The policy cannot change once households registered."))
         if refused:
             raise refused
