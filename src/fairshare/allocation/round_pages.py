@@ -66,12 +66,16 @@ class RoundForm(Form):
 
     def __init__(self, *args: Any, user: Any, round: Round | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subdistrict"].queryset = (  # type: ignore[attr-defined]
-            Subdistrict.objects.filter(area_q(user, "")).order_by(
-            "code"
-        )
+        subdistricts = Subdistrict.objects.filter(area_q(user, "")).order_by("code")
         earlier = actions.rounds_visible(user)
-        self.fields["carry_over_from"].queryset = earlier  # type: ignore[attr-defined].exclude(pk=round.pk) if round else earlier
+        choices: dict[str, Any] = {
+            "subdistrict": subdistricts,
+            "carry_over_from": earlier.exclude(pk=round.pk) if round else earlier,
+        }
+        for name, queryset in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = queryset
         if round is not None:
             del self.fields["subdistrict"]  # the area never changes
             for name in list(self.fields):
