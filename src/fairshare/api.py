@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from fairshare.accounts.api import router as accounts_router
 from fairshare.allocation.api import router as allocation_router
+from fairshare.allocation.round_api import router as round_manage_router
 from fairshare.community.api import router as community_router
 from fairshare.core.api_errors import (
     localized,
@@ -29,7 +30,6 @@ from fairshare.core.locking import Busy
 from fairshare.core.ratelimit import RateLimited
 from fairshare.pharmacy.api import router as pharmacy_router
 from fairshare.registration.api import router as registration_router
-from fairshare.rounds.api import router as rounds_router
 from fairshare.transparency.api import router as transparency_router
 
 api = NinjaAPI(
@@ -129,7 +129,7 @@ for _outage in CACHE_OUTAGE_ERRORS:
 
 
 api.add_router("/auth", accounts_router)
-api.add_router("/", rounds_router)
+api.add_router("/", round_manage_router)
 api.add_router("/", community_router)
 api.add_router("/", registration_router)
 api.add_router("/", allocation_router)

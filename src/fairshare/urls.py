@@ -22,6 +22,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("ping", core_views.ping, name="ping"),
     path("accounts/", include("fairshare.accounts.urls")),
+    path("staff/rounds/", include("fairshare.allocation.round_urls")),
     # The resident status page shows the voucher, so allocation serves it (under /r/).
     path("r/status/", resident_views.status_page, name="resident_status"),
     # The full privacy notice that every resident page's short notice links to.

@@ -36,8 +36,11 @@ from fairshare.community.models import (
     Pharmacy,
     Subdistrict,
 )
+from fairshare.core.audit import audit_record
 from fairshare.core.forms import TextRuleAdminMixin
+from fairshare.core.locking import write_transaction
 from fairshare.rounds.models import Round
+from fairshare.rounds.services import round_snapshot
 
 
 class ScopedAdmin(TextRuleAdminMixin, admin.ModelAdmin):
@@ -182,3 +185,20 @@ class RoundAdmin(TextRuleAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self.has_change_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: Round, form: Any, change: bool) -> None:
+        """Admin edits are audited like the round services' (before/after values)."""
+        previous = Round.objects.filter(pk=obj.pk).first() if change and obj.pk else None
+        before = round_snapshot(previous) if previous is not None else {}
+        with write_transaction():
+            super().save_model(request, obj, form, change)
+            after = round_snapshot(obj)
+            keys = [k for k in after if before.get(k) != after[k]]
+            audit_record(
+                actor=request.user,
+                action="round.admin_change" if change else "round.admin_add",
+                obj=obj,
+                before={k: before.get(k) for k in keys} if change else {},
+                after={k: after[k] for k in keys},
+                subdistrict_id=obj.subdistrict_id,
+            )

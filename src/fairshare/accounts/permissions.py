@@ -112,3 +112,15 @@ def may_allocate(user: Viewer, round: Round) -> bool:
     if not has_access(user):
         return False
     return user.is_superuser or area_district_id(user) == round.district_id
+
+
+def may_manage_round(user: Viewer, round: Round) -> bool:
+    """Create, edit, open and close the round, and run its lottery, carry-over, expiry
+    and purge: superusers and district staff of its district; subdistrict staff only for
+    a round of their own subdistrict (a district-wide round is the district's)."""
+    if not has_access(user):
+        return False
+    if user.is_superuser or covers_district(user, round.district_id):
+        return True
+    area = staff_area(user)
+    return round.subdistrict_id is not None and area == ("id", round.subdistrict_id)

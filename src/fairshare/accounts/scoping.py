@@ -123,3 +123,20 @@ def require_committee_in_scope(
     """Forbidden (403) with ``message`` unless the committee is in the user's scope."""
     if not committee_in_scope(user, committee_id):
         raise Forbidden(message)
+
+
+def rounds_scope_q(user: Viewer) -> Q:
+    """Rounds area staff see: those of their district (district staff), those of their
+    district covering their subdistrict (subdistrict staff); all for superusers."""
+    if not has_access(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    area = staff_area(user)
+    if area is None:
+        return NOTHING
+    if area[0] == "district_id":
+        return Q(district_id=area[1])
+    return Q(district__subdistricts__id=area[1]) & (
+        Q(subdistrict__isnull=True) | Q(subdistrict_id=area[1])
+    )

@@ -35,6 +35,7 @@ from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.registration.selectors import registered_payload_for
 from fairshare.registration.tickets import ticket_new
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_committees_q
 
 
 def _ticket(taken: set[str]) -> str:
@@ -97,9 +98,7 @@ def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, in
     if previous is None:
         raise Conflict(_("This round does not carry households over from another round."))
     committee_ids = list(
-        Committee.objects.filter(subdistrict__district_id=round.district_id).values_list(
-            "id", flat=True
-        )
+        Committee.objects.filter(round_committees_q(round)).values_list("id", flat=True)
     )
     counts: dict[str, int] = {}
     now = timezone.now()

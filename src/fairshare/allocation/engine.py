@@ -68,6 +68,7 @@ from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
 from fairshare.core.locking import Busy, lock_rows, write_transaction
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_committees_q
 
 # Time to send the SMS and walk to the pharmacy: today's slots ending sooner are skipped.
 SLOT_LEAD = timedelta(minutes=30)
@@ -125,7 +126,7 @@ def _validate(round: Round, date: Date) -> None:
 def _pharmacies(
     round: Round, pharmacy: Pharmacy | None, actor: User | None, date: Date
 ) -> list[Pharmacy]:
-    committees = Committee.objects.filter(subdistrict__district_id=round.district_id)
+    committees = Committee.objects.filter(round_committees_q(round))
     pharmacies = Pharmacy.objects.filter(
         Exists(committees.filter(pharmacy_id=OuterRef("pk")))
     ).order_by("id")
@@ -157,9 +158,9 @@ def allocation_run(
     _validate(round, date)
     pharmacies = _pharmacies(round, pharmacy, actor, date)
     committee_ids = list(
-        Committee.objects.filter(
-            subdistrict__district_id=round.district_id, pharmacy__in=pharmacies
-        ).values_list("id", flat=True)
+        Committee.objects.filter(round_committees_q(round), pharmacy__in=pharmacies).values_list(
+            "id", flat=True
+        )
     )
     if not waiting_exists(round_id=round.pk, committee_ids=committee_ids):
         raise Conflict(
@@ -221,7 +222,7 @@ def _plan_read(*, round: Round, date: Date, pharmacy: Pharmacy, lock: bool) -> P
     live vouchers' rows, never from a counter.
     """
     committees = list(
-        Committee.objects.filter(subdistrict__district_id=round.district_id, pharmacy=pharmacy)
+        Committee.objects.filter(round_committees_q(round), pharmacy=pharmacy)
         .order_by("code")
         .only("id", "code", "name")
     )

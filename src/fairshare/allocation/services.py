@@ -169,8 +169,9 @@ def supply_declare(
     return declaration
 
 
-def voucher_expire_due(*, today: Date) -> int:
-    """Expire issued vouchers whose validity ended before ``today``; record requeues.
+def voucher_expire_due(*, today: Date, round: Round | None = None) -> int:
+    """Expire issued vouchers whose validity ended before ``today`` (of ``round`` only,
+    when given); record requeues.
 
     A conditional update (``status='issued'``) marks them, so a voucher redeemed at the
     same moment is never expired. Each expired voucher's household is requeued once
@@ -180,6 +181,7 @@ def voucher_expire_due(*, today: Date) -> int:
     with write_transaction():
         due = list(
             Voucher.objects.filter(status=Voucher.Status.ISSUED, valid_until__lt=today)
+            .filter(**({"round_id": round.pk} if round is not None else {}))
             .values_list("id", flat=True)
             .order_by("id")
         )

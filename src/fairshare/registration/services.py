@@ -37,7 +37,7 @@ from fairshare.registration.selectors import ledger_at_iso, registered_payload_f
 from fairshare.registration.tickets import ticket_display, ticket_new
 from fairshare.registration.validation import clean_name, clean_phone, clean_returnee
 from fairshare.rounds.models import Round
-from fairshare.rounds.selectors import round_get
+from fairshare.rounds.selectors import round_covers_committee, round_get
 
 TICKET_ATTEMPTS = 5
 VOID_REASONS = {
@@ -101,7 +101,11 @@ def _confirmation_variables(
 def _validate_round(
     *, round: Round, committee: Committee, now: datetime, ack: datetime, errors: FieldErrors
 ) -> None:
-    if committee.subdistrict.district_id != round.district_id:
+    if not round_covers_committee(
+        round,
+        subdistrict_id=committee.subdistrict_id,
+        district_id=committee.subdistrict.district_id,
+    ):
         errors.add("committee", _("This committee does not take part in this round."))
     if round.status != Round.Status.OPEN or not (
         round.registration_opens_at <= now < round.registration_closes_at

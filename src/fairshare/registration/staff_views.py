@@ -48,6 +48,7 @@ from fairshare.registration.services import (
 )
 from fairshare.registration.tickets import ticket_display
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import rounds_covering_q
 
 _SPLIT = re.compile(r"[\s\-/#、,，]+")
 
@@ -75,7 +76,10 @@ def _scoped_committee(user: User, code: str) -> Committee:
 
 
 def _round_for(committee: Committee, round_id: int) -> Round:
-    return get_object_or_404(Round, pk=round_id, district_id=committee.subdistrict.district_id)
+    covering = rounds_covering_q(
+        subdistrict_id=committee.subdistrict_id, district_id=committee.subdistrict.district_id
+    )
+    return get_object_or_404(Round.objects.filter(covering), pk=round_id)
 
 
 @desk_staff
@@ -85,7 +89,11 @@ def desk_home(request: StaffRequest) -> HttpResponse:
         raise Http404
     round_obj = (
         Round.objects.filter(
-            district_id=committee.subdistrict.district_id, status=Round.Status.OPEN
+            rounds_covering_q(
+                subdistrict_id=committee.subdistrict_id,
+                district_id=committee.subdistrict.district_id,
+            ),
+            status=Round.Status.OPEN,
         )
         .order_by("-registration_opens_at")
         .first()

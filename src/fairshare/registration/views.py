@@ -28,6 +28,7 @@ from fairshare.registration.services import registration_create
 from fairshare.registration.tickets import ticket_display
 from fairshare.registration.validation import normalize_phone
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_covers_committee
 
 SESSION_TICKETS = "registration_tickets"
 # The entry form's fields that show their errors (all single-line).
@@ -46,7 +47,11 @@ def _place(round_id: int, committee_code: str) -> tuple[Round, Committee]:
     committee = get_object_or_404(
         Committee.objects.select_related("subdistrict", "pharmacy"), code=committee_code
     )
-    if committee.subdistrict.district_id != round_obj.district_id:
+    if not round_covers_committee(
+        round_obj,
+        subdistrict_id=committee.subdistrict_id,
+        district_id=committee.subdistrict.district_id,
+    ):
         raise Http404
     return round_obj, committee
 

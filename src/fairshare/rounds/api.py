@@ -1,17 +1,21 @@
-from datetime import date, datetime
+"""The public list of rounds (``GET /rounds``, served by ``allocation/round_api.py``
+beside the staff calls on the same path: one router per path)."""
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ninja import Schema
 
 from fairshare.rounds.models import Round
-
-router = Router(tags=["rounds"])
 
 
 class RoundOut(Schema):
     id: int
     name: str
     district: str
+    subdistrict: str | None = None
     status: str
     policy: str
     registration_opens_at: datetime
@@ -23,12 +27,19 @@ class RoundOut(Schema):
     phone_verification: bool
 
 
-@router.get("/rounds", response=list[RoundOut], auth=None)
-def list_rounds(request: HttpRequest):
+def rounds_public() -> list[dict[str, Any]]:
+    rounds = Round.objects.select_related("district", "subdistrict").order_by(
+        "-registration_opens_at", "id"
+    )
     return [
         {
-            **{f: getattr(r, f) for f in RoundOut.model_fields if f != "district"},
+            **{
+                f: getattr(r, f)
+                for f in RoundOut.model_fields
+                if f not in ("district", "subdistrict")
+            },
             "district": r.district.code,
+            "subdistrict": r.subdistrict.code if r.subdistrict_id else None,
         }
-        for r in Round.objects.select_related("district").order_by("-registration_opens_at", "id")
+        for r in rounds
     ]

@@ -26,6 +26,17 @@ class Round(models.Model):
         related_name="rounds",
         verbose_name=_("district"),
     )
+    # A round covers one subdistrict, or the whole district when empty (so subdistricts
+    # can run on their own dates); ``rounds.selectors.round_committees_q`` applies it.
+    subdistrict = models.ForeignKey(
+        "community.Subdistrict",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rounds",
+        verbose_name=_("subdistrict"),
+        help_text=_("Leave empty for a round of the whole district."),
+    )
     name = models.CharField(_("name"), max_length=100)
     registration_opens_at = models.DateTimeField(_("registration opens"))
     registration_closes_at = models.DateTimeField(_("registration closes"))

@@ -28,6 +28,7 @@ from fairshare.core.masking import mask_name
 from fairshare.registration.ledger import GENESIS
 from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_committees_q
 
 STATUSES = {
     "not_registered": _("not registered"),
@@ -43,7 +44,7 @@ PUBLIC_FIELDS = ("queue_number", "name", "building", "room", "channel", "status"
 def committee_for_board(*, round: Round, code: str) -> Committee:
     committee = (
         Committee.objects.select_related("subdistrict", "pharmacy")
-        .filter(code=code, subdistrict__district_id=round.district_id)
+        .filter(round_committees_q(round), code=code)
         .first()
     )
     if committee is None:

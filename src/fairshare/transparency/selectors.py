@@ -35,6 +35,7 @@ from fairshare.community.models import Committee, District, Household, Pharmacy,
 from fairshare.core.errors import NotFound
 from fairshare.registration.models import Channel, Registration
 from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_committees_q, round_covers_committee
 from fairshare.transparency.models import Notice
 
 
@@ -102,10 +103,14 @@ def area_resolve(
         if not isinstance(committee, Committee):
             committee = (
                 Committee.objects.select_related("subdistrict__district", "pharmacy")
-                .filter(code=str(committee), subdistrict__district=rd)
+                .filter(round_committees_q(round), code=str(committee))
                 .first()
             )
-        if committee is None or committee.subdistrict.district_id != rd.pk:
+        if committee is None or not round_covers_committee(
+            round,
+            subdistrict_id=committee.subdistrict_id,
+            district_id=committee.subdistrict.district_id,
+        ):
             raise NotFound(_("Unknown committee."), code="unknown_committee")
         return Area("committee", rd, committee.subdistrict, committee)
     if subdistrict:

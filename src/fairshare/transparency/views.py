@@ -22,7 +22,7 @@ from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
 from fairshare.core.forms import posted_text_check
 from fairshare.rounds.models import Round
-from fairshare.rounds.selectors import round_get
+from fairshare.rounds.selectors import round_committees_q, round_get
 from fairshare.transparency import charts
 from fairshare.transparency.board import (
     CHANNEL_LABELS,
@@ -144,7 +144,7 @@ def round_page(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = round_get(round_id=round_id)
     area = area_resolve(round=rnd, subdistrict=request.GET.get("subdistrict", "")[:16] or None)
     committees = (
-        Committee.objects.filter(area.q(""), subdistrict__district=rnd.district)
+        Committee.objects.filter(area.q(""), round_committees_q(rnd))
         .select_related("subdistrict", "pharmacy")
         .order_by("subdistrict__code", "code")
     )
