@@ -128,7 +128,7 @@ def round_out(round: Round) -> dict[str, Any]:
     out.update(
         id=round.pk,
         district=round.district.code,
-        subdistrict=round.subdistrict.code if round.subdistrict_id else None,
+        subdistrict=round.subdistrict.code if round.subdistrict is not None else None,
         lottery_commitment=round.lottery_commitment,
         lottery_seed=round.lottery_seed,
         purge=purge_schedule(round),

@@ -39,7 +39,7 @@ def rounds_public() -> list[dict[str, Any]]:
                 if f not in ("district", "subdistrict")
             },
             "district": r.district.code,
-            "subdistrict": r.subdistrict.code if r.subdistrict_id else None,
+            "subdistrict": r.subdistrict.code if r.subdistrict is not None else None,
         }
         for r in rounds
     ]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
+from fairshare.core.fastsql import model_field
 from fairshare.core.locking import lock_rows, write_transaction
 from fairshare.rounds.models import Round
 
@@ -67,18 +68,21 @@ def round_snapshot(round: Round) -> dict[str, Any]:
     """The round's settable values, status and area as JSON (audit before/after)."""
     values: dict[str, Any] = {}
     for name in (*FIELDS, "status", "district", "subdistrict"):
-        field = Round._meta.get_field(name)
-        value = getattr(round, field.attname)
+        value = getattr(round, model_field(Round, name).attname)
         values[name] = value.isoformat() if isinstance(value, date | datetime) else value
     return values
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+def _changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     keys = [k for k in after if before.get(k) != after[k]]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def _audit(*, actor: Actor, action: str, round: Round, before: dict, after: dict) -> None:
+def _audit(
+    *, actor: Actor, action: str, round: Round, before: dict[str, Any], after: dict[str, Any]
+) -> None:
     audit_record(
         actor=actor,
         action=action,
