@@ -166,12 +166,15 @@ class RoundAdmin(TextRuleAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField | None:
-        if db_field.name == "district" and not request.user.is_superuser:
+        if not request.user.is_superuser:
             district_id = area_district_id(request.user)
-            districts = District.objects.all()
-            kwargs["queryset"] = (
-                districts.filter(pk=district_id) if district_id else districts.none()
-            )
+            choices = {
+                "district": District.objects.filter(pk=district_id),
+                "subdistrict": Subdistrict.objects.filter(district_id=district_id),
+                "carry_over_from": Round.objects.filter(district_id=district_id),
+            }.get(db_field.name)
+            if choices is not None:
+                kwargs["queryset"] = choices if district_id else choices.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
