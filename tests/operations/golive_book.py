@@ -1,4 +1,4 @@
-"""A made-up subdistrict (五角场街道, code WJC) as a roster workbook in the documented
+"""A made-up subdistrict (五角场街道) as a roster workbook in the documented
 format (docs/import-format.md, Chinese headers): 3 committees, 2 pharmacies, 600
 households of 1–3 members, 4 staff accounts. Deterministic (a seeded random generator),
 so each run builds the same workbook."""
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from openpyxl import Workbook
 from stdnum.cn import ric
 
+# The sheets name the subdistrict (``街道``): the command creates it with that text as
+# its code and name; the upload page's test creates it first, with the code WJC.
 SUB_CODE, SUB_NAME = "WJC", "五角场街道"
 COMMITTEES = [
     ["WJC01", "政通路居委会", "021-65110001", "周一至周五 8:30-17:00", "政通路100号"],

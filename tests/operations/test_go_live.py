@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from fairshare.accounts.models import User
 from fairshare.allocation.models import SupplyDay, Voucher
-from fairshare.community.models import Building, Committee, Household, Member, Pharmacy
-from fairshare.community.models import Subdistrict
+from fairshare.community.models import Building, Committee, Household, Member, Pharmacy, Subdistrict
 from fairshare.core.outbox import outbox_drain
 from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
@@ -175,6 +174,17 @@ def _supply_and_allocate(office: Client, round_: Round) -> None:
     assert allocated.status_code == 200, allocated.content.decode()[:3000]
 
 
+def _board(round_: Round, code: str) -> dict[tuple[str, str], str]:
+    """The public board of a committee: (building, room) → status, registered rows."""
+    page = Client().get(f"/public/rounds/{round_.pk}/committees/{code}/")
+    assert page.status_code == 200
+    assert page.context["committee"].name in page.content.decode()
+    entries = page.context["board"].entries
+    return {
+        (e["building"], e["room"]): e["status"] for e in entries if e["status"] != "not_registered"
+    }
+
+
 def _next_day(monkeypatch) -> None:
     """Move "now" to 10:00 on the first purchase day (the pharmacy opens at 08:30)."""
     real_now = timezone.now
@@ -216,9 +226,10 @@ def test_command_line_import_then_a_whole_round(tmp_path, roster, workbook, monk
     assert set(vouchers.values_list("pharmacy__code", flat=True)) == {"WJCP1"}
     assert set(vouchers.values_list("date", flat=True)) == {round_.valid_from}
 
-    board = Client().get(f"/public/rounds/{round_.pk}/committees/WJC01/")
-    assert board.status_code == 200 and board.context["total"] >= 3
-    assert "政通路居委会" in board.content.decode()
+    wjc01 = _board(round_, "WJC01")
+    assert set(wjc01) == {(h.building, h.room) for h in [*online[:2], roster.of("WJC01")[21]]}
+    issued = [*wjc01.values(), *_board(round_, "WJC02").values()].count("voucher_issued")
+    assert issued == SUPPLY and set(_board(round_, "WJC03").values()) == {"waiting"}
 
     _next_day(monkeypatch)  # yesterday's sessions have ended: the pharmacist signs in
     pharm = Client()
@@ -230,9 +241,13 @@ def test_command_line_import_then_a_whole_round(tmp_path, roster, workbook, monk
     assert pharm.get("/pharmacy/scan/").status_code == 200
     shown = pharm.post("/pharmacy/scan/", {"code": voucher.code, "action": "lookup"})
     assert shown.status_code == 200 and "error" not in shown.context, shown.context.get("error")
+    assert shown.context["voucher"]["code"]
     sold = pharm.post("/pharmacy/scan/", {"code": voucher.code, "action": "redeem"})
     assert sold.status_code == 200 and "error" not in sold.context, sold.context.get("error")
     assert vouchers.filter(status=Voucher.Status.REDEEMED).count() == 1
+    home = voucher.household
+    bought = _board(round_, voucher.committee.code)[(home.building.label, home.room)]
+    assert bought == "bought"
     again = pharm.post("/pharmacy/scan/", {"code": voucher.code, "action": "redeem"})
     assert again.status_code == 409
     assert vouchers.filter(status=Voucher.Status.REDEEMED).count() == 1
@@ -266,4 +281,6 @@ def test_upload_page_imports_the_same_workbook(roster, workbook):
     assert counts["households"]["created"] == 600
     assert counts["households"]["members"] == roster.members
     assert counts["staff"]["created"] == 4
-    assert User.objects.filter(username__startswith="wjc-", password_change_required=True).count()
+    assert (
+        User.objects.filter(username__startswith="wjc-", password_change_required=True).count() == 4
+    )
