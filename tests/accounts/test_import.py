@@ -68,7 +68,7 @@ def test_workbook_creates_places_households_and_staff():
     assert AuditLog.objects.filter(action="roster.import").count() == 1
 
 
-def test_staff_get_roles_scopes_and_a_one_time_link(client):
+def test_staff_get_roles_scopes_and_a_one_time_password(client):
     result = _import(("roster.xlsx", rf.standard_workbook()))
     desk = User.objects.get(username="xh-desk")
     assert desk.role == "committee" and desk.committee.code == "XH01"
@@ -77,21 +77,17 @@ def test_staff_get_roles_scopes_and_a_one_time_link(client):
     assert office.role == "subdistrict" and office.subdistrict.code == "新华街道"
     expires = timezone.localtime(User.objects.get(username="xh-pharm").access_expires_at)
     assert (expires.date().isoformat(), expires.hour) == ("2100-01-01", 0)  # end of 2099-12-31
-    assert not desk.has_usable_password()
-    assert (
-        client.post("/accounts/login/", {"username": "xh-desk", "password": "x"}).status_code == 200
+    passwords = dict(result.passwords)
+    assert set(passwords) == {"xh-desk", "xh-pharm", "xh-office"}
+    assert desk.password_change_required and desk.check_password(passwords["xh-desk"])
+    assert "passwords" not in result.summary()  # the audit log's record has none
+    login = client.post(
+        "/accounts/login/", {"username": "xh-desk", "password": passwords["xh-desk"]}
     )
-    links = dict(result.links)
-    assert set(links) == {"xh-desk", "xh-pharm", "xh-office"}
-    page = client.get(links["xh-desk"], follow=True)
-    assert page.status_code == 200 and page.context["validlink"]
-    new = "a-long-enough-pass-42"
-    answer = client.post(page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
-    assert answer.status_code == 302
-    login = client.post("/accounts/login/", {"username": "xh-desk", "password": new})
-    assert login.status_code == 302  # signed in
-    again = client.get(links["xh-desk"], follow=True)
-    assert not again.context["validlink"]  # one time only
+    assert login.status_code == 302
+    assert client.get("/accounts/")["Location"] == "/accounts/password/"  # to be changed first
+    assert _import(("roster.xlsx", rf.standard_workbook())).passwords == []  # once only
+    assert _import(("roster.xlsx", rf.standard_workbook()), dry_run=True).passwords == []
 
 
 def test_english_headers_and_sheet_names():
@@ -273,9 +269,10 @@ def test_page_checks_then_confirms_within_the_own_subdistrict(client, office):
     done = _job_page(client, client.post("/accounts/import/", {"action": "confirm", "job": job}))
     assert done.context["status"]["state"] == "done" and not done.context["dry_run"]
     assert Household.objects.filter(committee__subdistrict=sub).count() == 3
-    assert b"/accounts/set-password/" in done.content  # the links, shown once
+    shown = dict(done.context["passwords"])  # shown once (tests/accounts/test_import_passwords.py)
+    assert set(shown) == {"xh-desk", "xh-pharm", "xh-office"}
     later = client.get(f"/accounts/import/jobs/{done.context['job'].pk}/")
-    assert b"/accounts/set-password/" not in later.content
+    assert later.context["passwords"] == []
     entry = AuditLog.objects.get(action="roster.import")
     assert entry.actor_id == user.pk and entry.subdistrict_id == sub.pk
     again = client.post("/accounts/import/", {"action": "confirm", "job": job})

@@ -111,6 +111,25 @@ def test_demo_users_have_roles_scopes_and_password(real_hasher):
     assert users["committee07"].password.startswith("argon2")
     assert users["committee07"].check_password("demo")
     assert not users["committee07"].check_password("wrong")
+    assert not any(u.password_change_required for u in users.values())  # not one-time
+
+
+def test_places_and_households_go_through_the_roster_import(monkeypatch):
+    from fairshare.operations import demo_roster
+
+    calls = []
+    real = demo_roster.roster_import_sheets
+    monkeypatch.setattr(
+        demo_roster, "roster_import_sheets", lambda **kw: calls.append(kw) or real(**kw)
+    )
+    _seed()
+    assert len(calls) == 1 and calls[0]["actor"] is None
+    kinds = {sheet.kind: len(sheet.rows) for sheet in calls[0]["sheets"]}
+    assert kinds == {"pharmacies": 5, "committees": 25, "households": Member.objects.count()}
+    entry = AuditLog.objects.get(action="roster.import")  # the import's own record
+    assert entry.after["counts"]["households"]["created"] == SMALL
+    assert Committee.objects.get(code="KJ01").address.endswith("1号底楼")
+    assert Pharmacy.objects.exclude(phone="").count() == 5
 
 
 def test_open_round_is_open_today():

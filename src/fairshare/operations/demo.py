@@ -1,22 +1,20 @@
 """Deterministic synthetic demo data for a Yangpu-like district (杨浦区).
 
 Everything comes from one ``random.Random(seed)``: the same seed and size give the same
-rows. Small tables go through the ORM; buildings, households and roster members are
-written with explicitly assigned primary keys by ``executemany`` (SQLite) or ``COPY``
-(PostgreSQL). Callers wrap ``seed_demo`` (and ``wipe_demo_data``) in one transaction.
+rows. The district and its subdistricts are created here; pharmacies, committees,
+buildings, households and roster members are built as roster sheets in memory and
+written by the roster import engine (``operations/demo_roster.py``). Callers wrap
+``seed_demo`` (and ``wipe_demo_data``) in one transaction.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from itertools import accumulate, count
+from itertools import accumulate
 
 from django.contrib.auth.hashers import make_password
-from django.core.management.color import no_style
-from django.db import connections, models
-from django.db.models import Max
 from django.utils import timezone
 from faker.providers.person.zh_CN import Provider as ZhPerson
 
@@ -30,6 +28,14 @@ from fairshare.community.models import (
     Pharmacy,
     Subdistrict,
 )
+from fairshare.operations.demo_roster import (
+    DemoMember,
+    apply_demo_extras,
+    committees_sheet,
+    households_sheet,
+    import_demo_sheets,
+    pharmacies_sheet,
+)
 from fairshare.rounds.models import Round
 
 DEFAULT_HOUSEHOLDS = 44_270
@@ -37,11 +43,9 @@ DEFAULT_SEED = 2020
 DEMO_PASSWORD = "demo"
 FLOORS = 6
 ROOMS_PER_FLOOR = (2, 2, 3, 3, 4)
-FLUSH_ROWS = 20_000  # households buffered before a write
 # fmt: off
 # Pharmacy hours: 15 people per 30-minute slot, about 2 minutes each.
-HOURS = {"opens_at": time(8, 30), "closes_at": time(20, 0), "slot_minutes": 30,
-         "customers_per_slot": 15}
+HOURS, PER_SLOT = "8:30-20:00", 15  # the import's default slot is 30 minutes
 # 控江路街道: committee, street, lane, households at the default size (sum: 44,270).
 KJ_COMMITTEES: tuple[tuple[str, str, int, int], ...] = (
     ("图们居委会", "图们路", 61, 2430), ("凤联居委会", "凤城路", 181, 1985),
@@ -80,13 +84,6 @@ SUBDISTRICTS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
 )
 NAME_SUFFIXES = ("一村", "二村", "三村", "新村", "东", "西", "南", "北", "中", "苑", "花园")
 PHARMACY_BRANDS = ("华氏大药房", "第一医药", "雷允上药房", "国大药房", "益丰大药房", "余天成堂")
-# Columns written by the bulk writer, in row-tuple order.
-COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
-    Building: ("id", "committee", "compound", "label", "sort_order", "floors"),
-    Household: ("id", "committee", "building", "room"),
-    Member: ("id", "household", "name", "id_hash", "lives_alone", "mobility_impaired",
-             "elderly"),
-}
 # fmt: on
 
 # Name parts from Faker's zh_CN person provider, drawn with our own seeded Random (fast).
@@ -182,63 +179,16 @@ def plan_places(
     return subs, list(zip(pharmacy_subs, pharmacies, strict=True)), plans
 
 
-def _column(model: type[models.Model], name: str) -> str:
-    """The database column of ``model.name`` (COLUMNS lists concrete fields only)."""
-    field = model._meta.get_field(name)
-    if not isinstance(field, models.Field) or field.column is None:
-        raise TypeError(f"{model.__name__}.{name} has no column")
-    return field.column
-
-
-class _BulkWriter:
-    """Buffers rows of the big tables and writes them with explicit primary keys."""
-
-    def __init__(self, *, using: str) -> None:
-        self.connection = connections[using]
-        self.rows: dict[type[models.Model], list[tuple]] = {model: [] for model in COLUMNS}
-        # Primary keys are assigned here (the tables are empty, but be safe) ...
-        self.ids = {
-            model: count((model._default_manager.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1)
-            for model in COLUMNS
-        }
-        self.counts = dict.fromkeys(COLUMNS, 0)
-
-    def flush(self) -> None:
-        qn = self.connection.ops.quote_name
-        with self.connection.cursor() as cursor:
-            for model, fields in COLUMNS.items():  # parents before children
-                rows = self.rows[model]
-                if not rows:
-                    continue
-                table = qn(model._meta.db_table)
-                cols = ", ".join(qn(_column(model, f)) for f in fields)
-                if self.connection.vendor == "postgresql":
-                    with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                else:
-                    marks = ", ".join(["%s"] * len(fields))
-                    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
-                    cursor.executemany(sql, rows)
-                self.counts[model] += len(rows)
-                rows.clear()
-
-    def finish(self) -> None:
-        self.flush()  # ... so PostgreSQL's sequences must be moved past them
-        if self.connection.vendor == "postgresql":
-            sql_list = self.connection.ops.sequence_reset_sql(no_style(), list(COLUMNS))
-            with self.connection.cursor() as cursor:
-                for sql in sql_list:
-                    cursor.execute(sql)
-
-
 def _add_committee_rows(
-    writer: _BulkWriter, rng: random.Random, *, committee_id: int, plan: CommitteePlan
+    out: list[DemoMember],
+    floors: dict[tuple[str, str], int],
+    rng: random.Random,
+    plan: CommitteePlan,
 ) -> None:
     """One compound (弄) of buildings "1号".."N号" with 6 floors × 2–4 rooms per floor.
 
     Buildings are full (floors × rooms households); a remainder of fewer than 6 households
-    becomes a small low house with one room per floor.
+    becomes a small low house with one room per floor (its floors noted in ``floors``).
     """
     full, rest = divmod(plan.households, FLOORS)
     shapes: list[tuple[int, int]] = []  # (floors, rooms per floor)
@@ -250,31 +200,30 @@ def _add_committee_rows(
         full -= rooms
     if rest:
         shapes.append((rest, 1))
-    household_ids: list[int] = []
-    for number, (floors, rooms) in enumerate(shapes, start=1):
-        building_id = next(writer.ids[Building])
-        writer.rows[Building].append(
-            (building_id, committee_id, plan.compound, f"{number}号", number, floors)
+    addresses: list[tuple[str, str]] = []
+    for number, (n_floors, rooms) in enumerate(shapes, start=1):
+        label = f"{number}号"
+        if n_floors != FLOORS:
+            floors[(plan.code, label)] = n_floors
+        addresses.extend(
+            (label, f"{floor}{room:02d}")
+            for floor in range(1, n_floors + 1)
+            for room in range(1, rooms + 1)
         )
-        for floor in range(1, floors + 1):
-            for room in range(1, rooms + 1):
-                household_id = next(writer.ids[Household])
-                household_ids.append(household_id)
-                writer.rows[Household].append(
-                    (household_id, committee_id, building_id, f"{floor}{room:02d}")
-                )
-    _add_members(writer, rng, household_ids)
+    _add_members(out, rng, plan.code, addresses)
 
 
-def _add_members(writer: _BulkWriter, rng: random.Random, household_ids: list[int]) -> None:
+def _add_members(
+    out: list[DemoMember], rng: random.Random, committee: str, addresses: list[tuple[str, str]]
+) -> None:
     """1–3 members per household; a child (third member) shares the first member's surname."""
-    sizes = rng.choices((1, 2, 3), cum_weights=(25, 70, 100), k=len(household_ids))
+    sizes = rng.choices((1, 2, 3), cum_weights=(25, 70, 100), k=len(addresses))
     total = sum(sizes)
     surnames = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM, k=total)
     male, female = rng.choices(_GIVEN[0], k=total), rng.choices(_GIVEN[1], k=total)
-    rows, ids, pick = writer.rows[Member], writer.ids[Member], rng.random
+    pick, append = rng.random, out.append
     i = 0
-    for household_id, size in zip(household_ids, sizes, strict=True):
+    for (building, room), size in zip(addresses, sizes, strict=True):
         for k in range(size):
             surname = surnames[i - 2] if k == 2 else surnames[i]
             given = male[i] if pick() < 0.5 else female[i]
@@ -283,39 +232,41 @@ def _add_members(writer: _BulkWriter, rng: random.Random, household_ids: list[in
             alone = size == 1 and pick() < 0.41
             elderly = pick() < (0.6 if alone else 0.18)
             impaired = pick() < (0.07 if elderly else 0.0075)
-            rows.append((next(ids), household_id, surname + given, "", alone, impaired, elderly))
+            append(DemoMember(committee, building, room, surname + given, alone, impaired, elderly))
             i += 1
 
 
-def _create_places(
-    *,
-    using: str,
-    subdistricts: list[tuple[str, str]],
-    pharmacies: list[tuple[str, PharmacyPlan]],
-    committees: list[CommitteePlan],
-) -> tuple[District, dict[str, Subdistrict], dict[str, int]]:
-    """The district, its subdistricts, pharmacies and committees (the small tables)."""
+def _create_subdistricts(*, using: str, subdistricts: list[tuple[str, str]]) -> District:
+    """The district and its subdistricts (with their short codes, which the import, whose
+    new subdistricts are named by their name, would not give)."""
     district = District.objects.using(using).create(code="YP", name="杨浦区")
     Subdistrict.objects.using(using).bulk_create(
         Subdistrict(district=district, code=code, name=name) for code, name in subdistricts
     )
-    subs = {s.code: s for s in Subdistrict.objects.using(using).all()}
-    Pharmacy.objects.using(using).bulk_create(
-        Pharmacy(subdistrict=subs[sub], **asdict(plan), **HOURS) for sub, plan in pharmacies
-    )
-    by_code = {p.code: p for p in Pharmacy.objects.using(using).all()}
-    Committee.objects.using(using).bulk_create(
-        Committee(
-            subdistrict=subs[c.subdistrict],
-            code=c.code,
-            name=c.name,
-            address=f"{c.compound}1号底楼",
-            pharmacy=by_code[c.pharmacy],
-        )
-        for c in committees
-    )
-    committee_ids = dict(Committee.objects.using(using).values_list("code", "id"))
-    return district, subs, committee_ids
+    return district
+
+
+def _import_places(
+    *,
+    pharmacies: list[tuple[str, PharmacyPlan]],
+    committees: list[CommitteePlan],
+    members: list[DemoMember],
+) -> None:
+    served: dict[str, list[str]] = {}
+    for c in committees:
+        served.setdefault(c.pharmacy, []).append(c.code)
+    sheets = [
+        pharmacies_sheet(
+            [(p.code, p.name, p.address, HOURS, PER_SLOT, served[p.code]) for _s, p in pharmacies]
+        ),
+        committees_sheet([(c.code, c.name, f"{c.compound}1号底楼") for c in committees]),
+        households_sheet(
+            {c.code: c.subdistrict for c in committees},
+            members,
+            {c.code: c.compound for c in committees},
+        ),
+    ]
+    import_demo_sheets(sheets)
 
 
 def _create_round(*, using: str, district: District) -> Round:
@@ -343,33 +294,37 @@ def seed_demo(
 ) -> dict[str, int]:
     """Create the demo district, round and logins; return row counts.
 
-    The caller owns the transaction (and checks that the database is empty).
+    The caller owns the transaction (and checks that the database is empty). The roster
+    import writes to the default database only.
     """
     if households < 1:
         raise ValueError("households must be at least 1")
+    if using != "default":
+        raise ValueError("the demo is written by the roster import: default database only")
     rng = random.Random(seed)
     sub_plans, pharmacy_plans, committee_plans = plan_places(households=households, rng=rng)
-
-    district, subs, committee_ids = _create_places(
-        using=using, subdistricts=sub_plans, pharmacies=pharmacy_plans, committees=committee_plans
-    )
-
-    writer = _BulkWriter(using=using)
+    district = _create_subdistricts(using=using, subdistricts=sub_plans)
+    members: list[DemoMember] = []
+    floors: dict[tuple[str, str], int] = {}
     for plan in committee_plans:
-        _add_committee_rows(writer, rng, committee_id=committee_ids[plan.code], plan=plan)
-        if len(writer.rows[Household]) >= FLUSH_ROWS:
-            writer.flush()
-    writer.finish()
-
+        _add_committee_rows(members, floors, rng, plan)
+    _import_places(pharmacies=pharmacy_plans, committees=committee_plans, members=members)
+    apply_demo_extras(
+        members=members, phones={p.code: p.phone for _s, p in pharmacy_plans}, floors=floors
+    )
     _create_round(using=using, district=district)
-    users = _create_demo_users(using=using, district=district, subdistrict=subs["KJ"])
+    kj = Subdistrict.objects.using(using).get(code="KJ")
+    users = _create_demo_users(using=using, district=district, subdistrict=kj)
     counts = {
         "subdistricts": len(sub_plans),
         "committees": len(committee_plans),
         "pharmacies": len(pharmacy_plans),
         "users": users,
     }
-    return counts | {f"{model._meta.model_name}s": n for model, n in writer.counts.items()}
+    return counts | {
+        f"{model._meta.model_name}s": model._default_manager.using(using).count()
+        for model in (Building, Household, Member)
+    }
 
 
 KJ_CODES = [f"KJ{i:02d}" for i in range(1, 26)]
@@ -403,6 +358,7 @@ def _create_demo_users(*, using: str, district: District, subdistrict: Subdistri
             role=role,
             first_name=place.name,
             password=password,
+            password_change_required=False,  # the demo's shared password, not one-time
             is_staff=True,
             is_superuser=False,
             **{role: place},

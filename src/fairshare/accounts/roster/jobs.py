@@ -1,6 +1,10 @@
 """The upload page's imports as background jobs (``fairshare.core.jobs``), run by the
-outbox worker: kind ``roster_import``, params {folder, dry_run, language}; the files
-are the ones the page stored under PRIVATE_MEDIA_ROOT/roster-imports/<folder>/."""
+outbox worker: kind ``roster_import``, params {folder, dry_run, reset_passwords,
+language}; the files are the ones the page stored under
+PRIVATE_MEDIA_ROOT/roster-imports/<folder>/.
+
+The new accounts' one-time passwords never rest in clear: the result holds them sealed
+(``fairshare.core.secretbox``, key bound to the job), for the job's page to show once."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from fairshare.accounts.roster.errors import ImportRefused
 from fairshare.accounts.roster.services import roster_import
 from fairshare.core.jobs import JobFailed, Progress, job_runner
 from fairshare.core.models import Job
+from fairshare.core.secretbox import open_json, seal_json
 
 KIND = "roster_import"
 
@@ -37,7 +42,11 @@ def run_roster_job(job: Job, progress: Progress) -> dict[str, Any]:
         with translation.override(params.get("language") or settings.LANGUAGE_CODE):
             try:
                 result = roster_import(
-                    files=handles, actor=actor, dry_run=dry_run, progress=progress
+                    files=handles,
+                    actor=actor,
+                    dry_run=dry_run,
+                    progress=progress,
+                    reset_passwords=bool(params.get("reset_passwords")),
                 )
             except ImportRefused as exc:
                 errors = [e.as_dict() for e in exc.errors.items]
@@ -50,4 +59,20 @@ def run_roster_job(job: Job, progress: Progress) -> dict[str, Any]:
             handle.close()
         if not dry_run:
             shutil.rmtree(folder, ignore_errors=True)
-    return {**result.summary(), "links": [list(pair) for pair in result.passwords]}
+    pairs = [list(pair) for pair in result.passwords]
+    return {**result.summary(), "passwords": seal_passwords(job, pairs) if pairs else ""}
+
+
+def _context(job: Job) -> str:
+    return f"{KIND}:{job.pk}"
+
+
+def seal_passwords(job: Job, pairs: list[list[str]]) -> str:
+    """[[username, password], ...] encrypted for this job only."""
+    return seal_json(pairs, context=_context(job))
+
+
+def open_passwords(job: Job, sealed: str) -> list[list[str]]:
+    """The pairs sealed by ``seal_passwords`` for this job; [] when they cannot be opened."""
+    value = open_json(sealed, context=_context(job))
+    return [[str(name), str(password)] for name, password in value] if value else []

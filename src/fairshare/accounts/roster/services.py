@@ -140,12 +140,39 @@ def roster_import(
     ``reset_passwords`` also those whose one-time password is still unchanged.
     """
     step = progress or no_progress
-    default = _default_subdistrict(actor, subdistrict)
     errors = ErrorList()
     step("reading")
     sheets = read_files(files, errors)
     if errors:
         raise ImportRefused(errors)
+    return roster_import_sheets(
+        sheets=sheets,
+        actor=actor,
+        subdistrict=subdistrict,
+        district_name=district_name,
+        dry_run=dry_run,
+        hasher=hasher,
+        progress=step,
+        reset_passwords=reset_passwords,
+    )
+
+
+def roster_import_sheets(
+    *,
+    sheets: list[Sheet],
+    actor: User | None,
+    subdistrict: Subdistrict | None = None,
+    district_name: str | None = None,
+    dry_run: bool = False,
+    hasher: Callable[[str], str] | None = None,
+    progress: Progress | None = None,
+    reset_passwords: bool = False,
+) -> ImportResult:
+    """``roster_import`` of sheets already read (or built in memory, as ``seed_demo``
+    does): the same checks, the same writing, the same audit record."""
+    step = progress or no_progress
+    default = _default_subdistrict(actor, subdistrict)
+    errors = ErrorList()
     with write_transaction(lock_timeout_ms=60_000), bulk_session():
         ctx = Context.load(actor=actor, subdistrict=default, district_name=district_name)
         step("checking")

@@ -1,12 +1,15 @@
 """The roster upload page of subdistrict (and district) staff: upload → check (a dry run
 in the background, its progress on the job's page, then its counts or its errors) →
-confirm (the real import of the same stored files, again a background job)."""
+confirm (the real import of the same stored files, again a background job). The
+import's page shows the new accounts' one-time passwords once, to the uploader, within
+an hour; then they are blanked in the job's row."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +17,20 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.permissions import AREA_ROLES
 from fairshare.accounts.requests import StaffRequest
-from fairshare.accounts.roster.jobs import KIND, upload_root
+from fairshare.accounts.roster.jobs import KIND, open_passwords, upload_root
 from fairshare.accounts.views import staff_required
 from fairshare.core.jobs import job_create, job_status
 from fairshare.core.models import Job
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # all files of one import together
 KEEP_SECONDS = 3600  # an upload not confirmed within an hour is deleted
+PASSWORDS_KEEP_SECONDS = 3600  # one-time passwords not viewed within an hour are blanked
 SESSION_KEY = "roster_import"
 # A context: "Households" elsewhere is a count (户数), here the roster's sheet (住户).
 LABELS = {
@@ -96,8 +101,15 @@ def _save(files: list[UploadedFile]) -> str:
     return token
 
 
-def _start(request: StaffRequest, folder: str, *, dry_run: bool) -> HttpResponse:
-    params = {"folder": folder, "dry_run": dry_run, "language": get_language()}
+def _start(
+    request: StaffRequest, folder: str, *, dry_run: bool, reset_passwords: bool = False
+) -> HttpResponse:
+    params = {
+        "folder": folder,
+        "dry_run": dry_run,
+        "reset_passwords": reset_passwords,
+        "language": get_language(),
+    }
     job = job_create(kind=KIND, params=params, created_by=request.user)
     return redirect("accounts:roster_job", job_id=job.pk)
 
@@ -134,7 +146,8 @@ def _confirm(request: StaffRequest, context: dict[str, Any]) -> HttpResponse | N
         context["expired"] = True
         return None
     (upload_root() / folder).touch()  # the hour of keeping starts again
-    return _start(request, folder, dry_run=False)
+    reset = request.POST.get("reset_passwords") == "on"
+    return _start(request, folder, dry_run=False, reset_passwords=reset)
 
 
 @staff_required(*AREA_ROLES)
@@ -149,13 +162,19 @@ def roster_upload(request: StaffRequest) -> HttpResponse:
     return render(request, "accounts/roster_import.html", context)
 
 
-def _links_once(job: Job) -> list[list[str]]:
-    """The new accounts' one-time links: shown on the first view, then dropped."""
+def _passwords_once(job: Job) -> list[list[str]]:
+    """The one-time passwords of the import's new accounts, decrypted: on the first view
+    within the hour only. Any view blanks them in the row (the conditional update makes
+    two simultaneous views show them at most once)."""
     result = job.result or {}
-    links = list(result.get("links") or [])
-    if links:
-        Job.objects.filter(pk=job.pk).update(result={**result, "links": []})
-    return links
+    sealed = result.get("passwords") or ""
+    if not sealed:
+        return []
+    taken = Job.objects.filter(pk=job.pk, result__passwords=sealed).update(
+        result={**result, "passwords": ""}
+    )
+    fresh = job.created_at >= timezone.now() - timedelta(seconds=PASSWORDS_KEEP_SECONDS)
+    return open_passwords(job, sealed) if taken and fresh else []
 
 
 @staff_required(*AREA_ROLES)
@@ -179,8 +198,10 @@ def roster_job(request: StaffRequest, job_id: int) -> HttpResponse:
     }
     if job.state == Job.State.DONE:
         context["rows"] = _rows(result.get("counts") or {})
-        context["links"] = _links_once(job)
-    return render(request, "accounts/roster_job.html", context)
+        context["passwords"] = _passwords_once(job)
+    response = render(request, "accounts/roster_job.html", context)
+    response["Cache-Control"] = "private, no-store"  # it may show one-time passwords
+    return response
 
 
 @staff_required(*AREA_ROLES)
