@@ -10,6 +10,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from fairshare.accounts.roster.columns import COLUMNS, COMMITTEES, HOUSEHOLDS, PHARMACIES, STAFF
+from fairshare.core.spreadsheet import xlsx_append
 
 SHEETS = ((HOUSEHOLDS, "住户"), (COMMITTEES, "居委会"), (PHARMACIES, "药店"), (STAFF, "人员"))
 # Wider columns for the cells that hold longer text.
@@ -39,15 +40,15 @@ def roster_template_write(path: Path) -> None:
     book = Workbook()
     notes = book.active
     notes.title = "说明"
-    for number, line in enumerate(INSTRUCTIONS, start=1):
-        notes.cell(row=number, column=1, value=line)
+    for line in INSTRUCTIONS:
+        xlsx_append(notes, [line])  # as every writer: a formula-like text stays text
     notes["A1"].font = Font(bold=True)
     notes.column_dimensions["A"].width = 110
     for kind, title in SHEETS:
         sheet = book.create_sheet(title)
+        xlsx_append(sheet, [column.headers[0] for column in COLUMNS[kind]])
         for index, column in enumerate(COLUMNS[kind], start=1):
-            cell = sheet.cell(row=1, column=index, value=column.headers[0])
-            cell.font = Font(bold=column.required)
+            sheet.cell(row=1, column=index).font = Font(bold=column.required)
             width = _WIDE.get(column.key, max(10, 2 * len(column.headers[0]) + 4))
             sheet.column_dimensions[get_column_letter(index)].width = width
         sheet.freeze_panes = "A2"
