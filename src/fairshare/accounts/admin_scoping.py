@@ -167,14 +167,14 @@ class RoundAdmin(TextRuleAdminMixin, admin.ModelAdmin):
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField | None:
         if not request.user.is_superuser:
-            district_id = area_district_id(request.user)
+            district_id = area_district_id(request.user) or 0  # 0: no district, no choice
             choices = {
                 "district": District.objects.filter(pk=district_id),
                 "subdistrict": Subdistrict.objects.filter(district_id=district_id),
                 "carry_over_from": Round.objects.filter(district_id=district_id),
             }.get(db_field.name)
             if choices is not None:
-                kwargs["queryset"] = choices if district_id else choices.none()
+                kwargs["queryset"] = choices
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
