@@ -13,6 +13,18 @@ changed: README.md, "The public ledger"), so it refuses. Each committee's queue
 counter is locked, the numbers are taken from it and the public hash chain is
 extended with one "registered" link per carried registration, through the
 registration queue (``registration/queue.py``), all in one transaction.
+
+Fence (issue 18): the carry-over takes the source round's row lock (the one a real
+allocation of that round holds for its whole run, ``services.allocation_run``),
+re-reads who waits under it and records a ``CarryOver`` row; from then on the source
+round allocates nothing, so nobody is served in both rounds. A household served in
+the source round is not waiting there (``waiting.py``), so it is never carried. The
+carry-over runs once per target round: a second run carries nobody (and households
+already registered in the target are never carried again).
+
+Each carried household with a mobile number gets one ``carry_over`` SMS (its new queue
+number and ticket) through the outbox, in the same transaction; households without
+one are counted (``without_mobile``) for the committee to tell by hand.
 """
 
 from __future__ import annotations
@@ -25,11 +37,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
+from fairshare.allocation.models import CarryOver
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
-from fairshare.core.locking import write_transaction
+from fairshare.core.locking import lock_rows, write_transaction
+from fairshare.core.phones import normalize_phone
+from fairshare.core.sms import sms_enqueue
 from fairshare.registration import queue
 from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.registration.selectors import registered_payload_for
@@ -52,7 +67,7 @@ NOT_FIRST = _("The new round already has registrations; carry-over must come fir
 
 def _carry_committee(
     *, round: Round, committee_id: int, regs: list[Registration], now: datetime, taken: set[str]
-) -> None:
+) -> list[Registration]:
     """Register ``regs`` (one committee, old queue order) as numbers 1..k of ``round``,
     through the registration queue: counter lock, enqueue, one ledger link each."""
     counter = queue.counter_lock(round_id=round.pk, committee_id=committee_id)
@@ -86,6 +101,30 @@ def _carry_committee(
         [(LedgerEntry.Kind.REGISTERED, new, _payload_for(new)) for new in new_regs],
         created_at=now,
     )
+    return new_regs
+
+
+def _notify(*, round: Round, registrations: list[Registration]) -> int:
+    """One ``carry_over`` SMS per carried household with a mobile (outbox, this
+    transaction); the number of households without one."""
+    without = 0
+    for reg in registrations:
+        phone = normalize_phone(reg.phone)
+        if phone is None:
+            without += 1
+            continue
+        sms_enqueue(
+            phone=phone,
+            kind="carry_over",
+            variables={
+                "committee": reg.committee.name,
+                "round": round.name,
+                "number": str(reg.queue_number),
+                "ticket": reg.ticket,
+            },
+            household_id=reg.household_id,
+        )
+    return without
 
 
 def _payload_for(registration: Registration) -> Callable[[int], dict[str, Any]]:
@@ -94,6 +133,25 @@ def _payload_for(registration: Registration) -> Callable[[int], dict[str, Any]]:
 
 def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, int]:
     """Carry the previous round's waiting households into ``round``; counts per committee."""
+    return carry_over_run(round=round, actor=actor)["carried"]
+
+
+def _waiting_to_carry(
+    *, previous: Round, round: Round, committee_ids: list[int]
+) -> list[Registration]:
+    """Who waits in ``previous`` (the one waiting rule), minus households already
+    registered in ``round``; old queue order per committee."""
+    return list(
+        waiting_registrations(round=previous, committee_ids=committee_ids)
+        .exclude(household_id__in=Registration.objects.filter(round=round).values("household_id"))
+        .select_related("household__building", "committee")
+        .order_by("committee__code", "queue_number")
+    )
+
+
+def carry_over_run(*, round: Round, actor: User | None = None) -> dict[str, Any]:
+    """The carry-over of ``round`` (module docstring): ``{"carried": {committee code:
+    count}, "total": n, "without_mobile": n}``; a second run carries nobody."""
     previous = round.carry_over_from
     if previous is None:
         raise Conflict(_("This round does not carry households over from another round."))
@@ -104,30 +162,42 @@ def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, in
     now = timezone.now()
     taken: set[str] = set()
     with write_transaction():
-        carried = list(
-            waiting_registrations(round=previous, committee_ids=committee_ids)
-            .select_related("household__building", "committee")
-            .order_by("committee__code", "queue_number")
-        )
-        if not carried:
-            return counts
-        busy = Registration.objects.filter(
-            round=round, committee_id__in={r.committee_id for r in carried}
-        ).exists()
-        if busy:
+        # Serializes with an allocation of the source round (services.allocation_run).
+        lock_rows(Round.objects.filter(pk=previous.pk)).get()
+        if CarryOver.objects.filter(target=round).exists():
+            return {"carried": counts, "total": 0, "without_mobile": 0}
+        carried = _waiting_to_carry(previous=previous, round=round, committee_ids=committee_ids)
+        if (
+            carried
+            and Registration.objects.filter(
+                round=round, committee_id__in={r.committee_id for r in carried}
+            ).exists()
+        ):
             raise Conflict(NOT_FIRST)
         by_committee: dict[int, list[Registration]] = {}
         for reg in carried:
             by_committee.setdefault(reg.committee_id, []).append(reg)
+        new_regs: list[Registration] = []
         for committee_id, regs in by_committee.items():
-            _carry_committee(
+            new_regs += _carry_committee(
                 round=round, committee_id=committee_id, regs=regs, now=now, taken=taken
             )
             counts[regs[0].committee.code] = len(regs)
+        for new in new_regs:
+            new.committee = by_committee[new.committee_id][0].committee
+        without = _notify(round=round, registrations=new_regs)
+        CarryOver.objects.create(
+            source=previous,
+            target=round,
+            carried=len(new_regs),
+            without_mobile=without,
+            created_at=now,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
         audit_record(
             actor=actor,
             action="round.carry_over",
             obj=round,
-            after={"from_round": previous.pk, "carried": counts},
+            after={"from_round": previous.pk, "carried": counts, "without_mobile": without},
         )
-    return counts
+    return {"carried": counts, "total": len(new_regs), "without_mobile": without}

@@ -256,3 +256,28 @@ class Requeue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.outcome}"
+
+
+class CarryOver(models.Model):
+    """A carry-over that ran: the unserved of ``source`` were queued first in ``target``.
+
+    Its existence fences ``source``: it allocates nothing more (services.py,
+    ``allocation_fence_check``), so a carried household is never served in both rounds.
+    Written in the carry-over's transaction, under the source round's row lock.
+    """
+
+    source = models.ForeignKey(
+        "rounds.Round", on_delete=models.PROTECT, related_name="carry_overs_out"
+    )
+    target = models.OneToOneField(
+        "rounds.Round", on_delete=models.PROTECT, related_name="carry_over_in"
+    )
+    carried = models.PositiveIntegerField(default=0)
+    without_mobile = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"carry-over {self.source_id} → {self.target_id}"

@@ -25,7 +25,7 @@ from fairshare.accounts.models import User
 from fairshare.accounts.permissions import DISTRICT, Viewer, is_area_staff, may_manage_round
 from fairshare.accounts.purge import FINISHED, personal_data_purge
 from fairshare.accounts.scoping import area_q, rounds_scope_q, scope_q
-from fairshare.allocation.carryover import round_carry_over
+from fairshare.allocation.carryover import carry_over_run
 from fairshare.allocation.services import lottery_commit, lottery_reveal, voucher_expire_due
 from fairshare.community.models import Committee, District, Pharmacy, Subdistrict
 from fairshare.community.services import committee_pharmacy_set
@@ -173,8 +173,7 @@ def action_expire(*, round: Round, today: Date | None = None) -> dict[str, Any]:
 
 
 def action_carry_over(*, user: User, round: Round) -> dict[str, Any]:
-    counts = round_carry_over(round=round, actor=user)
-    return {"carried": counts, "total": sum(counts.values())}
+    return carry_over_run(round=round, actor=user)
 
 
 def action_purge(*, user: User, round: Round, dry_run: bool) -> dict[str, Any]:

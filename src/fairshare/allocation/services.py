@@ -1,7 +1,10 @@
 """Supply declarations, voucher expiry and fulfilment (writes).
 
-The allocation engine itself is in ``engine.py`` (``allocation_run`` is re-exported
-here so callers import every write from ``services``).
+The allocation engine itself is in ``engine.py``; ``allocation_run`` here is its one
+entry point (the API, the allocate page and ``fairshare allocate`` all call it): it
+refuses a fenced round (``allocation_fence_check``: past its last purchase day, or its
+unserved already carried into another round), re-checked under the round's row lock,
+which carry-over takes too, so the two never both happen.
 
 Batches: a pharmacy-day has ONE current declaration (batch). A new declaration for
 the same day is a correction: it supersedes the current one (``superseded_by``;
@@ -27,10 +30,16 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import may_allocate, may_declare_supply
-from fairshare.allocation import selectors
-from fairshare.allocation.engine import AllocationResult, allocation_run
+from fairshare.allocation import engine, selectors
+from fairshare.allocation.engine import AllocationResult
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
-from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.models import (
+    CarryOver,
+    Requeue,
+    SupplyDay,
+    SupplyDeclaration,
+    Voucher,
+)
 from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -39,6 +48,7 @@ from fairshare.rounds.models import Round
 
 __all__ = [
     "AllocationResult",
+    "allocation_fence_check",
     "allocation_run",
     "lottery_commit",
     "lottery_reveal",
@@ -298,6 +308,58 @@ def supply_declare_as(
         actor=actor,
         round=round_,
     )
+
+
+def allocation_fence_check(*, round: Round) -> None:
+    """Refuse (409) a round that may allocate no more.
+
+    A round allocates until its last purchase day (``valid_until``, local date) and
+    until its unserved are carried into another round (a ``CarryOver`` from it).
+    Registration closing does not stop it.
+    """
+    if timezone.localdate() > round.valid_until:
+        raise Conflict(
+            _("The round's last purchase day has passed; it issues no more vouchers."),
+            code="round_past_last_day",
+        )
+    if CarryOver.objects.filter(source_id=round.pk).exists():
+        raise Conflict(
+            _(
+                "The unserved households of this round were carried over into another "
+                "round; it issues no more vouchers."
+            ),
+            code="round_carried_over",
+        )
+
+
+def round_lock(*, round: Round) -> Round:
+    """The round's row, locked until the transaction ends (allocation and carry-over
+    of the same round serialize on it)."""
+    return lock_rows(Round.objects.filter(pk=round.pk)).get()
+
+
+def allocation_run(
+    *,
+    round: Round,
+    date: Date,
+    pharmacy: Pharmacy | None = None,
+    actor: User | None = None,
+    dry_run: bool = False,
+) -> AllocationResult:
+    """The allocation engine behind the round fence (``allocation_fence_check``).
+
+    A real run holds the round's row lock for the whole run (every pharmacy-day
+    transaction of the engine nests in it), so a carry-over of this round waits for it
+    or, if first, makes the re-check under the lock refuse.
+    """
+    allocation_fence_check(round=round)
+    if dry_run:
+        return engine.allocation_run(
+            round=round, date=date, pharmacy=pharmacy, actor=actor, dry_run=True
+        )
+    with write_transaction():
+        allocation_fence_check(round=round_lock(round=round))
+        return engine.allocation_run(round=round, date=date, pharmacy=pharmacy, actor=actor)
 
 
 def allocation_run_as(

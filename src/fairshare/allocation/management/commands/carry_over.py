@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fairshare.allocation.carryover import round_carry_over
+from fairshare.allocation.carryover import carry_over_run
 from fairshare.core.errors import ServiceError
 from fairshare.rounds.selectors import round_get
 
@@ -17,9 +17,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, round_id: int, **options):
         try:
-            counts = round_carry_over(round=round_get(round_id=round_id))
+            result = carry_over_run(round=round_get(round_id=round_id))
         except ServiceError as exc:
             raise CommandError(str(exc.message)) from None
-        for code, n in counts.items():
+        for code, n in result["carried"].items():
             self.stdout.write(f"{code}: {n} carried over")
-        self.stdout.write(f"carried over {sum(counts.values())} households")
+        self.stdout.write(f"carried over {result['total']} households")
+        if result["without_mobile"]:
+            self.stdout.write(
+                f"{result['without_mobile']} carried households have no mobile number: "
+                "the committee tells them by hand"
+            )
