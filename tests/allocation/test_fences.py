@@ -180,8 +180,8 @@ def test_race_is_real_without_the_round_lock(pharmacy_setup, monkeypatch):
     waiting households, so some are served in the old round and carried into the new."""
     s = pharmacy_setup
     old, new = _race_setup(s)
-    monkeypatch.setattr(services, "lock_rows", lambda queryset: queryset)
-    monkeypatch.setattr(carryover, "lock_rows", lambda queryset: queryset)
+    monkeypatch.setattr(services, "lock_rows", lambda queryset, **kw: queryset)
+    monkeypatch.setattr(carryover, "lock_rows", lambda queryset, **kw: queryset)
     both_read = threading.Barrier(2)
     _after_read(monkeypatch, lambda: both_read.wait(timeout=10))
     _carry_after_read(monkeypatch, lambda: both_read.wait(timeout=10))
@@ -190,3 +190,66 @@ def test_race_is_real_without_the_round_lock(pharmacy_setup, monkeypatch):
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len(_served_and_carried(old, new)) == 4
+
+
+def _register_while_round_locked(s, monkeypatch, *, lock) -> tuple[int, float]:
+    """Hold the allocation's round lock for 1.5 s in one thread; register a household of
+    the round through the API meanwhile: (status, seconds the registration took)."""
+    from django.db import connection
+    from django.test import Client
+
+    from fairshare.core.locking import write_transaction
+    from tests.factories import HouseholdFactory
+
+    monkeypatch.setattr(services, "lock_rows", lock)
+    household = HouseholdFactory(building__committee=s["committees"][0])
+    held, release = threading.Event(), threading.Event()
+
+    def allocation_holding_the_lock() -> None:
+        try:
+            with write_transaction():
+                services.round_lock(round=s["round"])
+                held.set()
+                release.wait(timeout=1.5)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=allocation_holding_the_lock)
+    holder.start()
+    assert held.wait(timeout=10)
+    body = {
+        "committee": household.committee.code,
+        "building": household.building.label,
+        "room": household.room,
+        "name": "张三",
+        "phone": "13800138000",
+    }
+    started = time.monotonic()
+    answer = Client().post(
+        f"/api/v1/rounds/{s['round'].pk}/registrations", body, content_type="application/json"
+    )
+    took = time.monotonic() - started
+    release.set()
+    holder.join()
+    return answer.status_code, took
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_never_waits_for_an_allocation_of_its_round(pharmacy_setup, monkeypatch):
+    """Locking rule 7: the allocation's round lock is FOR NO KEY UPDATE, so a registration
+    (whose foreign key to the round takes FOR KEY SHARE) goes through at once."""
+    status, took = _register_while_round_locked(
+        pharmacy_setup, monkeypatch, lock=services.lock_rows
+    )
+    assert status == 201 and took < 1.0, (status, took)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_full_round_lock_would_make_registrations_wait(pharmacy_setup, monkeypatch):
+    """Negative control: with FOR UPDATE the same registration waits for the allocation."""
+    status, took = _register_while_round_locked(
+        pharmacy_setup, monkeypatch, lock=lambda queryset, **kw: queryset.select_for_update()
+    )
+    assert took >= 1.4 or status == 503, (status, took)

@@ -163,7 +163,7 @@ def carry_over_run(*, round: Round, actor: User | None = None) -> dict[str, Any]
     taken: set[str] = set()
     with write_transaction():
         # Serializes with an allocation of the source round (services.allocation_run).
-        lock_rows(Round.objects.filter(pk=previous.pk)).get()
+        lock_rows(Round.objects.filter(pk=previous.pk), no_key=True).get()
         if CarryOver.objects.filter(target=round).exists():
             return {"carried": counts, "total": 0, "without_mobile": 0}
         carried = _waiting_to_carry(previous=previous, round=round, committee_ids=committee_ids)

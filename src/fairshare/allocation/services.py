@@ -335,7 +335,8 @@ def allocation_fence_check(*, round: Round) -> None:
 def round_lock(*, round: Round) -> Round:
     """The round's row, locked until the transaction ends (allocation and carry-over
     of the same round serialize on it)."""
-    return lock_rows(Round.objects.filter(pk=round.pk)).get()
+    # No-key (locking rule 7): registrations of the round never wait for an allocation.
+    return lock_rows(Round.objects.filter(pk=round.pk), no_key=True).get()
 
 
 def allocation_run(

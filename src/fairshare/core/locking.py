@@ -22,6 +22,12 @@ Rules
    the rule has one place, and a race test can switch the guard off by replacing these
    two functions (the negative control runs the product's own code without its lock).
 
+7. **A lock that only serializes operations on a parent row takes ``no_key=True``**
+   (PostgreSQL ``FOR NO KEY UPDATE``): allocation and carry-over of a round serialize on
+   the round's row, but inserting a row that references it (a registration: PostgreSQL's
+   foreign-key check takes ``FOR KEY SHARE``) never waits for them. Changes of the
+   round itself (open, close) keep the full lock, which waits for both.
+
 SQLite: ``select_for_update`` does nothing there. The settings make every
 transaction ``BEGIN IMMEDIATE``, which takes the database write lock at the start,
 so a write transaction is serialized against all other writers; that is the lock.
@@ -183,9 +189,9 @@ def supports_row_locks(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
 
 
-def lock_rows(queryset: QuerySet[M]) -> QuerySet[M]:
-    """``queryset`` whose rows stay locked until the transaction ends (rule 6)."""
-    return queryset.select_for_update()
+def lock_rows(queryset: QuerySet[M], *, no_key: bool = False) -> QuerySet[M]:
+    """``queryset`` whose rows stay locked until the transaction ends (rules 6 and 7)."""
+    return queryset.select_for_update(no_key=no_key)
 
 
 def row_lock_sql(using: str = "default") -> str:
