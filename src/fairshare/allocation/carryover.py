@@ -105,7 +105,7 @@ def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, in
     taken: set[str] = set()
     with write_transaction():
         carried = list(
-            waiting_registrations(round=previous, committee_ids=committee_ids)
+            waiting_registrations(round=previous, committee_ids=committee_ids, held=True)
             .select_related("household__building", "committee")
             .order_by("committee__code", "queue_number")
         )
