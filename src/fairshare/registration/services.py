@@ -216,12 +216,13 @@ def _enqueue_new(
         if existing is None:
             continue  # the ticket was drawn before: a new ticket, and look again
         same = _same_or_conflict(existing, name=plan.name, phone=plan.phone, raise_=False)
-        if same is None and supersedes(existing, status=plan.status):
-            link = pending_supersede(existing, now=timezone.now())
-            if link is not None:
-                superseded.append(link)
-            continue
-        return same or _same_or_conflict(existing, name=plan.name, phone=plan.phone)
+        if same is not None:
+            return same
+        if not supersedes(existing, status=plan.status):
+            raise AlreadyRegistered(existing)
+        link = pending_supersede(existing, now=timezone.now())
+        if link is not None:
+            superseded.append(link)
     raise RuntimeError("could not insert the registration (ticket or household conflict)")
 
 
