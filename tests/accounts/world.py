@@ -207,10 +207,13 @@ def _allocate(s: Side, name: str, digit: str) -> tuple[list[str], list[str]]:
         round=s.round,
         **batch,
     )
+    # Roster names: a made-up name waits for review and gets no voucher (docs/fairness.md).
     queued_name, queued_phone = f"{name}排", f"135{digit * 4}{digit * 4}"
+    queued_home = HouseholdFactory(building=building)
+    MemberFactory(household=queued_home, name=queued_name)
     s.queued_registration = registration_create(
         round=s.round,
-        household=HouseholdFactory(building=building),
+        household=queued_home,
         name=queued_name,
         phone=queued_phone,
         channel="online",
@@ -222,9 +225,11 @@ def _allocate(s: Side, name: str, digit: str) -> tuple[list[str], list[str]]:
     s.allocated_voucher = issued.get(registration=s.queued_registration)
     assert result.issued == issued.count() >= 1
     waiting_name, waiting_phone = f"{name}等", f"134{digit * 4}{digit * 4}"
+    waiting_home = HouseholdFactory(building=building)
+    MemberFactory(household=waiting_home, name=waiting_name)
     s.waiting_registration = registration_create(
         round=s.round,
-        household=HouseholdFactory(building=building),
+        household=waiting_home,
         name=waiting_name,
         phone=waiting_phone,
         channel="online",

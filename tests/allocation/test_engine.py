@@ -139,13 +139,16 @@ def test_reserve_without_offline_goes_to_general_queue(pharmacy_setup):
     assert allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"]).issued == 4
 
 
-def test_void_never_served_and_pending_waits(pharmacy_setup):
+def test_void_never_served_and_pending_is_held(pharmacy_setup):
+    """Void is never served; pending review keeps its place but gets no voucher (the
+    review gate; tests/allocation/test_review_gate.py has the whole story)."""
     s = pharmacy_setup
     entries = [Entry(status="void"), Entry(status="pending_review"), Entry()]
     queue_build(round=s["round"], committee=s["committees"][0], entries=entries)
     _declare(s, 10)
-    allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
-    assert sorted(Voucher.objects.values_list("registration__queue_number", flat=True)) == [2, 3]
+    result = allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
+    assert sorted(Voucher.objects.values_list("registration__queue_number", flat=True)) == [3]
+    assert result.held_for_review == 1
 
 
 def _clock(monkeypatch, day, at: time) -> None:

@@ -80,8 +80,9 @@ def _common_checks(regs, day, pph):
         .exists()
     )
     served = set(live.values_list("registration_id", flat=True))
-    assert not served & {r.id for r in regs if r.status == "void"}
-    waiting = [r for r in regs if r.status != "void"]
+    # Void ones are never served; pending review ones are held: no voucher before approval.
+    assert not served & {r.id for r in regs if r.status != "verified"}
+    waiting = [r for r in regs if r.status == "verified"]
     # Everything that could be served was: min(households the supply covers, waiting).
     assert len(served) == min(day.packs // pph, len(waiting))
     return served, waiting
@@ -90,7 +91,7 @@ def _common_checks(regs, day, pph):
 def _groups(regs, served):
     by = defaultdict(lambda: ([], []))
     for r in regs:
-        if r.status == "void":
+        if r.status != "verified":
             continue
         key = (r.committee_id, r.channel in OFFLINE)
         by[key][0 if r.id in served else 1].append(r)
@@ -146,7 +147,7 @@ def test_per_building_even(pharmacy_setup, queue_lists, supply):
         )
         served, _ = _common_checks(regs, day, 1)
         buildings = defaultdict(lambda: ([], []))
-        for r in Registration.objects.filter(id__in=[r.id for r in regs]).exclude(status="void"):
+        for r in Registration.objects.filter(id__in=[r.id for r in regs]).filter(status="verified"):
             key = (r.committee_id, r.household.building.sort_order)
             buildings[key][0 if r.id in served else 1].append(r)
         for (committee, order), (done, waiting) in buildings.items():

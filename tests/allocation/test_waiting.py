@@ -28,7 +28,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 # (registration status, voucher status or None, requeue outcome or None, waits?)
 CASES = [
     ("verified", None, None, True),
-    ("pending_review", None, None, True),
+    ("pending_review", None, None, False),  # held for review: keeps its place, no voucher
     ("void", None, None, False),
     ("verified", "issued", None, False),
     ("verified", "redeemed", None, False),

@@ -23,7 +23,7 @@ COMMITTEE = "KJ01"
 
 @pytest.fixture(scope="module")
 def issued(app_server) -> flows.IssuedVoucher:
-    return flows.register_and_allocate(app_server.url, code=COMMITTEE, index=2, phone="13612345604")
+    return flows.register_and_allocate(app_server, code=COMMITTEE, index=2, phone="13612345604")
 
 
 def test_status_page_shows_the_voucher(page, app_server, issued):

@@ -101,6 +101,7 @@ def _result_body(result: AllocationResult) -> dict[str, Any]:
         "dry_run": result.dry_run,
         "issued": result.issued,
         "vouchers_issued": result.issued,
+        "held_for_review": result.held_for_review,
         "packs_available": sum(p.packs_available for p in result.pharmacies),
         "by_committee": result.by_committee,
         "vouchers": [

@@ -142,7 +142,8 @@ def _waiting_to_carry(
     """Who waits in ``previous`` (the one waiting rule), minus households already
     registered in ``round``; old queue order per committee."""
     return list(
-        waiting_registrations(round=previous, committee_ids=committee_ids)
+        # held=True: a household still under review is carried too, not dropped.
+        waiting_registrations(round=previous, committee_ids=committee_ids, held=True)
         .exclude(household_id__in=Registration.objects.filter(round=round).values("household_id"))
         .select_related("household__building", "committee")
         .order_by("committee__code", "queue_number")

@@ -58,6 +58,9 @@ from fairshare.allocation.notify import sms_parts
 from fairshare.allocation.results import (
     AllocationResult,
     PharmacyResult,
+    held_for_review_set,
+    last_served_issued,
+    last_served_preview,
     vouchers_issued,
     vouchers_preview,
 )
@@ -208,6 +211,7 @@ def _run_one(
             preview = vouchers_preview(plan.picks, round, date, plan.valid_until, plan.committees)
             result.load(lambda: preview)
             result.issued = len(preview)
+            held_for_review_set(result, round_id=round.pk, last_served=last_served_preview(preview))
         else:
             _write(round=round, date=date, plan=plan, actor=actor, result=result)
     return result
@@ -282,6 +286,7 @@ def _committee_plans(
             "pharmacy": pharmacy.code,
             "waiting": waiting[c.id][0],
             "issued": plan.quota,
+            "held_for_review": 0,
         }
         for c, plan in zip(committees, plans, strict=True)
     ]
@@ -312,6 +317,7 @@ def _write(
     result.issued = _insert(picks, plan.planned, constants)
     if result.issued != plan.planned:  # the queue changed under a concurrent write: recount
         _recount(result, day, after_id, plan.committees)
+    held_for_review_set(result, round_id=round.pk, last_served=last_served_issued(day.pk, after_id))
     parts = sms_parts(
         pharmacy=pharmacy,
         declaration=declaration,

@@ -13,10 +13,12 @@ from datetime import date as Date
 from typing import Any
 
 from django.db import connection
+from django.db.models import Max
 
 from fairshare.allocation import setbased
 from fairshare.allocation.bulk import IssuedVoucher
 from fairshare.allocation.models import Voucher
+from fairshare.allocation.waiting import held_ahead_counts
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.rounds.models import Round
 
@@ -27,6 +29,8 @@ class PharmacyResult:
     packs_available: int = 0
     by_committee: list[dict[str, Any]] = field(default_factory=list)
     issued: int = 0
+    # Registrations pending review ahead of the last number served (docs/fairness.md).
+    held_for_review: int = 0
     _loader: Callable[[], list[IssuedVoucher]] | None = field(default=None, repr=False)
     _vouchers: list[IssuedVoucher] | None = field(default=None, repr=False)
 
@@ -56,6 +60,10 @@ class AllocationResult:
     @property
     def vouchers(self) -> list[IssuedVoucher]:
         return [v for p in self.pharmacies for v in p.vouchers]
+
+    @property
+    def held_for_review(self) -> int:
+        return sum(p.held_for_review for p in self.pharmacies)
 
     @property
     def by_committee(self) -> list[dict[str, Any]]:
@@ -115,3 +123,35 @@ def vouchers_issued(day_id: int, after_id: int, last_id: int) -> list[IssuedVouc
         )
     )
     return [IssuedVoucher(*row) for row in rows]
+
+
+def last_served_preview(preview: Sequence[IssuedVoucher]) -> dict[int, int]:
+    """Per committee, the highest queue number a dry run would serve."""
+    last: dict[int, int] = {}
+    for voucher in preview:
+        last[voucher.committee_id] = max(last.get(voucher.committee_id, 0), voucher.queue_number)
+    return last
+
+
+def last_served_issued(day_id: int, after_id: int) -> dict[int, int]:
+    """Per committee, the highest queue number a run served (one GROUP BY, no rows)."""
+    rows = (
+        Voucher.objects.filter(supply_day_id=day_id, id__gt=after_id)
+        .values_list("committee_id")
+        .annotate(last=Max("registration__queue_number"))
+    )
+    return {committee_id: last for committee_id, last in rows}
+
+
+def held_for_review_set(
+    result: PharmacyResult, *, round_id: int, last_served: dict[int, int]
+) -> None:
+    """Count, per committee and in total, the registrations held for review that the run
+    passed over: pending review with a queue number below the last one it served."""
+    counts = held_ahead_counts(round_id=round_id, last_served=last_served)
+    result.held_for_review = sum(counts.values())
+    if not counts:
+        return
+    codes = dict(Committee.objects.filter(id__in=counts).values_list("code", "id"))
+    for row in result.by_committee:
+        row["held_for_review"] = counts.get(codes.get(row["committee"], -1), 0)

@@ -10,7 +10,9 @@ Format (version 1), also documented in the README so anyone can re-verify a boar
   ``queue_number``, ``name`` (masked), ``building``, ``room``, ``channel``, ``at``
   (ISO 8601 acknowledgement time with offset);
 * a correction is a new link (``kind`` "voided", with ``queue_number`` and ``reason``);
-  earlier links are never rewritten.
+  earlier links are never rewritten. A pending registration superseded by its
+  household's roster-matching one (``registration/supersede.py``) is such a link with
+  the reason ``superseded``, appended just before the new registration's link.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 
 GENESIS = "0" * 64
 FORMAT_VERSION = 1
+# The void reason of a pending registration superseded by the household's own one.
+SUPERSEDED = "superseded"
 
 
 def canonical(payload: Mapping[str, Any]) -> str:

@@ -14,7 +14,7 @@ from fairshare.accounts.scoping import scoped
 from fairshare.community.models import Committee
 from fairshare.core.errors import NotFound
 from fairshare.core.masking import mask_name
-from fairshare.registration.ledger import GENESIS, registered_payload
+from fairshare.registration.ledger import GENESIS, SUPERSEDED, registered_payload
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.tickets import ticket_normalize
 from fairshare.registration.validation import normalize_phone
@@ -99,6 +99,17 @@ def review_queue(*, user: Viewer, round: Round | None = None) -> QuerySet[Regist
     if round is not None:
         qs = qs.filter(round=round)
     return qs.order_by("round", "committee", "queue_number")
+
+
+def review_superseded(*, user: Viewer, round: Round | None = None) -> QuerySet[Registration]:
+    """Pending registrations superseded by their household's roster-matching one
+    (``registration/supersede.py``), newest first, for staff to look at."""
+    qs = staff_registrations(user=user).filter(
+        status=Registration.Status.VOID, void_reason=SUPERSEDED
+    )
+    if round is not None:
+        qs = qs.filter(round=round)
+    return qs.order_by("-round", "committee", "-queue_number")
 
 
 def queue_head(*, round: Round, committee: Committee) -> QueueCounter | None:

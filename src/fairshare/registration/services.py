@@ -13,7 +13,7 @@ is the entry point for callers that name the round and the address as typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
 from django.utils import timezone
@@ -33,11 +33,13 @@ from fairshare.registration.ledger import voided_payload
 from fairshare.registration.lookup import household_resolve, name_key, roster_match
 from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.registration.phonecodes import phone_code_check, phone_code_consume
+from fairshare.registration.rules import resident_channel, validate_channel, validate_round
 from fairshare.registration.selectors import ledger_at_iso, registered_payload_for
+from fairshare.registration.supersede import pending_supersede, supersedes
 from fairshare.registration.tickets import ticket_display, ticket_new
 from fairshare.registration.validation import clean_name, clean_phone, clean_returnee
 from fairshare.rounds.models import Round
-from fairshare.rounds.selectors import round_covers_committee, round_get
+from fairshare.rounds.selectors import round_get
 
 TICKET_ATTEMPTS = 5
 VOID_REASONS = {
@@ -98,39 +100,6 @@ def _confirmation_variables(
     }
 
 
-def _validate_round(
-    *, round: Round, committee: Committee, now: datetime, ack: datetime, errors: FieldErrors
-) -> None:
-    if not round_covers_committee(
-        round,
-        subdistrict_id=committee.subdistrict_id,
-        district_id=committee.subdistrict.district_id,
-    ):
-        errors.add("committee", _("This committee does not take part in this round."))
-    if round.status != Round.Status.OPEN or not (
-        round.registration_opens_at <= now < round.registration_closes_at
-    ):
-        errors.add("round", _("Registration for this round is not open now."))
-    elif ack < round.registration_opens_at or ack > now + timedelta(minutes=1):
-        errors.add(
-            "acknowledged_at",
-            _("The registration time must lie between the opening of the round and now."),
-        )
-
-
-def _validate_channel(
-    channel: str, *, is_staff: bool, photo_attached: bool, errors: FieldErrors
-) -> None:
-    """The one channel rule: residents register online, or by photo with the photo
-    (``registration/photos.py``); every other channel is for committee staff."""
-    if channel not in Channel.values:
-        errors.add("channel", _("Unknown registration channel."))
-    elif not is_staff and not (
-        channel == Channel.ONLINE or (channel == Channel.PHOTO and photo_attached)
-    ):
-        errors.add("channel", _("Only committee staff can register on this channel."))
-
-
 @dataclass(frozen=True)
 class RegistrationPlan:
     """A checked registration, ready to be written (``registration_create``'s first step)."""
@@ -171,7 +140,7 @@ def registration_plan(
     name = clean_name(name, errors)
     phone = clean_phone(phone, errors)
     staff = actor if actor is not None and actor.is_authenticated else None
-    _validate_channel(
+    validate_channel(
         channel, is_staff=staff is not None, photo_attached=photo_attached, errors=errors
     )
     if acknowledged_at is not None and staff is None:
@@ -179,7 +148,7 @@ def registration_plan(
     now = timezone.now()
     ack = acknowledged_at or now
     committee = household.committee
-    _validate_round(round=round, committee=committee, now=now, ack=ack, errors=errors)
+    validate_round(round=round, committee=committee, now=now, ack=ack, errors=errors)
     returned_recently, returned_from, returned_on = clean_returnee(
         returned_recently=bool(returned_recently),
         returned_from=returned_from,
@@ -190,7 +159,7 @@ def registration_plan(
     if staff is not None:
         _require_scope(staff, committee.pk)
     code_id = None
-    if round.phone_verification and channel == Channel.ONLINE and not errors:
+    if round.phone_verification and resident_channel(channel, staff) and not errors:
         code_id = phone_code_check(phone=phone, code=phone_code, errors=errors)
     if errors:
         raise errors
@@ -213,14 +182,16 @@ def registration_plan(
 
 
 def _enqueue_new(
-    counter: QueueCounter, plan: RegistrationPlan
+    counter: QueueCounter, plan: RegistrationPlan, superseded: list[queue.Link]
 ) -> Registration | RegistrationResult:
     """Insert the planned registration with the next number, or the household's answer.
 
     Insert first: the partial unique index "one live registration per household and
     round" answers whether the household is registered already, so the common case needs
     no separate look-up. On a conflict (that household, or a ticket drawn twice) nothing
-    is inserted and we look at which one it was.
+    is inserted and we look at which one it was: the same registration again, a pending
+    one this roster-matching registration supersedes (``registration/supersede.py``: its
+    "voided" link joins ``superseded`` and the insert is tried again), or a conflict.
     """
     for _attempt in range(TICKET_ATTEMPTS):
         candidate = Registration(
@@ -242,10 +213,16 @@ def _enqueue_new(
         if queue.enqueue(counter, candidate):
             return candidate
         existing = _live_registration(round_id=plan.round.pk, household_id=plan.household.pk)
-        if existing is not None:
-            return _same_or_conflict(existing, name=plan.name, phone=plan.phone)
-        # The ticket was drawn before (or the look-up missed: the next attempt, with a new
-        # ticket, conflicts again and looks again).
+        if existing is None:
+            continue  # the ticket was drawn before: a new ticket, and look again
+        same = _same_or_conflict(existing, name=plan.name, phone=plan.phone, raise_=False)
+        if same is not None:
+            return same
+        if not supersedes(existing, status=plan.status):
+            raise AlreadyRegistered(existing)
+        link = pending_supersede(existing, now=timezone.now())
+        if link is not None:
+            superseded.append(link)
     raise RuntimeError("could not insert the registration (ticket or household conflict)")
 
 
@@ -254,7 +231,8 @@ def registration_write(plan: RegistrationPlan) -> RegistrationResult:
     committee = plan.household.committee
     with write_transaction():
         counter = queue.counter_lock(round_id=plan.round.pk, committee_id=committee.pk)
-        inserted = _enqueue_new(counter, plan)
+        superseded: list[queue.Link] = []
+        inserted = _enqueue_new(counter, plan, superseded)
         if isinstance(inserted, RegistrationResult):
             return inserted
         registration = inserted
@@ -267,7 +245,7 @@ def registration_write(plan: RegistrationPlan) -> RegistrationResult:
             registration,
             lambda seq: registered_payload_for(registration, seq=seq),
         )
-        queue.ledger_append(counter, [link], batch=batch)
+        queue.ledger_append(counter, [*superseded, link], batch=batch)
         sms_enqueue(
             phone=plan.phone,
             kind="registration",
@@ -361,10 +339,14 @@ def _live_registration(*, round_id: int, household_id: int) -> Registration | No
     )
 
 
-def _same_or_conflict(existing: Registration, *, name: str, phone: str) -> RegistrationResult:
+def _same_or_conflict(
+    existing: Registration, *, name: str, phone: str, raise_: bool = True
+) -> RegistrationResult | None:
     if existing.phone == phone and name_key(existing.name) == name_key(name):
         return RegistrationResult(registration=existing, created=False)
-    raise AlreadyRegistered(existing)
+    if raise_:
+        raise AlreadyRegistered(existing)
+    return None
 
 
 def registration_approve(*, registration: Registration, actor: User) -> Registration:

@@ -36,6 +36,7 @@ from fairshare.registration.photos import photo_path
 from fairshare.registration.selectors import (
     photo_registrations,
     review_queue,
+    review_superseded,
     staff_registrations,
 )
 from fairshare.registration.services import (
@@ -206,6 +207,7 @@ def _review_page(
     )
     context = {
         "pending": pending,
+        "superseded": review_superseded(user=request.user)[:50],
         "reasons": VOID_REASONS.items(),
         "errors": error_messages(exc) if exc is not None else {},
         "error_pk": error_pk,

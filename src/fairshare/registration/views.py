@@ -158,7 +158,9 @@ def _register(
     if photo:
         upload = request.FILES.get("photo")
         content = upload.read(8 * 1024 * 1024 + 1) if upload else b""
-        result = registration_create_with_photo(photo=content, **common)
+        result = registration_create_with_photo(
+            photo=content, phone_code=post.get("sms_code"), **common
+        )
     else:
         result = registration_create(channel="online", phone_code=post.get("sms_code"), **common)
     _remember_ticket(request, result.registration.ticket)

@@ -42,7 +42,8 @@ class Command(BaseCommand):
         for row in result.by_committee:
             self.stdout.write(
                 f"{row['pharmacy']} {row['committee']} {row['name']}: "
-                f"waiting {row['waiting']}, issued {row['issued']}"
+                f"waiting {row['waiting']}, issued {row['issued']}, "
+                f"held for review {row.get('held_for_review', 0)}"
             )
         verb = "would issue" if dry_run else "issued"
         self.stdout.write(f"{verb} {result.issued} vouchers for {date.isoformat()}")

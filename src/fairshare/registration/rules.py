@@ -1,0 +1,54 @@
+"""The round and channel rules of a registration (``services.registration_plan``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils.translation import gettext_lazy as _
+
+from fairshare.accounts.models import User
+from fairshare.community.models import Committee
+from fairshare.core.errors import FieldErrors
+from fairshare.registration.models import Channel
+from fairshare.rounds.models import Round
+from fairshare.rounds.selectors import round_covers_committee
+
+
+def validate_round(
+    *, round: Round, committee: Committee, now: datetime, ack: datetime, errors: FieldErrors
+) -> None:
+    if not round_covers_committee(
+        round,
+        subdistrict_id=committee.subdistrict_id,
+        district_id=committee.subdistrict.district_id,
+    ):
+        errors.add("committee", _("This committee does not take part in this round."))
+    if round.status != Round.Status.OPEN or not (
+        round.registration_opens_at <= now < round.registration_closes_at
+    ):
+        errors.add("round", _("Registration for this round is not open now."))
+    elif ack < round.registration_opens_at or ack > now + timedelta(minutes=1):
+        errors.add(
+            "acknowledged_at",
+            _("The registration time must lie between the opening of the round and now."),
+        )
+
+
+def validate_channel(
+    channel: str, *, is_staff: bool, photo_attached: bool, errors: FieldErrors
+) -> None:
+    """The one channel rule: residents register online, or by photo with the photo
+    (``registration/photos.py``); every other channel is for committee staff."""
+    if channel not in Channel.values:
+        errors.add("channel", _("Unknown registration channel."))
+    elif not is_staff and not (
+        channel == Channel.ONLINE or (channel == Channel.PHOTO and photo_attached)
+    ):
+        errors.add("channel", _("Only committee staff can register on this channel."))
+
+
+def resident_channel(channel: str, staff: User | None) -> bool:
+    """The resident-facing channels, which take the SMS code when the round asks for it:
+    online, and a photo a resident uploads. Staff entries (desk, phone, sheet, a photo or
+    mailbox form staff enter) are exempt: they record who entered them (``created_by``)."""
+    return channel == Channel.ONLINE or (channel == Channel.PHOTO and staff is None)
