@@ -65,6 +65,7 @@ ENTRIES = {
     ("POST", "/pharmacy/scan/"): staff(
         TERMINAL, body=lambda c: {"code": c.voucher.code, "action": "lookup"}, own=frozenset({200})
     ),
+    ("GET", "/pharmacy/sw.js"): public(),  # the terminal's service worker (no data in it)
     ("GET", "/pharmacy/reconciliation/"): staff(TERMINAL, scoped=False, own=frozenset({200})),
     ("GET", "/pharmacy/reconciliation.xlsx"): staff(TERMINAL, scoped=False, own=frozenset({200})),
 }

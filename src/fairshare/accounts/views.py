@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -74,6 +74,13 @@ class StaffLoginView(auth_views.LoginView):
         if challenge_required(self.request):
             context["challenge_image"] = challenge_new(self.request)
         return context
+
+    def get_default_redirect_url(self) -> str:
+        """Where a login without ``next`` lands: pharmacy staff on their terminal (issue
+        15), everyone else on the staff home (LOGIN_REDIRECT_URL)."""
+        if getattr(self.request.user, "role", "") == "pharmacy":
+            return resolve_url("pharmacy:home")
+        return super().get_default_redirect_url()
 
 
 @staff_required()

@@ -117,6 +117,114 @@
       resultBox.append(button);
     }
   }
+  // --- the full-screen verdict (same kinds and markup as pharmacy/_verdict.html) -----
+  var codeInput = document.getElementById("code-input");
+  var ICONS = { ok: "\u2713", sold: "\u2713", slot: "!", used: "\u2715", other: "\u26a0", invalid: "\u2715" };
+  var TITLES = { ok: text.vOk, sold: text.vSold, slot: text.vSlot, used: text.vUsed, other: text.vOther, invalid: text.vInvalid };
+  var audio = null;
+  function beep(good) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var tones = good ? [[880, 0, 0.15]] : [[220, 0, 0.18], [220, 0.25, 0.18]];
+      tones.forEach(function (t) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        osc.type = good ? "sine" : "square"; osc.frequency.value = t[0];
+        gain.gain.value = 0.15; osc.connect(gain); gain.connect(audio.destination);
+        osc.start(audio.currentTime + t[1]); osc.stop(audio.currentTime + t[1] + t[2]);
+      });
+    } catch (e) { /* no audio: the colour, icon and text still say it */ }
+  }
+  function focusCode(clear) {
+    if (clear) { codeInput.value = ""; }
+    codeInput.focus();
+  }
+  function dismissVerdict() {
+    var panel = document.getElementById("verdict");
+    if (panel) { panel.remove(); }
+    focusCode(true);
+  }
+  /* kind: ok | sold | slot | used | other | invalid; action: {label, run} for ok/slot. */
+  function showVerdict(kind, detail, v, action) {
+    var old = document.getElementById("verdict");
+    if (old) { old.remove(); }
+    var panel = el("div", "verdict verdict-" + kind);
+    panel.id = "verdict"; panel.dataset.verdict = kind;
+    panel.setAttribute("role", "alertdialog"); panel.setAttribute("aria-modal", "true");
+    var box = el("div", "verdict-box");
+    var icon = el("div", "verdict-icon", ICONS[kind]); icon.setAttribute("aria-hidden", "true");
+    box.append(icon, el("p", "verdict-title", TITLES[kind]), el("p", "verdict-detail", detail || ""));
+    if (v && v.code) {
+      var facts = el("p", "verdict-facts");
+      facts.append(el("code", "", v.code_display || v.code),
+        " \u00b7 " + v.packs + (v.slot_start ? " \u00b7 " + v.slot_start + "\u2013" + (v.slot_end || "") : ""));
+      box.append(facts);
+    }
+    var dismiss = el("a", "verdict-dismiss", action ? text.cancel : text.next);
+    dismiss.href = "#"; dismiss.setAttribute("role", "button"); dismiss.id = "verdict-dismiss";
+    dismiss.addEventListener("click", function (e) { e.preventDefault(); e.stopPropagation(); dismissVerdict(); });
+    if (action) {
+      var button = el("button", "big-button", action.label);
+      button.type = "button"; button.id = "complete-sale";
+      button.addEventListener("click", function (e) {
+        e.stopPropagation(); button.disabled = true; action.run();
+      });
+      box.append(button);
+    }
+    box.append(dismiss);
+    panel.append(box);
+    panel.addEventListener("click", function (e) { if (e.target === panel || !action) { dismissVerdict(); } });
+    resultBox.append(panel);
+    beep(kind === "ok" || kind === "sold");
+    if (action) { button.focus(); } else { focusCode(true); }
+  }
+  function bindVerdict() { // a verdict the server rendered (the page's no-JS answer)
+    var panel = document.getElementById("verdict");
+    if (!panel) { return; }
+    var link = document.getElementById("verdict-dismiss");
+    link.addEventListener("click", function (e) { e.preventDefault(); dismissVerdict(); });
+    if (!document.getElementById("complete-sale")) {
+      panel.addEventListener("click", dismissVerdict);
+      focusCode(true);
+    }
+  }
+  document.addEventListener("keydown", function (e) {
+    var panel = document.getElementById("verdict");
+    if (!panel || e.key !== "Enter") { return; }
+    var t = e.target;
+    if (t.tagName === "BUTTON" || (t.tagName === "A" && t.id !== "verdict-dismiss")) { return; }
+    if (t === codeInput && codeInput.value.trim()) { panel.remove(); return; } // the next code
+    e.preventDefault(); dismissVerdict();
+  });
+  codeInput.addEventListener("input", function () {
+    var panel = document.getElementById("verdict");
+    if (panel && codeInput.value) { panel.remove(); } // typing the next code dismisses it
+  });
+  function errorKind(res) {
+    if (res.status === 403) { return "other"; }
+    if (res.body && res.body.code === "already_redeemed") { return "used"; }
+    return "invalid";
+  }
+  function hhmm() { var d = new Date(); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  /* The slot as the cashier should see it when now is outside it, else null. */
+  function outsideSlot(v) {
+    if (!v.slot_start || !v.slot_end) { return null; }
+    var onDay = todayLocal() === v.date, now = hhmm();
+    if (onDay && v.slot_start <= now && now <= v.slot_end) { return null; }
+    var slot = v.slot_start + "\u2013" + v.slot_end;
+    return onDay ? slot : v.date + " " + slot;
+  }
+  function lookupVerdict(v, sell) {
+    if (v.status === "redeemed") { showVerdict("used", v.redeemed_note, v); return; }
+    if (v.pharmacy && v.pharmacy !== pharmacy) { showVerdict("other", text.wrongPharmacy, v); return; }
+    var today = todayLocal();
+    if (v.status !== "issued" || today < v.date || (v.valid_until && today > v.valid_until)) {
+      showVerdict("invalid", text.notValid, v); return;
+    }
+    var slot = outsideSlot(v);
+    if (slot) { showVerdict("slot", text.slotIs.replace("%(slot)s", slot), v, { label: text.sellAnyway, run: sell }); return; }
+    showVerdict("ok", "", v, { label: text.complete, run: sell });
+  }
+
   function errorText(body) {
     if (!body) { return "?"; }
     if (body.errors) { return Object.keys(body.errors).map(function (k) { return body.errors[k].join(" "); }).join(" "); }
@@ -135,14 +243,15 @@
 
   function lookupOnline(codeOrToken) {
     return apiFetch("vouchers/" + encodeURIComponent(codeOrToken)).then(function (res) {
-      if (res.status !== 200) { notice(errorText(res.body)); return; }
+      if (res.status !== 200) { notice(errorText(res.body)); showVerdict(errorKind(res), errorText(res.body)); return; }
       var v = res.body;
-      showVoucher(v, v.status === "issued" ? function () { redeemOnline(codeOrToken, v); } : null);
+      showVoucher(v);
       if (v.redeemed_note) {
         var note = el("p", "notice notice-error", v.redeemed_note);
         note.id = "result-error";
         resultBox.prepend(note);
       }
+      lookupVerdict(v, function () { redeemOnline(codeOrToken, v); });
     });
   }
 
@@ -152,8 +261,11 @@
     apiFetch("vouchers/" + encodeURIComponent(codeOrToken) + "/redeem", {
       method: "POST", headers: { "Idempotency-Key": key }, body: JSON.stringify({ terminal_id: terminalId })
     }).then(function (res) {
-      if (res.status === 200) { showVoucher(res.body); resultBox.prepend(el("p", "notice notice-success", text.sold)); return; }
-      notice(errorText(res.body));
+      if (res.status === 200) {
+        showVoucher(res.body); resultBox.prepend(el("p", "notice notice-success", text.sold));
+        showVerdict("sold", text.sold, res.body); return;
+      }
+      notice(errorText(res.body)); showVerdict(errorKind(res), errorText(res.body));
     }, function () {
       // The network dropped during the sale: keep it for the offline sync (a sale the
       // server did record shows up there as a conflict to check, never as a loss).
@@ -172,20 +284,22 @@
     save(K.queue, queue);
     var sold = load(K.sold, {}); sold[code] = at || new Date().toISOString(); save(K.sold, sold);
     notice(text.soldOffline, "success");
+    showVerdict("sold", text.soldOffline);
     showQueue();
   }
 
   function checkOffline(token) {
     return verifyToken(token).then(function (res) {
-      if (res.ok === false) { notice(text.forged); return; }
+      if (res.ok === false) { notice(text.forged); showVerdict("invalid", text.forged); return; }
       var c = res.claims, today = todayLocal();
-      if (c.p !== pharmacy) { notice(text.wrongPharmacy); return; }
-      if (today < c.d || today > c.u) { notice(text.notValid); return; }
-      if (load(K.sold, {})[c.c]) { notice(text.localDup); return; }
-      showVoucher({ code: c.c, status: "issued", packs: c.k, date: c.d }, function () {
-        recordOffline(token, c.c);
-      });
-      resultBox.prepend(el("p", res.ok ? "notice notice-success" : "notice", res.ok ? text.verifiedOffline : text.unverified));
+      if (c.p !== pharmacy) { notice(text.wrongPharmacy); showVerdict("other", text.wrongPharmacy); return; }
+      if (today < c.d || today > c.u) { notice(text.notValid); showVerdict("invalid", text.notValid); return; }
+      if (load(K.sold, {})[c.c]) { notice(text.localDup); showVerdict("used", text.localDup); return; }
+      var v = { code: c.c, status: "issued", packs: c.k, date: c.d };
+      showVoucher(v);
+      var note = res.ok ? text.verifiedOffline : text.unverified;
+      resultBox.prepend(el("p", res.ok ? "notice notice-success" : "notice", note));
+      showVerdict("ok", note, v, { label: text.complete, run: function () { recordOffline(token, c.c); } });
     });
   }
 
@@ -306,6 +420,13 @@
   };
   showNet();
   showQueue();
+  bindVerdict();
+  if (root.dataset.sw && "serviceWorker" in navigator) {
+    // Scope /pharmacy/: a reload of the scan page while offline comes from its cache.
+    navigator.serviceWorker.register(root.dataset.sw, { scope: "/pharmacy/" })
+      .then(function () { document.documentElement.dataset.swReady = "1"; })
+      .catch(function () { /* no offline reload; the rest works */ });
+  }
   // The page is driven by this script from here on (tests wait for this mark).
   document.documentElement.dataset.scanReady = "1";
 })();
