@@ -135,8 +135,7 @@ def _queue_part(registration: Registration) -> dict[str, Any]:
         ahead = waiting.filter(household_id__in=earlier).count()
     else:
         ahead = waiting.filter(
-            Q(queue_number__lt=registration.queue_number)
-            | Q(household_id__in=requeued_households)
+            Q(queue_number__lt=registration.queue_number) | Q(household_id__in=requeued_households)
         ).count()
     out["ahead"] = ahead
     expected = _expected_date(registration, ahead=ahead)
