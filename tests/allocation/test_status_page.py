@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from fairshare.allocation.models import Requeue, Voucher
 from fairshare.registration.models import Registration
-from fairshare.registration.tickets import ticket_new
 from fairshare.registration.status_link import status_link_path, status_token_make
+from fairshare.registration.tickets import ticket_new
 from tests.allocation.factories import Entry, queue_build
 from tests.factories import (
     CommitteeFactory,
