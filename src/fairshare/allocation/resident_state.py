@@ -88,7 +88,7 @@ def _voucher_part(voucher: Voucher) -> dict[str, Any]:
     pharmacy, committee = voucher.pharmacy, voucher.committee
     handed: dict[str, Any] | None = None
     try:
-        handover = voucher.handover  # type: ignore[attr-defined]  # pharmacy's reverse relation
+        handover = voucher.handover  # the reverse relation of pharmacy.Handover
         handed = {"kind": handover.kind, "at": handover.at}
     except ObjectDoesNotExist:
         pass
