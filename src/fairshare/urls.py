@@ -25,6 +25,7 @@ urlpatterns = [
     path("staff/rounds/", include("fairshare.allocation.round_urls")),
     # The resident status page shows the voucher, so allocation serves it (under /r/).
     path("r/status/", resident_views.status_page, name="resident_status"),
+    path("r/s/<str:token>/", resident_views.status_link_page, name="resident_status_link"),
     # The full privacy notice that every resident page's short notice links to.
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("r/", include("fairshare.registration.urls")),

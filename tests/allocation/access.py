@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fairshare.registration.status_link import status_token_make
 from tests.accounts.access_registry import Ctx, public, staff
 
 AREA = ("district", "subdistrict")
@@ -81,6 +82,10 @@ ENTRIES = {
     # --- resident pages ----------------------------------------------------------
     # The full privacy notice linked from every resident page (fairshare/urls.py).
     ("GET", "/privacy/"): public(),
+    # The resident's signed personal status link (no name or phone on the page).
+    ("GET", "/r/s/<str:token>/"): public(
+        params=lambda c: {"token": status_token_make(c.registration)}
+    ),
     # --- staff pages -----------------------------------------------------------
     ("GET", "/vouchers/committees/<str:code>/"): staff(
         *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})

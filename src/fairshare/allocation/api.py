@@ -187,6 +187,22 @@ class VoucherOut(Schema):
     batch: BatchOut
 
 
+class StateOut(Schema):
+    """The one resident-facing state (allocation/resident_state.py), as the page shows it."""
+
+    state: str
+    queue_number: int
+    packs: int
+    pack_description: str
+    bring: str
+    void_reason: str
+    requeued: bool
+    ahead: int | None
+    expected_date: Date | None
+    expected_after_round: bool
+    voucher: dict[str, Any] | None
+
+
 class StatusOut(Schema):
     ticket: str
     queue_number: int
@@ -194,6 +210,7 @@ class StatusOut(Schema):
     committee: str
     round: int
     voucher: VoucherOut | None
+    state: StateOut
 
 
 class StatusLookupIn(InputSchema):

@@ -15,6 +15,7 @@ from fairshare.accounts.scoping import pharmacy_scope_q, require_committee_in_sc
 from fairshare.allocation.lottery import rank_key, seed_matches
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
+from fairshare.allocation.resident_state import resident_state
 from fairshare.allocation.tokens import code_normalize
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.errors import NotFound
@@ -179,7 +180,7 @@ def allocatable_rounds(*, user: Viewer) -> list[Round]:
 def registration_voucher(registration: Registration) -> Voucher | None:
     """The live (issued or bought) voucher of a registration, if any."""
     return (
-        Voucher.objects.select_related("pharmacy", "declaration")
+        Voucher.objects.select_related("pharmacy", "committee", "declaration")
         .filter(registration=registration, status__in=Voucher.LIVE_STATUSES)
         .order_by("-issued_at")
         .first()
@@ -211,4 +212,5 @@ def registration_status_dict(registration: Registration) -> dict[str, Any]:
         "committee": registration.committee.code,
         "round": registration.round_id,
         "voucher": voucher_out,
+        "state": resident_state(registration, voucher=voucher),
     }
