@@ -83,7 +83,7 @@ def test_pending_review_shows_no_voucher(client, registration):
     registration.status = Registration.Status.PENDING_REVIEW
     registration.save()
     html = _check_agree(client, registration, "pending_review")
-    assert "等待居委会审核" in html and "购买券：" not in html and "voucher-qr" not in html
+    assert "等待居委会审核" in html and "购买凭证：" not in html and "voucher-qr" not in html
     assert _api(client, registration)["state"]["voucher"] is None
 
 
@@ -94,7 +94,7 @@ def test_issued_voucher_never_shows_pending_review(client, registration):
     html = _check_agree(client, registration, "voucher")
     assert "待审核" not in html and "等待居委会审核" not in html
     assert "到药店购买" in html and voucher.pharmacy.address in html and "voucher-qr" in html
-    assert "请带上购买券编号或其二维码" in html
+    assert "请带上购买凭证编号或其二维码" in html
     assert "您家可购 1 份" in html
 
 
@@ -140,7 +140,7 @@ def test_expired_and_dropped_no_longer_waits(client, registration):
         outcome=Requeue.Outcome.DROPPED,
     )
     html = _check_agree(client, registration, "expired")
-    assert "您的购买券已过期" in html
+    assert "您的购买凭证已过期" in html
 
 
 def test_waiting_shows_place_households_ahead_and_expected_day(client):

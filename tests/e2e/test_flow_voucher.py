@@ -32,7 +32,8 @@ def test_status_page_shows_the_voucher(page, app_server, issued):
     page.locator("#id_phone").fill(issued.phone)
     page.get_by_role("button", name="查询").click()
 
-    card = page.locator("article", has=page.get_by_role("heading", name="您的购买凭证"))
+    card = page.locator("section.status-state[data-state=voucher]")
+    expect(card.get_by_role("heading", name="您的购买凭证：到药店购买")).to_be_visible()
     expect(card).to_be_visible()
     expect(card).to_contain_text(issued.code)
     code_box = card.locator(".ticket").bounding_box()

@@ -17,7 +17,7 @@ COMMITTEE = "KJ03"
 
 @pytest.fixture(scope="module")
 def issued(app_server) -> flows.IssuedVoucher:
-    return flows.register_and_allocate(app_server.url, code=COMMITTEE, index=4, phone="13612345677")
+    return flows.register_and_allocate(app_server, code=COMMITTEE, index=4, phone="13612345677")
 
 
 def _login(page, app_server, issued) -> None:

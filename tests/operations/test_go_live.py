@@ -185,12 +185,12 @@ def _board(round_: Round, code: str) -> dict[tuple[str, str], str]:
     }
 
 
-def _next_day(monkeypatch) -> None:
-    """Move "now" to 10:00 on the first purchase day (the pharmacy opens at 08:30)."""
+def _next_day(monkeypatch, voucher) -> None:
+    """Move "now" into the voucher's time slot on its day (10:00 when it has none): the
+    resident comes when the voucher says."""
     real_now = timezone.now
-    target = timezone.make_aware(
-        datetime.combine(timezone.localdate() + timedelta(days=1), time(10, 0))
-    )
+    at = voucher.slot_start or time(10, 0)
+    target = timezone.make_aware(datetime.combine(voucher.date, at)) + timedelta(minutes=1)
     shift = target - real_now()
     monkeypatch.setattr(timezone, "now", lambda: real_now() + shift)
 
@@ -231,13 +231,14 @@ def test_command_line_import_then_a_whole_round(tmp_path, roster, workbook, monk
     issued = [*wjc01.values(), *_board(round_, "WJC02").values()].count("voucher_issued")
     assert issued == SUPPLY and set(_board(round_, "WJC03").values()) == {"waiting"}
 
-    _next_day(monkeypatch)  # yesterday's sessions have ended: the pharmacist signs in
+    voucher = vouchers.order_by("pk").first()
+    assert voucher.date == timezone.localdate() + timedelta(days=1)
+    _next_day(monkeypatch, voucher)  # yesterday's sessions have ended: the pharmacist signs in
     pharm = Client()
     signed_in = pharm.post(
         "/accounts/login/", {"username": "wjc-pharm1", "password": NEW_PASSWORDS["wjc-pharm1"]}
     )
     assert signed_in.status_code == 302 and signed_in["Location"] != "/accounts/password/"
-    voucher = vouchers.order_by("pk").first()
     assert pharm.get("/pharmacy/scan/").status_code == 200
     shown = pharm.post("/pharmacy/scan/", {"code": voucher.code, "action": "lookup"})
     assert shown.status_code == 200 and "error" not in shown.context, shown.context.get("error")

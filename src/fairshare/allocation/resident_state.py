@@ -68,7 +68,10 @@ def resident_state(registration: Registration, *, voucher: Voucher | None) -> di
 
 
 def _waiting(round_obj: Round, registration: Registration) -> Any:
-    return waiting_registrations(round=round_obj, committee_ids=[registration.committee_id])
+    # held=True: a registration under review keeps its place (it is held, not waiting).
+    return waiting_registrations(
+        round=round_obj, committee_ids=[registration.committee_id], held=True
+    )
 
 
 def _bring(fulfilment: str | None) -> str:
@@ -92,7 +95,18 @@ def _voucher_part(voucher: Voucher) -> dict[str, Any]:
         handed = {"kind": handover.kind, "at": handover.at}
     except ObjectDoesNotExist:
         pass
+    declaration = voucher.declaration
+    batch = (
+        {
+            "manufacturer": declaration.manufacturer,
+            "style": declaration.style,
+            "unit_price": declaration.unit_price,
+        }
+        if declaration is not None
+        else None
+    )
     return {
+        "batch": batch,
         "code": code_display(voucher.code),
         "status": voucher.status,
         "fulfilment": voucher.fulfilment,
