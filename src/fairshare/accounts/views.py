@@ -41,8 +41,8 @@ from fairshare.accounts.services import (
     staff_set_active,
 )
 from fairshare.accounts.throttle import challenge_new, challenge_required
-from fairshare.core.errors import FieldErrors, NotFound, ServiceError
-from fairshare.core.forms import Form
+from fairshare.core.errors import NotFound, ServiceError
+from fairshare.core.forms import Form, form_service_errors
 
 
 def staff_required(*roles: str) -> Callable:
@@ -88,15 +88,6 @@ def staff_home(request: StaffRequest) -> HttpResponse:
     return render(request, "accounts/home.html", staff_places(user=request.user))
 
 
-def _apply_errors(form: forms.Form, exc: ServiceError) -> None:
-    if isinstance(exc, FieldErrors):
-        for field, msgs in exc.items():
-            for msg in msgs:
-                form.add_error(field if field in form.fields else None, str(msg))
-    else:
-        form.add_error(None, str(exc.message))
-
-
 @staff_required(*AREA_ROLES)
 def helpers(request: StaffRequest) -> HttpResponse:
     committees = committees_in_scope(user=request.user)
@@ -118,7 +109,7 @@ def helpers(request: StaffRequest) -> HttpResponse:
                         expires_at=data["expires_at"],
                     )
                 except ServiceError as exc:
-                    _apply_errors(create_form, exc)
+                    form_service_errors(create_form, exc)
                 else:
                     messages.success(request, _("Helper %(name)s created.") % {"name": user})
                     return redirect("accounts:helpers")
@@ -136,7 +127,7 @@ def helpers(request: StaffRequest) -> HttpResponse:
                         expires_at=data["expires_at"],
                     )
                 except ServiceError as exc:
-                    _apply_errors(assign_form, exc)
+                    form_service_errors(assign_form, exc)
                 else:
                     messages.success(request, _("Assignment saved."))
                     return redirect("accounts:helpers")
@@ -225,7 +216,7 @@ def password_change_page(request: StaffRequest) -> HttpResponse:
                     field="new_password1",
                 )
             except ServiceError as exc:
-                _apply_errors(form, exc)
+                form_service_errors(form, exc)
             else:
                 update_session_auth_hash(request, request.user)  # stay signed in
                 messages.success(request, _("Your password has been changed."))

@@ -23,7 +23,7 @@ from fairshare.accounts.views import staff_required
 from fairshare.allocation import round_actions as actions
 from fairshare.community.models import Pharmacy, Subdistrict
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
-from fairshare.core.forms import Form
+from fairshare.core.forms import Form, form_service_errors
 from fairshare.rounds.models import Round
 from fairshare.rounds.services import EDITABLE, round_close, round_create, round_open, round_update
 
@@ -83,15 +83,6 @@ class RoundForm(Form):
                     self.fields[name].disabled = True
 
 
-def _apply(form: forms.Form, exc: ServiceError) -> None:
-    if isinstance(exc, FieldErrors):
-        for field, msgs in exc.items():
-            for msg in msgs:
-                form.add_error(field if field in form.fields else None, str(msg))
-    else:
-        form.add_error(None, str(exc.message))
-
-
 @area_staff
 def round_list(request: StaffRequest) -> HttpResponse:
     rounds = list(actions.rounds_visible(request.user))
@@ -125,7 +116,7 @@ def round_new(request: StaffRequest) -> HttpResponse:
             )
             created = round_create(area=area, values=values, actor=request.user)
         except ServiceError as exc:
-            _apply(form, exc)
+            form_service_errors(form, exc)
         else:
             messages.success(request, _("Round created as a draft."))
             return redirect("rounds:detail", round_id=created.pk)
@@ -153,7 +144,7 @@ def round_edit(request: StaffRequest, round_id: int) -> HttpResponse:
             )
             round_update(round=round_, values=values, actor=request.user)
         except ServiceError as exc:
-            _apply(form, exc)
+            form_service_errors(form, exc)
         else:
             messages.success(request, _("Round saved."))
             return redirect("rounds:detail", round_id=round_.pk)

@@ -22,7 +22,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.http import HttpRequest, QueryDict
 
-from fairshare.core.errors import FieldErrors
+from fairshare.core.errors import FieldErrors, ServiceError
 from fairshare.core.schemas import MESSAGES, text_problem
 
 # The largest id a database key column holds (bigint); a larger one would overflow the driver.
@@ -140,3 +140,14 @@ def parse_id(value: Any) -> int | None:
     else:
         return None
     return number if 0 < number <= MAX_ID else None
+
+
+def form_service_errors(form: forms.Form, exc: ServiceError) -> None:
+    """A service's refusal shown on a Django form: per field where the form has the field,
+    at the top otherwise."""
+    if isinstance(exc, FieldErrors):
+        for field, messages in exc.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, str(message))
+    else:
+        form.add_error(None, str(exc.message))
