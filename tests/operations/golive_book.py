@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from openpyxl import Workbook
 from stdnum.cn import ric
 
+from tests.accounts.roster_files import HH_ZH
+
 # The sheets name the subdistrict (``街道``): the command creates it with that text as
 # its code and name; the upload page's test creates it first, with the code WJC.
 SUB_CODE, SUB_NAME = "WJC", "五角场街道"
@@ -31,19 +33,7 @@ STAFF = [
     ["wjc-pharm1", "药店", "WJCP1", "2099-12-31"],
     ["wjc-office", "街道", SUB_NAME, ""],
 ]
-HH_HEADERS = [
-    "街道",
-    "居委会",
-    "楼栋",
-    "室号",
-    "姓名",
-    "证件号",
-    "手机",
-    "独居",
-    "行动不便",
-    "地址",
-    "户号",
-]
+HH_HEADERS = HH_ZH  # the documented households sheet, as the import tests write it
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华玉兰"
 HOUSEHOLDS_PER_COMMITTEE = 200
