@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # links of format 1 (registered, voided) still verify
 # The void reason of a pending registration superseded by the household's own one.
 SUPERSEDED = "superseded"
 
@@ -46,7 +46,13 @@ def registered_payload(
     room: str,
     channel: str,
     at_iso: str,
+    review: bool = False,
+    written_at_iso: str | None = None,
+    carried_from: int | None = None,
 ) -> dict[str, Any]:
+    """A registration. ``review``: it is pending review (held: no voucher until an
+    ``approved`` link); ``written_at``: the time written on the sheet (shown, never
+    orders); ``carried_from``: the round it was carried over from."""
     return {
         "v": FORMAT_VERSION,
         "kind": "registered",
@@ -57,16 +63,145 @@ def registered_payload(
         "room": room,
         "channel": channel,
         "at": at_iso,
+        "review": review,
+        "written_at": written_at_iso,
+        "carried_from": carried_from,
     }
 
 
 def voided_payload(*, seq: int, queue_number: int, reason: str, at_iso: str) -> dict[str, Any]:
+    """A registration made void (rejected in review, superseded, or by staff)."""
     return {
         "v": FORMAT_VERSION,
         "kind": "voided",
         "seq": seq,
         "queue_number": queue_number,
         "reason": reason,
+        "at": at_iso,
+    }
+
+
+def approved_payload(*, seq: int, queue_number: int, at_iso: str) -> dict[str, Any]:
+    """A registration pending review approved: from now on it waits at its place."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "approved",
+        "seq": seq,
+        "queue_number": queue_number,
+        "at": at_iso,
+    }
+
+
+def corrected_payload(
+    *, seq: int, queue_number: int, field: str, value: str, at_iso: str
+) -> dict[str, Any]:
+    """Staff corrected a public field (``name``: the new masked name)."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "corrected",
+        "seq": seq,
+        "queue_number": queue_number,
+        "field": field,
+        "value": value,
+        "at": at_iso,
+    }
+
+
+def allocation_payload(
+    *,
+    seq: int,
+    run: int,
+    pharmacy: str,
+    day: str,
+    policy: str,
+    reserve_pct: int,
+    quota: int,
+    requeued: int,
+    reserve: int,
+    general: int,
+    buildings: Mapping[str, int] | None,
+    seed: str | None,
+    carried_first: bool,
+    served: Sequence[Sequence[Any]],
+    at_iso: str,
+) -> dict[str, Any]:
+    """One allocation run's vouchers in one committee, with the run's inputs.
+
+    ``quota = requeued + reserve + general`` is what the committee got from the split;
+    ``buildings`` the general share per building label (per-building policy);
+    ``served`` lists ``[queue_number, fulfilment, slot start "HH:MM" or null]`` in
+    issue order."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "allocation",
+        "seq": seq,
+        "run": run,
+        "pharmacy": pharmacy,
+        "day": day,
+        "policy": policy,
+        "reserve_pct": reserve_pct,
+        "quota": quota,
+        "requeued": requeued,
+        "reserve": reserve,
+        "general": general,
+        "buildings": dict(buildings) if buildings is not None else None,
+        "seed": seed,
+        "carried_first": carried_first,
+        "served": [list(item) for item in served],
+        "at": at_iso,
+    }
+
+
+def redeemed_payload(*, seq: int, queue_numbers: Sequence[int], at_iso: str) -> dict[str, Any]:
+    """Vouchers bought since the previous ``redeemed`` link (a batch)."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "redeemed",
+        "seq": seq,
+        "queue_numbers": list(queue_numbers),
+        "at": at_iso,
+    }
+
+
+def expired_payload(*, seq: int, entries: Sequence[Sequence[Any]], at_iso: str) -> dict[str, Any]:
+    """Vouchers expired unbought: ``[queue_number, "requeued" | "dropped"]`` in requeue
+    order (requeued households are served first at the next allocation, in this order)."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "expired",
+        "seq": seq,
+        "entries": [list(item) for item in entries],
+        "at": at_iso,
+    }
+
+
+def carried_payload(
+    *, seq: int, to_round: int, queue_numbers: Sequence[int], at_iso: str
+) -> dict[str, Any]:
+    """The unserved households carried into ``to_round`` (this chain serves no more)."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "carried",
+        "seq": seq,
+        "to_round": to_round,
+        "queue_numbers": list(queue_numbers),
+        "at": at_iso,
+    }
+
+
+def shortfall_payload(
+    *, seq: int, pharmacy: str, day: str, packs: int, cancelled: Sequence[int], at_iso: str
+) -> dict[str, Any]:
+    """A confirmed day lowered to ``packs``: the latest-issued unbought vouchers of the
+    day are cancelled; their households go back to the head of the queue, in this order."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "shortfall",
+        "seq": seq,
+        "pharmacy": pharmacy,
+        "day": day,
+        "packs": packs,
+        "cancelled": list(cancelled),
         "at": at_iso,
     }
 

@@ -55,6 +55,9 @@ class Registration(models.Model):
     name = models.CharField(_("representative name"), max_length=64)
     phone = models.CharField(_("mobile phone"), max_length=20)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), default=timezone.now)
+    # The time written on a building sheet or noted for a phone call, when staff enter
+    # it later: shown next to the entry time, never used for the order (docs/fairness.md).
+    written_at = models.DateTimeField(_("time written on the sheet"), null=True, blank=True)
     returned_recently = models.BooleanField(
         _("returned from outside the city in the last 14 days"), default=False
     )
@@ -146,6 +149,13 @@ class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
         REGISTERED = "registered", _("registered")
         VOIDED = "voided", _("voided")
+        APPROVED = "approved", _("approved")
+        CORRECTED = "corrected", _("corrected")
+        ALLOCATION = "allocation", _("vouchers issued")
+        REDEEMED = "redeemed", _("bought")
+        EXPIRED = "expired", _("expired")
+        CARRIED = "carried", _("carried over")
+        SHORTFALL = "shortfall", _("cancelled for a supply shortfall")
 
     round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
     committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
