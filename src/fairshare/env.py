@@ -127,3 +127,47 @@ def sqlite_config(path: Path) -> dict[str, Any]:
         },
         "TEST": {"NAME": str(path.with_name(path.stem + "-test.sqlite3"))},
     }
+
+
+PRIVATE_STORAGES = ("local", "database", "s3")
+
+
+def private_storage_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``STORAGES["private"]`` from ``FAIRSHARE_PRIVATE_STORAGE`` (``core/filestore.py``).
+
+    ``s3`` needs ``FAIRSHARE_S3_BUCKET``; ``FAIRSHARE_S3_ENDPOINT_URL`` (an S3-compatible
+    store: MinIO, Ceph, a cloud's OSS/COS S3 endpoint), ``FAIRSHARE_S3_REGION``,
+    ``FAIRSHARE_S3_ACCESS_KEY_ID`` and ``FAIRSHARE_S3_SECRET_ACCESS_KEY`` are optional
+    (boto3's own credential chain applies without them). Objects are private; no URL is
+    ever handed out (``querystring_auth`` off, files go through scoped views).
+    """
+    kind = env_str("FAIRSHARE_PRIVATE_STORAGE", "local", environ).lower()
+    if kind not in PRIVATE_STORAGES:
+        raise EnvError(
+            "FAIRSHARE_PRIVATE_STORAGE",
+            f"expected one of {', '.join(PRIVATE_STORAGES)}; got {kind!r}",
+        )
+    if kind == "local":
+        return {"BACKEND": "fairshare.core.filestore.LocalPrivateStorage"}
+    if kind == "database":
+        return {"BACKEND": "fairshare.core.filestore.DatabaseStorage"}
+    bucket = env_str("FAIRSHARE_S3_BUCKET", "", environ)
+    if not bucket:
+        raise EnvError("FAIRSHARE_S3_BUCKET", "required when FAIRSHARE_PRIVATE_STORAGE=s3")
+    options: dict[str, Any] = {
+        "bucket_name": bucket,
+        "default_acl": "private",
+        "querystring_auth": False,
+        "file_overwrite": False,
+        "location": env_str("FAIRSHARE_S3_PREFIX", "private", environ),
+    }
+    for option, name in (
+        ("endpoint_url", "FAIRSHARE_S3_ENDPOINT_URL"),
+        ("region_name", "FAIRSHARE_S3_REGION"),
+        ("access_key", "FAIRSHARE_S3_ACCESS_KEY_ID"),
+        ("secret_key", "FAIRSHARE_S3_SECRET_ACCESS_KEY"),
+    ):
+        value = env_str(name, "", environ)
+        if value:
+            options[option] = value
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

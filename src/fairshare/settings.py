@@ -27,7 +27,15 @@ from pathlib import Path
 import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.env import EnvError, env_bool, env_int, env_path, env_str, parse_database_url
+from fairshare.env import (
+    EnvError,
+    env_bool,
+    env_int,
+    env_path,
+    env_str,
+    parse_database_url,
+    private_storage_config,
+)
 
 # Generic Django classes (ModelAdmin[Model], QuerySet[Model]) usable at run time, as typed.
 django_stubs_ext.monkeypatch()
@@ -186,10 +194,13 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Private uploads (ID photos): local folder, database or S3 (core/filestore.py).
+    "private": private_storage_config(),
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
-# Private uploads (ID photos): never under STATIC_ROOT, never served directly.
+# Private uploads with the local storage (ID photos), roster uploads and job progress:
+# never under STATIC_ROOT, never served directly.
 PRIVATE_MEDIA_ROOT = DATA_DIR / "private"
 
 SESSION_COOKIE_HTTPONLY = True

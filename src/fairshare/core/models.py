@@ -163,3 +163,20 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.state}"
+
+
+class StoredFile(models.Model):
+    """A private file kept in the database (``core/filestore.DatabaseStorage``), so that
+    every app node reads the same uploads (``FAIRSHARE_PRIVATE_STORAGE=database``)."""
+
+    name = models.CharField(max_length=255, unique=True)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stored file")
+        verbose_name_plural = _("stored files")
+
+    def __str__(self) -> str:
+        return self.name

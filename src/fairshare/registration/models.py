@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
+
+# PrivateMediaStorage: the name registration migration 0003 gives the local storage.
+from fairshare.core.filestore import LocalPrivateStorage as PrivateMediaStorage  # noqa: F401
+from fairshare.core.filestore import private_storage
 
 
 class Channel(models.TextChoices):
@@ -197,35 +197,11 @@ class PhoneCode(models.Model):
         return f"{self.phone[:3]}… {self.created_at:%H:%M:%S}"
 
 
-@deconstructible
-class PrivateMediaStorage(FileSystemStorage):
-    """Files under settings.PRIVATE_MEDIA_ROOT (read on each use, so tests may move it),
-    owner-only permissions, and no URL: they are served only through scoped views."""
-
-    def __init__(self) -> None:
-        super().__init__(file_permissions_mode=0o600, directory_permissions_mode=0o700)
-
-    @property
-    def base_location(self) -> str:
-        return str(settings.PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self) -> str:
-        return os.path.abspath(self.base_location)
-
-    # No URL: FileSystemStorage.url() refuses when base_url is None.
-    @property
-    def base_url(self) -> None:  # type: ignore[override]
-        return None
-
-
-private_media_storage = PrivateMediaStorage()
-
-
 class RegistrationPhoto(models.Model):
     """A photo (户口本/ID with the phone number) sent through the photo channel.
 
-    The file lives under settings.PRIVATE_MEDIA_ROOT (``PrivateMediaStorage``) and is
+    The file lives in the private storage (``core/filestore.py``: local folder, database
+    or S3-compatible store, shared by every node) and is
     served only to the staff of the registration's committee through a scoped view. It is
     a real FileField so that the personal-data purge finds and deletes it.
     """
@@ -235,9 +211,9 @@ class RegistrationPhoto(models.Model):
     )
     file = models.FileField(
         max_length=200,
-        storage=private_media_storage,
+        storage=private_storage,
         db_column="path",
-        help_text="relative to PRIVATE_MEDIA_ROOT",
+        help_text="name in the private storage (core/filestore.py)",
     )
     content_type = models.CharField(max_length=32)
     size = models.PositiveIntegerField()
@@ -248,5 +224,5 @@ class RegistrationPhoto(models.Model):
 
     @property
     def path(self) -> str:
-        """The file's name relative to PRIVATE_MEDIA_ROOT ("" once purged)."""
+        """The file's name in the private storage ("" once purged)."""
         return self.file.name or ""

@@ -3,7 +3,7 @@ ID with the phone number; the upload time sets the queue number.
 
 The registration is created at once (channel photo, status pending_review) together
 with its RegistrationPhoto row, in one transaction. The file is written first through
-the row's private storage (under settings.PRIVATE_MEDIA_ROOT, never under static files)
+the row's private storage (``core/filestore.py``; never under static files)
 and removed again when the registration is refused. Staff of the committee see it
 through a scoped view.
 """
@@ -11,17 +11,16 @@ through a scoped view.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Unpack
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.community.models import Household
 from fairshare.core.errors import FieldErrors
+from fairshare.core.filestore import private_storage
 from fairshare.core.locking import write_transaction
-from fairshare.registration.models import RegistrationPhoto, private_media_storage
+from fairshare.registration.models import RegistrationPhoto
 from fairshare.registration.services import (
     RegistrationOptions,
     RegistrationResult,
@@ -39,14 +38,6 @@ def photo_kind(data: bytes) -> tuple[str, str] | None:
         if data.startswith(magic):
             return kind
     return None
-
-
-def photo_path(relative: str) -> Path:
-    root = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents:
-        raise ValueError("photo path escapes the private media root")
-    return path
 
 
 def registration_create_with_photo(
@@ -69,7 +60,7 @@ def registration_create_with_photo(
     if errors or kind is None:
         raise errors
     content_type, ext = kind
-    storage = private_media_storage
+    storage = private_storage()
     file_name = storage.save(
         f"photos/{round.pk}/{household.committee_id}/{secrets.token_hex(16)}.{ext}",
         ContentFile(photo),

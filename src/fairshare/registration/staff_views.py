@@ -32,7 +32,6 @@ from fairshare.core.forms import parse_id, posted_text_check, posted_text_errors
 from fairshare.core.locking import Busy
 from fairshare.registration.lookup import building_find, household_find
 from fairshare.registration.models import Registration
-from fairshare.registration.photos import photo_path
 from fairshare.registration.selectors import (
     photo_registrations,
     review_queue,
@@ -256,7 +255,8 @@ def photo_file(request: StaffRequest, pk: int) -> FileResponse:
     photo = getattr(registration, "photo", None)
     if photo is None:
         raise Http404
-    response = FileResponse(open(photo_path(photo.path), "rb"), content_type=photo.content_type)  # noqa: SIM115
+    # Through the private storage (local folder, database or S3: core/filestore.py).
+    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
     response["Cache-Control"] = "private, no-store"
     return response
 
