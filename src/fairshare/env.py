@@ -6,6 +6,8 @@ helpers, so a bad value stops start-up with one line that names the variable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,6 +64,20 @@ def env_int(
     if maximum is not None and value > maximum:
         raise EnvError(name, f"must be at most {maximum}; got {value}")
     return value
+
+
+def env_key32(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A key given as base64url (padding optional) of exactly 32 raw bytes, or ""."""
+    raw = env_str(name, "", environ)
+    if raw == "":
+        return ""
+    try:
+        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != 32 or not raw.replace("-", "").replace("_", "").rstrip("=").isalnum():
+        raise EnvError(name, "expected base64url of 32 raw bytes")
+    return raw
 
 
 def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None) -> Path:

@@ -15,6 +15,9 @@
 | FAIRSHARE_SESSION_MAX_HOURS | 12 | staff session ends this many hours after login |
 | FAIRSHARE_SESSION_IDLE_MINUTES | 60 | staff session ends after this many minutes idle |
 | FAIRSHARE_SESSION_BROWSER_CLOSE | true | staff session ends when the browser closes |
+| FAIRSHARE_NODES | 1 | application nodes sharing the database; > 1 needs both keys below set |
+| FAIRSHARE_VOUCHER_KEY | (generated once into the data folder) | Ed25519 key of voucher tokens |
+| FAIRSHARE_LEDGER_KEY | (generated once into the data folder) | Ed25519 key of ledger checkpoints |
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from fairshare.env import (
     EnvError,
     env_bool,
     env_int,
+    env_key32,
     env_path,
     env_str,
     parse_database_url,
@@ -60,6 +64,25 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+# --- signing keys (core/edkeys.py) ---
+# Ed25519 private keys, base64url of 32 raw bytes: voucher tokens (allocation/tokens.py)
+# and signed ledger checkpoints (transparency/checkpoints.py). Empty: generated once into
+# the data folder, which only works on one node: with FAIRSHARE_NODES > 1 each node would
+# sign with its own key, so both must then come from the environment.
+FAIRSHARE_NODES = env_int("FAIRSHARE_NODES", 1, minimum=1, maximum=1000)
+FAIRSHARE_VOUCHER_KEY = env_key32("FAIRSHARE_VOUCHER_KEY")
+FAIRSHARE_LEDGER_KEY = env_key32("FAIRSHARE_LEDGER_KEY")
+for _key_name, _key_value in (
+    ("FAIRSHARE_VOUCHER_KEY", FAIRSHARE_VOUCHER_KEY),
+    ("FAIRSHARE_LEDGER_KEY", FAIRSHARE_LEDGER_KEY),
+):
+    if FAIRSHARE_NODES > 1 and not _key_value:
+        raise EnvError(
+            _key_name,
+            f"required when FAIRSHARE_NODES is {FAIRSHARE_NODES} (every node must sign with "
+            "the same key; a key generated into one node's data folder is that node's only)",
+        )
 DEBUG = env_bool("FAIRSHARE_DEBUG", False)
 SECURE = env_bool("FAIRSHARE_SECURE", False)
 ALLOWED_HOSTS = [

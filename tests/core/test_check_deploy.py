@@ -25,6 +25,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     values |= {
         "SECRET_KEY": secrets.token_urlsafe(50)[:50],
         "FAIRSHARE_VOUCHER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+        "FAIRSHARE_LEDGER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
         "FAIRSHARE_DATA_DIR": str(tmp_path / "var"),
         "FAIRSHARE_BACKUP_DIR": str(tmp_path / "backups"),
     }
@@ -55,7 +56,14 @@ def test_env_example_names_the_production_settings():
         "FAIRSHARE_DEBUG=false",
     ):
         assert f"\n{line}\n" in text
-    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FAIRSHARE_VOUCHER_KEY"):
+    for key in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "FAIRSHARE_VOUCHER_KEY",
+        "FAIRSHARE_LEDGER_KEY",
+        "FAIRSHARE_NODES",
+    ):
         assert f"\n{key}=" in text
     assert "FAIRSHARE_ALLOWED_HOSTS=" in text
 

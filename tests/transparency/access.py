@@ -4,7 +4,8 @@ Boards, maps, posters, ledger exports, stats and notices are public (masked fiel
 only: docs/invariants.md, invariant 6).
 The staff map, dashboards and XLSX exports are for committee staff
 (and helpers) of the committee and the admins of its subdistrict / district; notices
-are published by subdistrict (or district) admins.
+are published by subdistrict (or district) admins, who also take signed ledger
+checkpoints on demand (the latest checkpoint is public).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ ENTRIES = {
     ("GET", "/api/v1/public/rounds/{round_id}/committees/{code}/board"): public(params=_board),
     ("GET", "/api/v1/public/rounds/{round_id}/committees/{code}/export"): public(params=_board),
     ("GET", "/api/v1/public/notices"): public(query=lambda c: {"subdistrict": c.subdistrict.code}),
+    # Signed ledger checkpoints (issue 18): the latest is public (404 before the first);
+    # district and subdistrict staff take one on demand (201, or 409 on a broken chain).
+    ("GET", "/api/v1/public/ledger/checkpoints/latest"): public(),
+    ("POST", "/api/v1/ledger/checkpoints"): staff(*AREA, scoped=False),
     # --- public pages ----------------------------------------------------------
     ("GET", "/public/rounds/<int:round_id>/"): public(params=lambda c: {"round_id": c.round.pk}),
     ("GET", "/public/rounds/<int:round_id>/committees/<str:code>/"): public(params=_board),
@@ -58,6 +63,7 @@ ENTRIES = {
         own=frozenset({200}),
     ),
     ("GET", "/public/staff/notices/"): staff(*AREA, scoped=False, own=frozenset({200})),
+    ("POST", "/public/staff/ledger/checkpoints/"): staff(*AREA, scoped=False, own=frozenset({302})),
     ("POST", "/public/staff/notices/"): staff(
         *AREA,
         body=lambda c: {

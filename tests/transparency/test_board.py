@@ -96,7 +96,7 @@ def test_export_verifies_offline_and_matches_head(client):
     data = client.get(
         f"/api/v1/public/rounds/{world.round.pk}/committees/{world.committee.code}/export"
     ).json()
-    assert set(data) == {"round", "committee", "head_hash", "links"}
+    assert set(data) == {"round", "committee", "head_hash", "links", "checkpoint"}
     assert data["round"] == world.round.pk and data["committee"] == world.committee.code
     head, broken = verify_chain(data["links"])
     assert broken is None

@@ -187,6 +187,11 @@ class VoucherOut(Schema):
     batch: BatchOut
 
 
+class OwnLinkOut(Schema):
+    seq: int
+    hash: str
+
+
 class StateOut(Schema):
     """The one resident-facing state (allocation/resident_state.py), as the page shows it."""
 
@@ -201,6 +206,7 @@ class StateOut(Schema):
     expected_date: Date | None
     expected_after_round: bool
     voucher: dict[str, Any] | None
+    link: OwnLinkOut | None = None  # the registration's own link in the public chain
 
 
 class StatusOut(Schema):

@@ -12,6 +12,9 @@ shows a registration status next to a contradicting voucher:
   with the place in line, the households of the committee still waiting ahead and the
   expected day from the supply seen so far (``None``: no supply seen yet);
 * ``expired``: the voucher expired and the household lost its place (no longer waiting).
+
+Whatever the state, ``link`` is the registration's own "registered" link in the public
+chain (``{"seq", "hash"}``, ``registration/links.py``), to look for in a later posting.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from fairshare.allocation.models import Requeue, SupplyDay, Voucher
 from fairshare.allocation.tokens import code_display
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee
+from fairshare.registration.links import registered_link
 from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
@@ -49,6 +53,7 @@ def resident_state(registration: Registration, *, voucher: Voucher | None) -> di
         "expected_date": None,
         "expected_after_round": False,
         "voucher": None,
+        "link": _own_link(registration),
     }
     if registration.status == Registration.Status.VOID:
         out.update(state="void", void_reason=registration.void_reason)
@@ -65,6 +70,12 @@ def resident_state(registration: Registration, *, voucher: Voucher | None) -> di
         out.update(_queue_part(registration))
         out.update(state="pending_review" if pending else "waiting", bring=_bring(None))
     return out
+
+
+def _own_link(registration: Registration) -> dict[str, Any] | None:
+    """The registration's "registered" link (seq, hash), to find in a later posting."""
+    own = registered_link(registration)
+    return {"seq": own.seq, "hash": own.hash} if own is not None else None
 
 
 def _waiting(round_obj: Round, registration: Registration) -> Any:

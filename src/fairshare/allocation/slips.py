@@ -2,8 +2,10 @@
 
 Each slip shows the committee, the QR code (the signed voucher token, drawn from
 segno's module matrix), the code for typing, date, pickup slot, pharmacy and
-address, batch (manufacturer, style) and price. Chinese text uses the built-in
-CID font STSong-Light, so no font file is needed.
+address, batch (manufacturer, style) and price; under the QR code, the household's own
+link in the public chain (sequence number and hash, ``registration/links.py``) to find
+in a later posting. Chinese text uses the built-in CID font STSong-Light, so no font
+file is needed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fairshare.allocation.models import Voucher
 from fairshare.allocation.notify import voucher_token
 from fairshare.allocation.tokens import code_display
 from fairshare.community.models import Committee
+from fairshare.registration.links import OwnLink, registered_links
 
 FONT = "STSong-Light"
 COLUMNS, ROWS = 1, 5
@@ -45,9 +48,25 @@ def _qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
                 canvas.rect(x + c * cell, y + size - (r + 1) * cell, cell, cell, 0, 1)
 
 
+def _own_link(canvas: Canvas, link: OwnLink | None, x: float, y: float) -> None:
+    """The registration's own link, in three short lines from ``y`` down."""
+    if link is None:
+        return
+    canvas.setFont(_font(), 7)
+    canvas.drawString(x, y, f"公示链第{link.seq}条")
+    canvas.setFont("Courier", 6.5)
+    canvas.drawString(x, y - 7.5, link.hash[:32])
+    canvas.drawString(x, y - 14, link.hash[32:])
+
+
 def _slip(
-    canvas: Canvas, committee: Committee, v: Voucher, x: float, y: float, w: float, h: float
+    canvas: Canvas,
+    committee: Committee,
+    v: Voucher,
+    link: OwnLink | None,
+    box: tuple[float, float, float, float],
 ) -> None:
+    x, y, w, h = box
     font = _font()
     canvas.setDash(3, 3)
     canvas.rect(x, y, w, h)
@@ -55,6 +74,7 @@ def _slip(
     pad = 5 * mm
     qr_size = min(36 * mm, h - 2 * pad)
     _qr(canvas, voucher_token(v), x + w - pad - qr_size, y + h - pad - qr_size, qr_size)
+    _own_link(canvas, link, x + w - pad - qr_size, y + h - pad - qr_size - 8)
     lines = [
         (13, f"{committee.name} 口罩购买凭证"),
         (12, f"凭证号 {code_display(v.code)}"),
@@ -96,12 +116,14 @@ def slips_pdf(*, committee: Committee, vouchers: Sequence[Voucher]) -> bytes:
         canvas.setFont(_font(), 14)
         canvas.drawString(margin, page_h - 2 * margin, f"{committee.name}：该日没有购买凭证")
     per_page = COLUMNS * ROWS
+    links = registered_links(v.registration_id for v in vouchers)
     for i, voucher in enumerate(vouchers):
         if i and i % per_page == 0:
             canvas.showPage()
         slot = i % per_page
         col, row = slot % COLUMNS, slot // COLUMNS
-        _slip(canvas, committee, voucher, margin + col * w, page_h - margin - (row + 1) * h, w, h)
+        box = (margin + col * w, page_h - margin - (row + 1) * h, w, h)
+        _slip(canvas, committee, voucher, links.get(voucher.registration_id), box)
     canvas.showPage()
     canvas.save()
     return out.getvalue()

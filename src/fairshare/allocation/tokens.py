@@ -9,25 +9,25 @@
   so it can check a voucher while offline; nothing secret is on the terminal.
 
 The private key comes from ``FAIRSHARE_VOUCHER_KEY`` (base64url of the 32-byte
-raw Ed25519 private key) or is generated once into the data folder.
+raw Ed25519 private key) or is generated once into the data folder
+(``core/edkeys.py``, shared with the ledger key).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
 from fairshare.allocation.models import Voucher
 from fairshare.core.codes import code_generate, code_parse, codes_generate, codes_generate_packed
-from fairshare.env import EnvError, env_str
+from fairshare.core.edkeys import b64url as _b64
+from fairshare.core.edkeys import b64url_decode as _unb64
+from fairshare.core.edkeys import private_key_load
+from fairshare.core.edkeys import public_key_b64 as _public_b64
 
 CODE_LENGTH = 10
 TOKEN_PREFIX = "FS1"
@@ -55,29 +55,12 @@ def code_display(code: str) -> str:
     return f"{code[:4]}-{code[4:9]}-{code[9:]}"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-@lru_cache(maxsize=1)
 def _private_key() -> Ed25519PrivateKey:
-    raw = env_str("FAIRSHARE_VOUCHER_KEY")
-    if raw:
-        try:
-            return Ed25519PrivateKey.from_private_bytes(_unb64(raw))
-        except ValueError:
-            raise EnvError("FAIRSHARE_VOUCHER_KEY", "expected base64url of 32 raw bytes") from None
-    path = settings.DATA_DIR / "voucher_signing_key"
-    if not path.exists():
-        key = Ed25519PrivateKey.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(_b64(key.private_bytes_raw()))
-    return Ed25519PrivateKey.from_private_bytes(_unb64(path.read_text().strip()))
+    return private_key_load(
+        setting="FAIRSHARE_VOUCHER_KEY",
+        value=settings.FAIRSHARE_VOUCHER_KEY,
+        path=settings.DATA_DIR / "voucher_signing_key",
+    )
 
 
 def public_key() -> Ed25519PublicKey:
@@ -85,9 +68,7 @@ def public_key() -> Ed25519PublicKey:
 
 
 def public_key_b64() -> str:
-    return _b64(
-        public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
+    return _public_b64(_private_key())
 
 
 def token_sign(claims: dict[str, Any]) -> str:

@@ -77,11 +77,13 @@ SMS_KINDS: dict[str, SmsKind] = {
     "registration": SmsKind(
         _(
             "Fairshare, %(committee)s: your household is %(status)s (%(round)s), queue "
-            "number %(number)s, ticket %(ticket)s. Registering is not a voucher; you will "
-            "get another SMS when vouchers are issued."
+            "number %(number)s, ticket %(ticket)s, public list link %(seq)s (%(hash)s). "
+            "Registering is not a voucher; you will get another SMS when vouchers are issued."
         ),
-        ("committee", "status", "round", "number", "ticket"),
-        frozenset({"number", "ticket"}),
+        # seq, hash: the registration's own link in the public chain (registration/links.py:
+        # its sequence number and the hash's first 12 characters)
+        ("committee", "status", "round", "number", "ticket", "seq", "hash"),
+        frozenset({"number", "ticket", "seq", "hash"}),
     ),
     "voucher": SmsKind(
         _(

@@ -15,6 +15,7 @@ from fairshare.operations.demo import demo_usernames
 # fmt: off
 # Wipe order (--force): rows pointing at households, rounds and places go first.
 WIPE_ORDER = (
+    "transparency.LedgerCheckpoint",  # signs the chains wiped below
     "allocation.Voucher", "allocation.SupplyDeclaration", "allocation.SupplyDay",
     "registration.LedgerEntry", "registration.QueueCounter", "registration.Registration",
     "community.Member", "community.Household", "community.Building", "rounds.Round",

@@ -30,6 +30,7 @@ from fairshare.core.locking import write_transaction
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration import queue
 from fairshare.registration.ledger import voided_payload
+from fairshare.registration.links import own_link_variables
 from fairshare.registration.lookup import household_resolve, name_key, roster_match
 from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.registration.phonecodes import phone_code_check, phone_code_consume
@@ -245,11 +246,12 @@ def registration_write(plan: RegistrationPlan) -> RegistrationResult:
             registration,
             lambda seq: registered_payload_for(registration, seq=seq),
         )
-        queue.ledger_append(counter, [*superseded, link], batch=batch)
+        own = queue.ledger_append(counter, [*superseded, link], batch=batch)[-1]
         sms_enqueue(
             phone=plan.phone,
             kind="registration",
-            variables=_confirmation_variables(registration, plan.round, committee),
+            variables=_confirmation_variables(registration, plan.round, committee)
+            | own_link_variables(own),
             household_id=plan.household.pk,
             batch=batch,
         )

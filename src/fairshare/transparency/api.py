@@ -1,4 +1,4 @@
-"""Public oversight API: stats, boards, ledger exports and notices."""
+"""Public oversight API: stats, boards, ledger exports, signed checkpoints and notices."""
 
 from __future__ import annotations
 
@@ -7,12 +7,24 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from fairshare.accounts.auth import optional_bearer
+from fairshare.accounts.auth import bearer, optional_bearer
+from fairshare.accounts.permissions import is_area_staff
+from fairshare.accounts.requests import StaffRequest
+from fairshare.core.endpoints import Answer, Operation, write_endpoint
+from fairshare.core.errors import Forbidden, NotFound
 from fairshare.core.schemas import SingleLine
 from fairshare.rounds.selectors import round_get
-from fairshare.transparency.board import board_export, board_get, board_search, committee_for_board
+from fairshare.transparency.board import board_get, board_search, committee_for_board
+from fairshare.transparency.checkpoints import (
+    checkpoint_broken_message,
+    checkpoint_latest,
+    checkpoint_out,
+    checkpoint_take,
+    export_with_checkpoint,
+)
 from fairshare.transparency.selectors import (
     area_resolve,
     notices_for,
@@ -91,11 +103,40 @@ class LinkOut(Schema):
     hash: str
 
 
+class ChainHeadOut(Schema):
+    round: int
+    committee: str
+    links: int
+    head: str
+
+
+class ExportCheckpointOut(Schema):
+    """The latest signed checkpoint (docs/ledger-checkpoints.md); ``chain``: this chain's
+    entry of the statement (null when the chain began after it)."""
+
+    statement: str
+    signature: str
+    public_key: str
+    chain: ChainHeadOut | None
+
+
 class ExportOut(Schema):
     round: int
     committee: str
     head_hash: str
     links: list[LinkOut]
+    checkpoint: ExportCheckpointOut | None
+
+
+class CheckpointOut(Schema):
+    id: int
+    at: str
+    alg: str
+    chains: list[ChainHeadOut]
+    statement: str
+    signature: str
+    public_key: str
+    fingerprint: str
 
 
 class NoticeOut(Schema):
@@ -157,10 +198,37 @@ def public_board(
 
 @router.get("/public/rounds/{round_id}/committees/{code}/export", response=ExportOut, auth=None)
 def public_board_export(request: HttpRequest, round_id: int, code: SingleLine) -> dict[str, Any]:
-    """The ledger links for `fairshare verify_ledger --file` (offline re-verification)."""
+    """The ledger links for `fairshare verify_ledger --file` (offline re-verification),
+    with the latest signed checkpoint."""
     rnd = round_get(round_id=round_id)
     committee = committee_for_board(round=rnd, code=code)
-    return board_export(round=rnd, committee=committee)
+    return export_with_checkpoint(round=rnd, committee=committee)
+
+
+@router.get("/public/ledger/checkpoints/latest", response=CheckpointOut, auth=None)
+def public_checkpoint_latest(request: HttpRequest) -> dict[str, Any]:
+    """The latest signed checkpoint of every chain's head (404 before the first)."""
+    latest = checkpoint_latest()
+    if latest is None:
+        raise NotFound(_("No ledger checkpoint has been taken yet."), code="no_checkpoint")
+    return checkpoint_out(latest)
+
+
+@router.post("/ledger/checkpoints", auth=bearer, response={201: CheckpointOut, 409: dict})
+@write_endpoint()
+def take_checkpoint(request: StaffRequest) -> Operation:
+    """Verify every chain and sign its head now (district and subdistrict staff); 409 when
+    a chain is broken (recorded in the audit log, not signed)."""
+    if not is_area_staff(request.user):
+        raise Forbidden(_("Only district and subdistrict staff take ledger checkpoints."))
+
+    def take() -> Answer:
+        result = checkpoint_take(actor=request.user)
+        if result.checkpoint is None:
+            return 409, {"detail": checkpoint_broken_message(result), "code": "ledger_broken"}
+        return 201, checkpoint_out(result.checkpoint)
+
+    return take
 
 
 @router.get("/public/notices", response=list[NoticeOut], auth=None)

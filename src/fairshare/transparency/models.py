@@ -44,3 +44,36 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class LedgerCheckpoint(models.Model):
+    """A signed statement of every ledger chain's head at a time (issue 18).
+
+    Written by ``transparency.checkpoints.checkpoint_take`` (the daily
+    ``fairshare ledger_checkpoint`` and staff on demand), never changed afterwards.
+    ``statement`` is the exact canonical JSON that was signed
+    (``registration/checkpoint_format.py``); ``chains`` the same heads as a list of
+    ``{"round", "committee", "links", "head"}`` for reading.
+    """
+
+    created_at = models.DateTimeField(_("signed at"), default=timezone.now, db_index=True)
+    chains = models.JSONField(_("chains"), default=list)
+    statement = models.TextField(_("signed statement"))
+    signature = models.CharField(_("signature"), max_length=100)
+    public_key = models.CharField(_("public key"), max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("taken by"),
+    )
+
+    class Meta:
+        verbose_name = _("ledger checkpoint")
+        verbose_name_plural = _("ledger checkpoints")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} ({len(self.chains)})"

@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from fairshare.community.models import Committee
 from fairshare.rounds.models import Round
 from fairshare.transparency.board import Board
+from fairshare.transparency.poster_key import ledger_key_draw
 
 FONT = "STSong-Light"
 STATUS_ZH = {"waiting": "待购", "voucher_issued": "已发券", "bought": "已购", "void": "作废"}
@@ -150,6 +151,7 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
                 i += 1
         c.setFont(font, 8)
         c.drawRightString(width - margin, margin / 2, _("Page %(page)s") % {"page": page})
+        ledger_key_draw(c, font, margin, margin / 2)
         c.showPage()
         if i >= len(entries):
             break

@@ -21,4 +21,5 @@ urlpatterns = [
     path("staff/rounds/<int:round_id>/dashboard/", views.dashboard, name="dashboard"),
     path("staff/rounds/<int:round_id>/export/<str:kind>.xlsx", views.xlsx_export, name="xlsx"),
     path("staff/notices/", views.notices_page, name="notices"),
+    path("staff/ledger/checkpoints/", views.checkpoint_take_page, name="checkpoint_take"),
 ]

@@ -14,9 +14,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from fairshare.accounts.permissions import has_access
+from fairshare.accounts.permissions import has_access, is_area_staff
 from fairshare.accounts.scoping import scope_q
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError
@@ -28,11 +30,15 @@ from fairshare.transparency.board import (
     CHANNEL_LABELS,
     STATUSES,
     Board,
-    board_export,
     board_get,
     board_search,
     building_map,
     committee_for_board,
+)
+from fairshare.transparency.checkpoints import (
+    checkpoint_broken_message,
+    checkpoint_take,
+    export_with_checkpoint,
 )
 from fairshare.transparency.models import Notice
 from fairshare.transparency.selectors import (
@@ -162,7 +168,7 @@ def round_page(request: HttpRequest, round_id: int) -> HttpResponse:
 def board_export_download(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
     rnd = round_get(round_id=round_id)
     committee = committee_for_board(round=rnd, code=code)
-    data = board_export(round=rnd, committee=committee)
+    data = export_with_checkpoint(round=rnd, committee=committee)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=1), content_type="application/json"
     )
@@ -308,6 +314,32 @@ def xlsx_export(request: HttpRequest, round_id: int, kind: str) -> HttpResponse:
         f'attachment; filename="{kind}-round{rnd.pk}-{area.code}.xlsx"'
     )
     return response
+
+
+@login_required
+@require_POST
+def checkpoint_take_page(request: HttpRequest) -> HttpResponse:
+    """District and subdistrict staff sign the ledger's heads now (the dashboard's button)."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("home")
+    user = request.user
+    if not is_area_staff(user):
+        message = _("Only district and subdistrict staff take ledger checkpoints.")
+        return render(request, "transparency/forbidden.html", {"message": message}, status=403)
+    result = checkpoint_take(actor=user)
+    if result.checkpoint is None:
+        messages.error(request, checkpoint_broken_message(result))
+    else:
+        messages.success(
+            request,
+            _("Ledger checkpoint signed: %(count)s chain(s) at %(at)s.")
+            % {
+                "count": len(result.checkpoint.chains),
+                "at": f"{timezone.localtime(result.checkpoint.created_at):%Y-%m-%d %H:%M}",
+            },
+        )
+    return redirect(back)
 
 
 @login_required
