@@ -326,3 +326,15 @@ def test_chain_of_hashes_is_unbroken_after_corrections(place, staff):
     ]
     head, broken = verify_chain(links)
     assert broken is None and head == QueueCounter.objects.get(round=place["round"]).head_hash
+
+
+def test_page_refuses_control_characters_per_field(client, place, staff, neighbour):
+    reg = _register(place)
+    client.force_login(staff)
+    bad = client.post(f"/r/staff/{reg.pk}/correct/", {"name": "张\x01三", "phone": reg.phone})
+    assert bad.status_code == 422 and "请删除文字中的控制字符" in bad.content.decode()
+    moved = client.post(f"/r/staff/{reg.pk}/move/", {"building": "12\x01", "room": "302"})
+    assert moved.status_code == 422 and "请删除文字中的控制字符" in moved.content.decode()
+    reg.refresh_from_db()
+    assert reg.name == "张三明" and reg.status == Registration.Status.VERIFIED
+    assert not Registration.objects.filter(household=neighbour).exists()
