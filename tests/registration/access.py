@@ -34,6 +34,10 @@ def _api_registration(c: Ctx) -> dict[str, Any]:
     }
 
 
+def _move(c: Ctx) -> dict[str, Any]:
+    return {"building": c.free_household.building.label, "room": c.free_household.room}
+
+
 ENTRIES = {
     # --- API -------------------------------------------------------------------
     ("POST", "/api/v1/rounds/{round_id}/registrations"): public(
@@ -45,6 +49,18 @@ ENTRIES = {
     ("GET", "/api/v1/registrations/{ticket}"): public(
         params=lambda c: {"ticket": c.registration.ticket},
         query=lambda c: {"phone": c.registration.phone},
+    ),
+    ("PATCH", "/api/v1/registrations/{registration_id}"): staff(
+        *DESK,
+        params=lambda c: {"registration_id": c.registration.pk},
+        body=lambda c: {"name": "更正人", "phone": "13800009999"},
+        own=frozenset({200}),
+    ),
+    ("POST", "/api/v1/registrations/{registration_id}/move"): staff(
+        *DESK,
+        params=lambda c: {"registration_id": c.waiting_registration.pk},
+        body=_move,
+        own=frozenset({201}),
     ),
     # --- resident pages --------------------------------------------------------
     ("GET", "/r/status/"): public(),
@@ -90,6 +106,28 @@ ENTRIES = {
         *DESK, params=lambda c: {"pk": c.registration.pk}, own=frozenset({200})
     ),
     ("GET", "/r/review/"): staff(*DESK, scoped=False, own=frozenset({200})),
+    # The confirmation page lists only the selected registrations in the caller's scope.
+    ("POST", "/r/review/bulk/"): staff(
+        *DESK,
+        body=lambda c: {"ids": str(c.registration.pk)},
+        scoped=False,
+        own=frozenset({200}),
+    ),
+    ("GET", "/r/staff/<int:pk>/"): staff(
+        *DESK, params=lambda c: {"pk": c.registration.pk}, own=frozenset({200})
+    ),
+    ("POST", "/r/staff/<int:pk>/correct/"): staff(
+        *DESK,
+        params=lambda c: {"pk": c.registration.pk},
+        body=lambda c: {"name": "更正人", "phone": "13800009999"},
+        own=frozenset({302}),
+    ),
+    ("POST", "/r/staff/<int:pk>/move/"): staff(
+        *DESK,
+        params=lambda c: {"pk": c.waiting_registration.pk},
+        body=_move,
+        own=frozenset({302}),
+    ),
     ("POST", "/r/review/<int:pk>/<str:action>/"): staff(
         *DESK,
         params=lambda c: {"pk": c.registration.pk, "action": "approve"},

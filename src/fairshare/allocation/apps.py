@@ -6,3 +6,10 @@ class AllocationConfig(AppConfig):
     name = "fairshare.allocation"
     label = "allocation"
     verbose_name = _("Supply and vouchers")
+
+    def ready(self) -> None:
+        from fairshare.allocation.holds import live_voucher_probe
+        from fairshare.registration.holds import register_voucher_probe
+
+        # Registration asks which households hold a live voucher (registration/holds.py).
+        register_voucher_probe(live_voucher_probe)

@@ -47,6 +47,7 @@ VOID_REASONS = {
     "duplicate": _("duplicate"),
     "not_resident": _("not a resident of this household"),
     "withdrawn": _("withdrawn by the household"),
+    "wrong_address": _("wrong building or room"),
     "other": _("other"),
 }
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -20,7 +19,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from fairshare.accounts.models import User
 from fairshare.accounts.permissions import DESK_ROLES, has_access, has_role
@@ -34,17 +32,12 @@ from fairshare.registration.lookup import building_find, household_find
 from fairshare.registration.models import Registration
 from fairshare.registration.selectors import (
     photo_registrations,
-    review_queue,
-    review_superseded,
     staff_registrations,
 )
 from fairshare.registration.services import (
-    VOID_REASONS,
     AlreadyRegistered,
-    registration_approve,
     registration_create,
     registration_submit,
-    registration_void,
 )
 from fairshare.registration.tickets import ticket_display
 from fairshare.rounds.models import Round
@@ -193,57 +186,6 @@ def slip(request: StaffRequest, pk: int) -> HttpResponse:
         "registration/slip.html",
         {"registration": registration, "ticket": ticket_display(registration.ticket)},
     )
-
-
-def _review_page(
-    request: StaffRequest, *, error_pk: int | None = None, exc: ServiceError | None = None
-) -> HttpResponse:
-    """The queue; a refused action's errors show next to its registration's forms."""
-    pending = (
-        review_queue(user=request.user)
-        .select_related("photo")
-        .prefetch_related("household__members")[:200]
-    )
-    context = {
-        "pending": pending,
-        "superseded": review_superseded(user=request.user)[:50],
-        "reasons": VOID_REASONS.items(),
-        "errors": error_messages(exc) if exc is not None else {},
-        "error_pk": error_pk,
-        "values": request.POST if exc is not None else {},
-        "show_photos": photo_registrations(user=request.user).exists(),
-    }
-    status = exc.status_code if exc is not None else 200
-    return render(request, "registration/review.html", context, status=status)
-
-
-@desk_staff
-def review(request: StaffRequest) -> HttpResponse:
-    return _review_page(request)
-
-
-@desk_staff
-@require_POST
-def review_action(request: StaffRequest, pk: int, action: str) -> HttpResponse:
-    registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
-    if action not in ("approve", "void"):
-        raise Http404
-    try:
-        posted_text_check(request.POST, fields=("reason",), multiline=("note",))
-        if action == "approve":
-            registration_approve(registration=registration, actor=request.user)
-        else:
-            registration_void(
-                registration=registration,
-                actor=request.user,
-                reason=request.POST.get("reason", ""),
-                note=request.POST.get("note", ""),
-            )
-    except FieldErrors as exc:  # the form's input: shown next to its fields
-        return _review_page(request, error_pk=registration.pk, exc=exc)
-    except ServiceError as exc:  # e.g. reviewed meanwhile: the fresh queue says why
-        messages.error(request, str(exc.message))
-    return redirect("registration:review")
 
 
 @desk_staff

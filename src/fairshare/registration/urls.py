@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fairshare.registration import staff_views, views
+from fairshare.registration import correct_views, review_views, staff_views, views
 
 app_name = "registration"
 urlpatterns = [
@@ -21,7 +21,11 @@ urlpatterns = [
     path("desk/<int:round_id>/<str:committee_code>/", staff_views.desk, name="desk"),
     path("desk/<int:round_id>/<str:committee_code>/batch/", staff_views.batch, name="batch"),
     path("slip/<int:pk>/", staff_views.slip, name="slip"),
-    path("review/", staff_views.review, name="review"),
-    path("review/<int:pk>/<str:action>/", staff_views.review_action, name="review_action"),
+    path("review/", review_views.review, name="review"),
+    path("review/bulk/", review_views.review_bulk, name="review_bulk"),
+    path("review/<int:pk>/<str:action>/", review_views.review_action, name="review_action"),
+    path("staff/<int:pk>/", correct_views.detail, name="detail"),
+    path("staff/<int:pk>/correct/", correct_views.correct, name="correct"),
+    path("staff/<int:pk>/move/", correct_views.move, name="move"),
     path("photos/<int:pk>/", staff_views.photo_file, name="photo_file"),
 ]
