@@ -53,7 +53,11 @@ def test_unallocated_falls_when_vouchers_are_issued_not_when_they_are_bought(cli
     committee, rnd = place
     pharmacy = committee.pharmacy
     empty = _row(client, pharmacy.code)
-    assert (empty["confirmed_packs"], empty["unallocated_packs"], empty["updated_at"]) == (0, 0, None)
+    assert (empty["confirmed_packs"], empty["unallocated_packs"], empty["updated_at"]) == (
+        0,
+        0,
+        None,
+    )
     _declare(pharmacy, 10)
     row = _row(client, pharmacy.code)
     assert row["confirmed_packs"] == 10 and row["voucher_packs"] == 0

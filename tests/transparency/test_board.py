@@ -69,7 +69,14 @@ def test_extra_query_parameters_never_add_fields(client):
     for e in body["entries"]:
         assert set(e) == set(PUBLIC_FIELDS)
     assert set(body) == {
-        "round", "committee", "head_hash", "count", "policy", "labels", "entries", "export_url"
+        "round",
+        "committee",
+        "head_hash",
+        "count",
+        "policy",
+        "labels",
+        "entries",
+        "export_url",
     }
 
 

@@ -55,8 +55,8 @@ def stock_feed(*, day: date | None = None) -> list[dict[str, Any]]:
     today = timezone.localdate()
     days = SupplyDay.objects.filter(date=day) if day else SupplyDay.objects.filter(date__gte=today)
     supply = {(d.pharmacy_id, d.date): d for d in days.only("id", "pharmacy_id", "date", "packs")}
-    figures = {
-        row["supply_day_id"]: row
+    figures: dict[int, dict[str, Any]] = {
+        row["supply_day_id"]: dict(row)
         for row in Voucher.objects.filter(supply_day__in=days)
         .values("supply_day_id")
         .annotate(

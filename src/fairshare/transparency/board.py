@@ -235,7 +235,7 @@ def _entry_status(fact: Entry, statuses: dict[int, str], dropped: set[int]) -> s
 
 
 def _board_compute(*, round: Round, committee: Committee, head: str, links: int) -> Board:
-    """Every entry with its status, times and reason (four queries; ``reasons.py``)."""
+    """Every entry with its status, times and reason (three queries; ``reasons.py``)."""
     vouchers, requeues = _board_records(round=round, committee=committee)
     statuses = {
         v.household_id: "bought" if v.status == Voucher.Status.REDEEMED else "voucher_issued"

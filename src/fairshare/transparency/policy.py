@@ -121,7 +121,11 @@ def policy_statement(*, round: Round) -> dict[str, Any]:
     ]
     if lottery is not None:
         lines.append(
-            {"key": "commitment", "label": _("Lottery commitment"), "text": lottery["commitment_text"]}
+            {
+                "key": "commitment",
+                "label": _("Lottery commitment"),
+                "text": lottery["commitment_text"],
+            }
         )
         lines.append({"key": "seed", "label": _("Lottery seed"), "text": lottery["seed_text"]})
     return {

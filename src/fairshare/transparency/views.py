@@ -78,7 +78,8 @@ def _short_time(iso: str | None) -> str:
     """``2020-02-03T09:15:27+08:00`` → ``<time …>02-03 09:15</time>`` (empty for None)."""
     if not iso:
         return ""
-    return f'<time datetime="{html.escape(iso)}">{html.escape(iso[5:10])} {html.escape(iso[11:16])}</time>'
+    shown = html.escape(f"{iso[5:10]} {iso[11:16]}")
+    return f'<time datetime="{html.escape(iso)}">{shown}</time>'
 
 
 def _board_rows_html(entries: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> str:
@@ -106,13 +107,13 @@ def _board_rows_html(entries: list[dict[str, Any]] | tuple[dict[str, Any], ...])
         reason = f'<span class="reason reason-{why}">{reasons[why]}</span>' if why else ""
         parts.append(
             f'<tr class="st-{st}"><td{label["queue_number"]}>{int(e["queue_number"])}</td>'
-            f'<td{label["name"]}>{esc(e["name"])}</td>'
-            f'<td{label["building"]}>{esc(e["building"])}</td><td{label["room"]}>{esc(e["room"])}</td>'
-            f'<td{label["channel"]}>{channels.get(e["channel"]) or esc(e["channel"])}</td>'
-            f'<td{label["entered_at"]}>{_short_time(e["entered_at"])}</td>'
-            f'<td{label["written_at"]}>{_short_time(e["written_at"])}</td>'
+            f"<td{label['name']}>{esc(e['name'])}</td>"
+            f"<td{label['building']}>{esc(e['building'])}</td><td{label['room']}>{esc(e['room'])}</td>"
+            f"<td{label['channel']}>{channels.get(e['channel']) or esc(e['channel'])}</td>"
+            f"<td{label['entered_at']}>{_short_time(e['entered_at'])}</td>"
+            f"<td{label['written_at']}>{_short_time(e['written_at'])}</td>"
             f'<td{label["status"]}><span class="badge badge-{st}">{statuses[st]}</span></td>'
-            f'<td{label["ahead_reason"]}>{reason}</td></tr>'
+            f"<td{label['ahead_reason']}>{reason}</td></tr>"
         )
     return "\n".join(parts)
 
