@@ -1,4 +1,5 @@
-"""Pharmacy pages (typed-code path), reconciliation XLSX, public stock feed, proxy purchase."""
+"""Pharmacy pages (typed-code path), reconciliation XLSX, proxy purchase (the public stock
+feed: test_stock_feed.py)."""
 
 from __future__ import annotations
 
@@ -79,24 +80,6 @@ def test_reconciliation_page_and_xlsx(client, voucher, owner):
     assert summary["issued"] == 2 and summary["redeemed"] == 1 and summary["outstanding"] == 1
     batch_rows = list(book["by_batch"].iter_rows(values_only=True))
     assert batch_rows[1][2] == 100  # supply of the batch
-
-
-def test_public_feed_remaining_packs_follow_redemptions(client, voucher, owner):
-    def remaining() -> int:
-        rows = client.get("/api/v1/public/pharmacies").json()
-        return next(r for r in rows if r["code"] == voucher.pharmacy.code)["remaining_packs"]
-
-    assert remaining() == 100
-    client.post(
-        f"/api/v1/vouchers/{voucher.code}/redeem",
-        {},
-        content_type="application/json",
-        **bearer_for(owner),
-    )
-    assert remaining() == 99
-    csv_text = client.get("/api/v1/public/pharmacies.csv").content.decode("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("code,name,address")
-    assert f"{voucher.pharmacy.code}," in csv_text and ",99" in csv_text
 
 
 def test_proxy_batch_then_handover_and_delivery(client, voucher):

@@ -26,8 +26,9 @@ from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound
 from fairshare.core.schemas import Schema as InputSchema
 from fairshare.core.schemas import SingleLine
-from fairshare.core.spreadsheet import csv_dict
+from fairshare.core.spreadsheet import csv_row
 from fairshare.pharmacy import fulfilment, offline, selectors, services
+from fairshare.pharmacy.stockfeed import FIELDS, stock_feed
 
 router = Router(tags=["pharmacy"])
 # Terminal endpoints also accept the page's session (with its CSRF token) so scan.js
@@ -152,33 +153,47 @@ def reconciliation(
     }
 
 
-@router.get("/public/pharmacies", auth=None)
-def public_pharmacies(request: HttpRequest) -> list[dict[str, Any]]:
-    """Open data: address, opening hours, today's supply and remaining packs per pharmacy."""
-    return selectors.public_pharmacies()
+# Open data: cacheable by anyone (browsers, CDNs) for at most this many seconds.
+FEED_CACHE_CONTROL = "public, max-age=30"
+
+
+class StockRowOut(Schema):
+    code: str
+    name: str
+    address: str
+    phone: str
+    opens_at: str
+    closes_at: str
+    date: Date
+    confirmed_packs: int
+    voucher_packs: int
+    redeemed_packs: int
+    unallocated_packs: int
+    updated_at: datetime | None
+
+
+@router.get("/public/pharmacies", response=list[StockRowOut], auth=None)
+def public_pharmacies(
+    request: HttpRequest, response: HttpResponse, date: Date | None = None
+) -> list[dict[str, Any]]:
+    """Open data (docs/open-data.md): per pharmacy and day, confirmed supply, packs of
+    live vouchers (issued + bought), bought, and unallocated = confirmed − voucher packs,
+    with `updated_at`. Today and later days with supply, or the `date` asked for."""
+    response["Cache-Control"] = FEED_CACHE_CONTROL
+    return stock_feed(day=date)
 
 
 @router.get("/public/pharmacies.csv", auth=None)
-def public_pharmacies_csv(request: HttpRequest) -> HttpResponse:
-    rows = selectors.public_pharmacies()
+def public_pharmacies_csv(request: HttpRequest, date: Date | None = None) -> HttpResponse:
+    """The same rows as `/public/pharmacies`, as CSV (UTF-8 with BOM)."""
     buffer = io.StringIO()
-    fields = [
-        "code",
-        "name",
-        "address",
-        "phone",
-        "opens_at",
-        "closes_at",
-        "date",
-        "supply_packs",
-        "redeemed_packs",
-        "remaining_packs",
-    ]
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(csv_dict(row) for row in rows)  # no cell read as a formula
+    writer = csv.writer(buffer)
+    writer.writerow(csv_row(FIELDS))
+    for row in stock_feed(day=date):
+        writer.writerow(csv_row(row[name] for name in FIELDS))  # no cell read as a formula
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="pharmacies.csv"'
+    response["Cache-Control"] = FEED_CACHE_CONTROL
     return response
 
 

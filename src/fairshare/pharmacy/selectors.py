@@ -202,40 +202,6 @@ def reconciliation(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
     }
 
 
-def public_pharmacies(*, day: date | None = None) -> list[dict[str, Any]]:
-    """Open data: each pharmacy's address, hours, today's supply and remaining packs.
-
-    remaining = today's confirmed supply − packs of today's vouchers already bought.
-    (Vouchers still valid from an earlier day draw on that day's supply, not today's.)
-    """
-    day = day or timezone.localdate()
-    supply = dict(SupplyDay.objects.filter(date=day).values_list("pharmacy_id", "packs"))
-    sold = dict(
-        Voucher.objects.filter(supply_day__date=day, status=Voucher.Status.REDEEMED)
-        .values("pharmacy_id")
-        .annotate(packs=Sum("packs"))
-        .values_list("pharmacy_id", "packs")
-    )
-    rows = []
-    for pharmacy in Pharmacy.objects.order_by("code"):
-        packs = supply.get(pharmacy.pk, 0)
-        rows.append(
-            {
-                "code": pharmacy.code,
-                "name": pharmacy.name,
-                "address": pharmacy.address,
-                "phone": pharmacy.phone,
-                "opens_at": pharmacy.opens_at.strftime("%H:%M"),
-                "closes_at": pharmacy.closes_at.strftime("%H:%M"),
-                "date": day.isoformat(),
-                "supply_packs": packs,
-                "redeemed_packs": sold.get(pharmacy.pk, 0),
-                "remaining_packs": max(packs - sold.get(pharmacy.pk, 0), 0),
-            }
-        )
-    return rows
-
-
 def voucher_fulfilment(voucher: Voucher) -> dict[str, Any]:
     """How the household's pack reached it: bought where/how, handed over or delivered."""
     redemption = Redemption.objects.filter(voucher=voucher).first()

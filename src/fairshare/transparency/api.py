@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
@@ -17,7 +18,13 @@ from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import Forbidden, NotFound
 from fairshare.core.schemas import SingleLine
 from fairshare.rounds.selectors import round_get
-from fairshare.transparency.board import board_get, board_search, committee_for_board
+from fairshare.transparency.board import (
+    board_get,
+    board_labels,
+    board_search,
+    committee_for_board,
+    entry_out,
+)
 from fairshare.transparency.checkpoints import (
     checkpoint_broken_message,
     checkpoint_latest,
@@ -25,6 +32,7 @@ from fairshare.transparency.checkpoints import (
     checkpoint_take,
     export_with_checkpoint,
 )
+from fairshare.transparency.policy import policy_statement
 from fairshare.transparency.selectors import (
     area_resolve,
     notices_for,
@@ -78,6 +86,11 @@ class StatsOut(Schema):
     returnees: int | None = None
 
 
+class ReasonOut(Schema):
+    code: str
+    label: str
+
+
 class BoardEntryOut(Schema):
     queue_number: int
     name: str
@@ -85,6 +98,35 @@ class BoardEntryOut(Schema):
     room: str
     channel: str
     status: str
+    entered_at: str
+    written_at: str | None = None
+    ahead_reason: ReasonOut | None = None
+
+
+class PolicyLineOut(Schema):
+    key: str
+    label: str
+    text: str
+
+
+class LotteryOut(Schema):
+    commitment: str | None
+    seed: str | None
+    seed_revealed: bool
+    registration_closes_at: str
+    commitment_text: str
+    seed_text: str
+
+
+class PolicyOut(Schema):
+    policy: str
+    policy_label: str
+    offline_reserve_pct: int
+    requeue_expired: bool
+    voucher_valid_days: int
+    review_gate: bool
+    lottery: LotteryOut | None
+    lines: list[PolicyLineOut]
 
 
 class BoardOut(Schema):
@@ -92,6 +134,8 @@ class BoardOut(Schema):
     committee: str
     head_hash: str
     count: int
+    policy: PolicyOut
+    labels: dict[str, str]
     entries: list[BoardEntryOut]
     export_url: str
 
@@ -172,18 +216,27 @@ def public_board(
     building: SingleLine = "",
     room: SingleLine = "",
 ) -> Any:
-    """The masked public list with the ledger head hash; `building`/`room` filter it."""
+    """The masked public list with the ledger head hash and the round's policy statement;
+    `building`/`room` filter it. Each entry: `entered_at` (fixes the queue number),
+    `written_at` (sheet and phone entries: the time written on the sheet, never orders),
+    `ahead_reason` (`{code, label}` when it was served ahead of an earlier waiting one:
+    `requeued`, `review`, `offline_reserve`; see docs/open-data.md)."""
     rnd = round_get(round_id=round_id)
     committee = committee_for_board(round=rnd, code=code)
     board = board_get(round=rnd, committee=committee)
     export_url = f"/api/v1/public/rounds/{rnd.pk}/committees/{committee.code}/export"
     if not (building.strip() or room.strip()):
-        # The whole board: serialize once per board version (3,000 rows ≈ 60 ms otherwise).
-        body = board.rendered.get("json")
-        if body is None:
-            body = board.rendered["json"] = json.dumps(
-                {**board.as_dict(), "export_url": export_url}, ensure_ascii=False
-            )
+        # The whole board: serialize once per board version and language (3,000 rows
+        # ≈ 60 ms otherwise).
+        key = f"json:{translation.get_language()}"
+        head = board.rendered.get(key)
+        if head is None:  # the board's JSON object without its closing brace
+            head = board.rendered[key] = json.dumps(board.as_dict(), ensure_ascii=False)[:-1]
+        # The policy is read fresh: a revealed seed changes no registration or voucher.
+        tail = json.dumps(
+            {"policy": policy_statement(round=rnd), "export_url": export_url}, ensure_ascii=False
+        )
+        body = f"{head}, {tail[1:]}"
         return HttpResponse(body, content_type="application/json; charset=utf-8")
     entries = board_search(board.entries, building=building, room=room)
     return {
@@ -191,7 +244,9 @@ def public_board(
         "committee": committee.code,
         "head_hash": board.head_hash,
         "count": len(entries),
-        "entries": entries,
+        "policy": policy_statement(round=rnd),
+        "labels": board_labels(),
+        "entries": [entry_out(e) for e in entries],
         "export_url": export_url,
     }
 

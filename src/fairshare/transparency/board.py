@@ -16,12 +16,14 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fairshare.allocation.models import Voucher
+from fairshare.allocation.models import Requeue, Voucher
 from fairshare.community.models import Building, Committee, Household
 from fairshare.core.errors import NotFound
 from fairshare.core.masking import mask_name
@@ -29,16 +31,35 @@ from fairshare.registration.ledger import GENESIS
 from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import round_committees_q
+from fairshare.transparency.reasons import REASONS, Entry, VoucherRow, ahead_reasons
 
 STATUSES = {
     "not_registered": _("not registered"),
     "waiting": _("waiting"),
+    "held": _("waiting for review"),
     "voucher_issued": _("voucher issued"),
     "bought": _("bought"),
+    "dropped": _("lost its place (voucher expired)"),
     "void": _("void"),
 }
 CHANNEL_LABELS = dict(Channel.choices)
-PUBLIC_FIELDS = ("queue_number", "name", "building", "room", "channel", "status")
+# Channels whose registrations staff enter later, with the time written on the sheet.
+WRITTEN_CHANNELS = frozenset({Channel.SHEET, Channel.PHONE})
+TIME_LABELS = {
+    "entered_at": _("entered (fixes the queue number; a sheet's lines in their order)"),
+    "written_at": _("time written on the sheet (shown, never orders)"),
+}
+PUBLIC_FIELDS = (
+    "queue_number",
+    "name",
+    "building",
+    "room",
+    "channel",
+    "status",
+    "entered_at",
+    "written_at",
+    "ahead_reason",
+)
 
 
 def committee_for_board(*, round: Round, code: str) -> Committee:
@@ -112,13 +133,48 @@ class Board:
     rendered: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The board as the API shows it, labels in the active language."""
         return {
             "round": self.round_id,
             "committee": self.committee_code,
             "head_hash": self.head_hash,
             "count": len(self.entries),
-            "entries": [dict(e) for e in self.entries],
+            "labels": board_labels(),
+            "entries": [entry_out(e) for e in self.entries],
         }
+
+
+def reason_out(code: str | None) -> dict[str, str] | None:
+    """A reason code as the API shows it: ``{"code", "label"}`` (or None)."""
+    return None if code is None else {"code": code, "label": str(REASONS[code])}
+
+
+def entry_out(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "ahead_reason": reason_out(entry["ahead_reason"])}
+
+
+def board_columns() -> dict[str, str]:
+    """Column headings of the board (page and stacked cards), active language."""
+    return {
+        "queue_number": str(_("No.")),
+        "name": str(_("Name")),
+        "building": str(_("Building")),
+        "room": str(_("Room")),
+        "channel": str(_("Channel")),
+        "entered_at": str(_("Entered")),
+        "written_at": str(_("Written on the sheet")),
+        "status": str(_("Status")),
+        "ahead_reason": str(_("Served ahead because")),
+    }
+
+
+def board_labels() -> dict[str, str]:
+    """Human labels of the board's codes and times (active language)."""
+    return {
+        **{f"status.{k}": str(v) for k, v in STATUSES.items()},
+        **{f"reason.{k}": str(v) for k, v in REASONS.items()},
+        **{k: str(v) for k, v in TIME_LABELS.items()},
+    }
 
 
 _CACHE: OrderedDict[tuple, Board] = OrderedDict()
@@ -126,35 +182,95 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
+def _local_iso(value: datetime | None) -> str | None:
+    return None if value is None else timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def _board_records(
+    *, round: Round, committee: Committee
+) -> tuple[list[VoucherRow], list[tuple[int, int, str, datetime]]]:
+    """The committee's vouchers and requeues of the round (two queries)."""
+    vouchers = [
+        VoucherRow(*row)
+        for row in Voucher.objects.filter(round=round, committee=committee)
+        .values_list("id", "household_id", "status", "issued_at", "expired_at")
+        .iterator(chunk_size=2000)
+    ]
+    requeues = list(
+        Requeue.objects.filter(round=round, registration__committee=committee).values_list(
+            "voucher_id", "household_id", "outcome", "created_at"
+        )
+    )
+    return vouchers, requeues
+
+
+# Registration fields of a board row: those of ``reasons.Entry``, then the shown ones.
+_ROW_FIELDS = (
+    "id",
+    "queue_number",
+    "household_id",
+    "household__building_id",
+    "status",
+    "channel",
+    "ticket",
+    "acknowledged_at",
+    "reviewed_at",
+    "name",
+    "household__building__label",
+    "household__room",
+    "written_at",
+)
+
+
+def _entry_status(fact: Entry, statuses: dict[int, str], dropped: set[int]) -> str:
+    """void, voucher_issued / bought (a live voucher), held (pending review), dropped
+    (an expiry cost the household its place) or waiting."""
+    if fact.status == Registration.Status.VOID:
+        return "void"
+    if fact.household_id in statuses:
+        return statuses[fact.household_id]
+    if fact.status == Registration.Status.PENDING_REVIEW:
+        return "held"
+    return "dropped" if fact.household_id in dropped else "waiting"
+
+
 def _board_compute(*, round: Round, committee: Committee, head: str, links: int) -> Board:
-    statuses = _household_statuses(round=round, committee=committee)
+    """Every entry with its status, times and reason (three queries; ``reasons.py``)."""
+    vouchers, requeues = _board_records(round=round, committee=committee)
+    statuses = {
+        v.household_id: "bought" if v.status == Voucher.Status.REDEEMED else "voucher_issued"
+        for v in vouchers
+        if v.status in Voucher.LIVE_STATUSES
+    }
+    dropped = {hh for _v, hh, outcome, _at in requeues if outcome == Requeue.Outcome.DROPPED}
     rows = (
         Registration.objects.filter(round=round, committee=committee)
         .order_by("queue_number")
-        .values_list(
-            "queue_number",
-            "name",
-            "household__building__label",
-            "household__room",
-            "channel",
-            "status",
-            "household_id",
-        )
+        .values_list(*_ROW_FIELDS)
     )
-    entries = []
-    for qn, name, building, room, channel, status, hh in rows.iterator(chunk_size=2000):
-        shown = "void" if status == Registration.Status.VOID else statuses.get(hh, "waiting")
-        entries.append(
+    shown = []
+    facts = []
+    for row in rows.iterator(chunk_size=2000):
+        fact = Entry(*row[:9])
+        facts.append(fact)
+        name, building, room, written = row[9:]
+        shown.append(
             {
-                "queue_number": qn,
+                "queue_number": fact.queue_number,
                 "name": mask_name(name),
                 "building": building,
                 "room": room,
-                "channel": channel,
-                "status": shown,
+                "channel": fact.channel,
+                "status": _entry_status(fact, statuses, dropped),
+                "entered_at": _local_iso(fact.acknowledged_at),
+                "written_at": _local_iso(written) if fact.channel in WRITTEN_CHANNELS else None,
+                "ahead_reason": None,
             }
         )
-    return Board(round.pk, committee.code, head, links, tuple(entries))
+    reasons = ahead_reasons(round=round, entries=facts, vouchers=vouchers, requeues=requeues)
+    for fact, entry in zip(facts, shown, strict=True):
+        entry["ahead_reason"] = reasons.get(fact.id)
+    return Board(round.pk, committee.code, head, links, tuple(shown))
 
 
 def board_get(*, round: Round, committee: Committee, use_cache: bool = True) -> Board:

@@ -17,10 +17,18 @@ from reportlab.pdfgen.canvas import Canvas
 from fairshare.community.models import Committee
 from fairshare.rounds.models import Round
 from fairshare.transparency.board import Board
+from fairshare.transparency.policy import policy_statement
 from fairshare.transparency.poster_key import ledger_key_draw
 
 FONT = "STSong-Light"
-STATUS_ZH = {"waiting": "待购", "voucher_issued": "已发券", "bought": "已购", "void": "作废"}
+STATUS_ZH = {
+    "waiting": "待购",
+    "held": "待审核",
+    "voucher_issued": "已发券",
+    "bought": "已购",
+    "dropped": "过期失位",
+    "void": "作废",
+}
 COLUMNS = 3
 LINE_H = 4.6 * mm
 
@@ -91,6 +99,35 @@ def _first_page_head(
     return top - 46 * mm
 
 
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Split a text into lines no wider than ``width`` (character by character: Chinese
+    has no spaces to break at)."""
+    lines, line = [], ""
+    for ch in text:
+        if pdfmetrics.stringWidth(line + ch, font, size) > width and line:
+            lines.append(line)
+            line = ""
+        line += ch
+    return [*lines, line] if line else lines
+
+
+def _draw_policy(c: Canvas, font: str, top: float, *, round: Round) -> float:
+    """The round's policy statement (``policy.policy_statement``) under the head of page 1;
+    returns where the list starts."""
+    margin, width = 14 * mm, A4[0] - 28 * mm
+    size, step = 9, 4.2 * mm
+    policy = policy_statement(round=round)
+    c.setFont(font, 10)
+    c.drawString(margin, top, _("How the order is decided") + f": {policy['policy_label']}")
+    y = top - 5 * mm
+    c.setFont(font, size)
+    for line in policy["lines"]:
+        for part in _wrap(f"{line['label']}: {line['text']}", font, size, width):
+            c.drawString(margin, y, part)
+            y -= step
+    return y - 2 * mm
+
+
 def _next_page_head(
     c: Canvas,
     font: str,
@@ -137,6 +174,7 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
                 board_url=board_url,
                 count=len(entries),
             )
+            y_start = _draw_policy(c, font, y_start, round=round)
         else:
             y_start = _next_page_head(
                 c, font, top, round=round, committee=committee, board=board, page=page

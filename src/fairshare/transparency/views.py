@@ -30,6 +30,7 @@ from fairshare.transparency.board import (
     CHANNEL_LABELS,
     STATUSES,
     Board,
+    board_columns,
     board_get,
     board_search,
     building_map,
@@ -41,6 +42,8 @@ from fairshare.transparency.checkpoints import (
     export_with_checkpoint,
 )
 from fairshare.transparency.models import Notice
+from fairshare.transparency.policy import policy_statement
+from fairshare.transparency.reasons import REASONS
 from fairshare.transparency.selectors import (
     Area,
     area_resolve,
@@ -77,14 +80,25 @@ def _not_found_is_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapper
 
 
+def _short_time(iso: str | None) -> str:
+    """``2020-02-03T09:15:27+08:00`` → ``<time …>02-03 09:15</time>`` (empty for None)."""
+    if not iso:
+        return ""
+    shown = html.escape(f"{iso[5:10]} {iso[11:16]}")
+    return f'<time datetime="{html.escape(iso)}">{shown}</time>'
+
+
 def _board_rows_html(entries: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> str:
     """Table rows rendered in Python: ~10x faster than the template loop for 3,000 rows.
 
     Every value is HTML-escaped (stdlib ``html.escape``, memoized: building, room and
-    masked-name values repeat a lot).
+    masked-name values repeat a lot). Each cell carries its column's label
+    (``data-label``) for the stacked layout of narrow screens (transparency.css).
     """
     statuses = {k: html.escape(str(v)) for k, v in STATUSES.items()}
     channels = {k: html.escape(str(v)) for k, v in CHANNEL_LABELS.items()}
+    reasons = {k: html.escape(str(v)) for k, v in REASONS.items()}
+    label = {k: f' data-label="{html.escape(str(v))}"' for k, v in board_columns().items()}
     memo: dict[str, str] = {}
 
     def esc(value: str) -> str:
@@ -95,12 +109,17 @@ def _board_rows_html(entries: list[dict[str, Any]] | tuple[dict[str, Any], ...])
 
     parts = []
     for e in entries:
-        st = e["status"]
+        st, why = e["status"], e["ahead_reason"]
+        reason = f'<span class="reason reason-{why}">{reasons[why]}</span>' if why else ""
         parts.append(
-            f'<tr class="st-{st}"><td>{int(e["queue_number"])}</td><td>{esc(e["name"])}</td>'
-            f"<td>{esc(e['building'])}</td><td>{esc(e['room'])}</td>"
-            f"<td>{channels.get(e['channel']) or esc(e['channel'])}</td>"
-            f'<td><span class="badge badge-{st}">{statuses[st]}</span></td></tr>'
+            f'<tr class="st-{st}"><td{label["queue_number"]}>{int(e["queue_number"])}</td>'
+            f"<td{label['name']}>{esc(e['name'])}</td>"
+            f"<td{label['building']}>{esc(e['building'])}</td><td{label['room']}>{esc(e['room'])}</td>"
+            f"<td{label['channel']}>{channels.get(e['channel']) or esc(e['channel'])}</td>"
+            f"<td{label['entered_at']}>{_short_time(e['entered_at'])}</td>"
+            f"<td{label['written_at']}>{_short_time(e['written_at'])}</td>"
+            f'<td{label["status"]}><span class="badge badge-{st}">{statuses[st]}</span></td>'
+            f"<td{label['ahead_reason']}>{reason}</td></tr>"
         )
     return "\n".join(parts)
 
@@ -140,6 +159,9 @@ def board_page(request: HttpRequest, round_id: int, code: str) -> HttpResponse:
         "counts": [(STATUSES[k], n, k) for k, n in counts.items() if k != "not_registered"],
         "notices": notices_for(subdistrict=committee.subdistrict_id, limit=5),
         "now": timezone.localtime(),
+        "policy": policy_statement(round=rnd),
+        "columns": board_columns(),
+        "reasons": [(code, label) for code, label in REASONS.items()],
     }
     return render(request, "transparency/board.html", context)
 
@@ -160,6 +182,7 @@ def round_page(request: HttpRequest, round_id: int) -> HttpResponse:
         "headline": headline_for(round=rnd, area=area),
         "children": stats_children(round=rnd, area=area),
         "committees": committees,
+        "policy": policy_statement(round=rnd),
     }
     return render(request, "transparency/round.html", context)
 
