@@ -13,3 +13,8 @@ class AllocationConfig(AppConfig):
 
         # Registration asks which households hold a live voucher (registration/holds.py).
         register_voucher_probe(live_voucher_probe)
+
+        from fairshare.allocation.chain_checks import register_chain_checks
+
+        # verify_ledger checks the allocation events' links against these rows.
+        register_chain_checks()
