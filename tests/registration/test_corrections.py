@@ -82,15 +82,17 @@ def test_name_correction_appends_one_corrected_link_with_the_masked_name(place, 
     assert audit.before == {"name": "张三"} and audit.after == {"name": "张三明"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registration/verify.py does not know `corrected` links yet (not this branch's "
-    "file): it must compare a registered link's name with the row's name as of that link",
-)
 def test_verify_database_passes_after_a_name_correction(place, staff):
     reg = _register(place, name="张三")
     registration_correct(registration=reg, actor=staff, name="张三明")
     assert all(report.ok for report in verify_database(round_id=place["round"].pk))
+    # Negative control: a name edited behind the service's back breaks the chain at the
+    # correction's link.
+    Registration.objects.filter(pk=reg.pk).update(name="李四")
+    reports = verify_database(round_id=place["round"].pk)
+    assert [r.reason for r in reports if not r.ok] == [
+        "stored name differs from its last corrected link"
+    ]
 
 
 def test_phone_correction_appends_no_link_and_masks_the_phone_in_the_audit(place, staff):

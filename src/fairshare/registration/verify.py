@@ -17,7 +17,9 @@ Two checks per (round, committee) chain stored in the database:
      link into this round listing k households, which took queue numbers 1..k here:
      those links must name the source round, every other one null;
    * "voided" must name a void registration (queue number, reason); "approved" one that
-     is no longer pending; "corrected" its registration's queue number;
+     is no longer pending; "corrected" its registration's queue number, and the last
+     correction of a name the row's (masked) name; a renamed registration's
+     "registered" link is compared without its name;
    * the batch kinds (allocation, redeemed, expired, carried, shortfall) name no
      registration; the app that owns their rows registers the check of each
      (``register_row_check``: ``allocation/chain_checks.py``); a kind without one is
@@ -35,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fairshare.core.masking import mask_name
 from fairshare.registration.ledger import GENESIS, verify_chain
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.selectors import registered_payload_for
@@ -79,6 +82,8 @@ class _Chain:
     voided: set[int] = field(default_factory=set)
     carried_from: int | None = None  # the source round of a carry-over into this chain
     carried: int = 0  # how many households it carried (queue numbers 1..carried)
+    # registration id → seq of its last "corrected" link of the name
+    renamed: dict[int, int] = field(default_factory=dict)
 
 
 def _chain_context(round_id: int, committee_id: int, entries: list[LedgerEntry]) -> _Chain:
@@ -88,6 +93,9 @@ def _chain_context(round_id: int, committee_id: int, entries: list[LedgerEntry])
             chain.approved.add(e.registration_id)
         elif e.kind == LedgerEntry.Kind.VOIDED and e.registration_id is not None:
             chain.voided.add(e.registration_id)
+        elif e.kind == LedgerEntry.Kind.CORRECTED and e.registration_id is not None:
+            if json.loads(e.payload).get("field") == "name":
+                chain.renamed[e.registration_id] = e.seq
     source = Round.objects.filter(pk=round_id).values_list("carry_over_from_id", flat=True).first()
     if source is not None:
         for payload in LedgerEntry.objects.filter(
@@ -124,6 +132,10 @@ def _registered_expected(entry: LedgerEntry, body: dict[str, Any], chain: _Chain
         expected["v"] = 1
         for key in _FORMAT2_ONLY:
             expected.pop(key)
+    if registration.pk in chain.renamed:
+        # Corrected later: the row holds the new name, which its last "corrected" link
+        # must show; the name as first registered is proven by the hash chain alone.
+        expected["name"] = body.get("name")
     if registration.personal_data_purged_at is not None:
         # After the personal-data purge the name is gone from the row; the masked
         # name in the link cannot be re-derived, so it is the one field not compared
@@ -160,6 +172,13 @@ def _check_registration_link(entry: LedgerEntry, body: dict[str, Any], chain: _C
         and registration.status == Registration.Status.PENDING_REVIEW
     ):
         return "an approved link names a registration still pending review"
+    elif (
+        entry.kind == LedgerEntry.Kind.CORRECTED
+        and chain.renamed.get(registration.pk) == entry.seq
+        and registration.personal_data_purged_at is None
+        and body.get("value") != mask_name(registration.name)
+    ):
+        return "stored name differs from its last corrected link"
     return ""
 
 
