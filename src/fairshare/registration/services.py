@@ -6,9 +6,8 @@ without writing, ``registration_write`` writes in ONE ``write_transaction``: the
 (round, committee) queue counter is locked, the next number taken and the row inserted
 (the partial unique constraint "one live registration per household and round" is the
 final guard), then the ledger link and the counter are written — all or nothing
-(``registration/queue.py``; README.md, "The public ledger"). ``registration_submit``
-is the entry point for callers that name the round and the address as typed.
-"""
+(``registration/queue.py``; README.md, "The public ledger"). ``registration_submit``: the
+entry point for callers that name the round and the address as typed."""
 
 from __future__ import annotations
 

@@ -93,9 +93,12 @@ def _chain_context(round_id: int, committee_id: int, entries: list[LedgerEntry])
             chain.approved.add(e.registration_id)
         elif e.kind == LedgerEntry.Kind.VOIDED and e.registration_id is not None:
             chain.voided.add(e.registration_id)
-        elif e.kind == LedgerEntry.Kind.CORRECTED and e.registration_id is not None:
-            if json.loads(e.payload).get("field") == "name":
-                chain.renamed[e.registration_id] = e.seq
+        elif (
+            e.kind == LedgerEntry.Kind.CORRECTED
+            and e.registration_id is not None
+            and json.loads(e.payload).get("field") == "name"
+        ):
+            chain.renamed[e.registration_id] = e.seq
     source = Round.objects.filter(pk=round_id).values_list("carry_over_from_id", flat=True).first()
     if source is not None:
         for payload in LedgerEntry.objects.filter(
