@@ -55,7 +55,10 @@ def sustained(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _baseline_rows(st: dict[str, Any]) -> list[list[str]]:
-    """The load generator, /ping and raw-insert ceilings every other figure is set against."""
+    """The load generator, /ping and raw-insert ceilings every other figure is set against
+    (none when the baselines step was skipped)."""
+    if not {"loadgen_ceiling", "ping_closed", "raw_insert"} & st.keys():
+        return []
     rows: list[list[str]] = []
     lg = st.get("loadgen_ceiling", {}).get("ok_per_s")
     ping = st.get("ping_closed", {})
@@ -252,7 +255,7 @@ def print_side_by_side(results: dict[str, dict[str, Any]]) -> list[list[str]]:
     names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
     header = ["endpoint"]
     for v in vendors:
-        header += [names.get(v, v), "× bare", "wrk CPU"]
+        header += [names.get(v, v), "× bare", "server CPU/answer", "wrk CPU"]
     rows: list[list[str]] = []
     for key in WRK_KEYS:
         label = next(
@@ -267,12 +270,13 @@ def print_side_by_side(results: dict[str, dict[str, Any]]) -> list[list[str]]:
             wrk = results[v]["steps"].get("wrk", {})
             step = wrk.get(key)
             if not step:
-                row += ["—", "", ""]
+                row += ["—", "", "", ""]
                 continue
             base = wrk.get(step.get("baseline") or "", {})
             row += [
                 _wrk_rate(step),
                 ratio(step["ok_per_s"], base.get("ok_per_s")) if base else "",
+                _fmt(step.get("worker_cpu_ms_per_ok"), " ms"),
                 _gen_cpu(step),
             ]
         rows.append(row)
