@@ -55,14 +55,18 @@ clean:
 
 # --- bench (issue 8): see BENCHMARKS.md. PostgreSQL when DATABASE_URL is set (its name must
 # contain "bench"; it is dropped and re-created), SQLite in var/bench otherwise.
-# BENCH_ARGS=--large for the 500,000-household district.
+# BENCH_ARGS=--large for the 500,000-household district. BENCH_DBS=sqlite,postgres runs
+# both databases in one invocation (PostgreSQL at BENCH_PG_URL) and prints issue 17's wrk
+# table side by side; the harness installs Debian's wrk with apt-get when it is missing.
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/fairshare_bench
+BENCH_DBS_ARGS = $(if $(BENCH_DBS),--dbs $(BENCH_DBS) --pg-url $(BENCH_PG_URL))
 bench: install
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(BENCH_DBS_ARGS) $(BENCH_ARGS)
 
 # Seconds-long: harness + invariant checks on a tiny dataset; never asserts a timing.
 bench-smoke: install
 	$(BIN)/python bench/run.py --smoke --data-dir $(CURDIR)/var/bench-smoke \
-	  --results-dir $(CURDIR)/var/bench-smoke-results --port 8112 $(BENCH_ARGS)
+	  --results-dir $(CURDIR)/var/bench-smoke-results --port 8112 $(BENCH_DBS_ARGS) $(BENCH_ARGS)
 
 # Fault injection (kill -9, PostgreSQL outage on a private server on a free port, failing
 # SMS gateway). Not part of `make test` (pyproject's addopts deselect the `faults` marker);

@@ -52,7 +52,9 @@ def redis_reachable(url: str) -> str:
 
 
 class Service:
-    """``fairshare serve --workers N --no-outbox`` on 127.0.0.1:port (debug off)."""
+    """``fairshare serve --workers N --no-outbox`` on 127.0.0.1:port (debug off), or the
+    server ``argv`` names (the bare app of ``bench/bare/``), healthy when ``health_path``
+    answers 200 and every worker is up."""
 
     def __init__(
         self,
@@ -62,27 +64,32 @@ class Service:
         env: dict[str, str],
         logfile: Path,
         extra: tuple[str, ...] = (),
+        argv: list[str] | None = None,
+        health_path: str = "/healthz",
     ) -> None:
         self.port, self.workers, self.env, self.logfile = port, workers, env, logfile
         self.extra = extra
+        self.argv = argv
+        self.health_path = health_path
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         env = {**self.env, "FAIRSHARE_DEBUG": "false"}
         fh = open(self.logfile, "ab")  # noqa: SIM115 - lives as long as the server
+        argv = self.argv or [
+            FAIRSHARE,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-outbox",
+            *self.extra,
+        ]
         self.proc = subprocess.Popen(
-            [
-                FAIRSHARE,
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-                "--no-outbox",
-                *self.extra,
-            ],
+            argv,
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
@@ -93,14 +100,16 @@ class Service:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"service exited ({self.proc.returncode}); see {self.logfile}")
             try:
-                status, _ = http("GET", self.url("/healthz"), timeout=2)
+                status, _ = http("GET", self.url(self.health_path), timeout=2)
                 # every worker should be up before measuring
                 if status == 200 and len(self.worker_pids()) >= self.workers:
                     return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"/healthz did not answer within {timeout} s; see {self.logfile}")
+        raise RuntimeError(
+            f"{self.health_path} did not answer within {timeout} s; see {self.logfile}"
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import sys
 import time
@@ -262,8 +263,33 @@ async def one(pool: Pool, rec: Recorder, data: bytes, tag: Any, t_ref: float) ->
     rec.done(tag, status, body, t_ref, loop.time())
 
 
+def cpu_mark() -> tuple[float, float]:
+    """(CPU seconds of this process, wall clock) at the start of a step."""
+    return time.process_time(), time.perf_counter()
+
+
+def generator_cpu(mark: tuple[float, float]) -> dict[str, Any]:
+    """The generator's own CPU over a step (send, wait, drain): ``generator_cores`` = CPU s /
+    wall s, ``generator_share`` = that / the machine's cores."""
+    cpu, wall = time.process_time() - mark[0], time.perf_counter() - mark[1]
+    cores = cpu / wall if wall > 0 else 0.0
+    return {
+        "generator": "loadgen.py",
+        "generator_cpu_s": round(cpu, 3),
+        "generator_wall_s": round(wall, 3),
+        "generator_cores": round(cores, 3),
+        "generator_share": round(cores / (os.cpu_count() or 1), 3),
+    }
+
+
 def summarize(
-    rec: Recorder, *, t0: float, n: int, offered: float | None, duration: float
+    rec: Recorder,
+    *,
+    t0: float,
+    n: int,
+    offered: float | None,
+    duration: float,
+    mark: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     span = max(duration, rec.last_done - t0) if rec.last_done else duration
     out: dict[str, Any] = {
@@ -278,6 +304,8 @@ def summarize(
     }
     if offered is not None:
         out["offered_per_s"] = offered
+    if mark is not None:
+        out.update(generator_cpu(mark))
     return out
 
 
@@ -306,6 +334,7 @@ async def run_open(
             break
         rec = Recorder(expect)
         tasks: list[asyncio.Task] = []
+        mark = cpu_mark()
         t0 = loop.time() + 0.05
         i = 0
         while i < n:
@@ -323,7 +352,7 @@ async def run_open(
             task.cancel()
         if pending:
             await asyncio.wait(pending)
-        summary = summarize(rec, t0=t0, n=n, offered=rate, duration=duration)
+        summary = summarize(rec, t0=t0, n=n, offered=rate, duration=duration, mark=mark)
         summary["schedule_lag_ms"] = round(max(0.0, sent_late) * 1000, 1)
         summary["connections_opened"] = pool.connects
         summary["saturated"] = bool(
@@ -357,6 +386,7 @@ async def run_paced(
     schedule = sorted((c / clients + k) * interval for k in range(rounds) for c in range(clients))
     n = min(len(schedule), jobs.remaining())
     tasks: list[asyncio.Task] = []
+    mark = cpu_mark()
     t0 = loop.time() + 0.05
     for i in range(n):
         due = t0 + schedule[i]
@@ -373,7 +403,9 @@ async def run_paced(
         task.cancel()
     if pending:
         await asyncio.wait(pending)
-    summary = summarize(rec, t0=t0, n=n, offered=clients / interval, duration=rounds * interval)
+    summary = summarize(
+        rec, t0=t0, n=n, offered=clients / interval, duration=rounds * interval, mark=mark
+    )
     summary.update(
         clients=clients,
         interval_s=interval,
@@ -391,6 +423,7 @@ async def run_closed(
 ) -> tuple[list[dict], Recorder]:
     loop = asyncio.get_running_loop()
     rec = Recorder(expect)
+    mark = cpu_mark()
     t0 = loop.time()
     deadline = t0 + duration
     sent = 0
@@ -403,7 +436,7 @@ async def run_closed(
             await one(pool, rec, data, tag, loop.time())
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    summary = summarize(rec, t0=t0, n=sent, offered=None, duration=loop.time() - t0)
+    summary = summarize(rec, t0=t0, n=sent, offered=None, duration=loop.time() - t0, mark=mark)
     summary["clients"] = clients
     summary["connections_opened"] = pool.connects
     return [summary], rec

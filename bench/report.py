@@ -55,7 +55,10 @@ def sustained(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _baseline_rows(st: dict[str, Any]) -> list[list[str]]:
-    """The load generator, /ping and raw-insert ceilings every other figure is set against."""
+    """The load generator, /ping and raw-insert ceilings every other figure is set against
+    (none when the baselines step was skipped)."""
+    if not {"loadgen_ceiling", "ping_closed", "raw_insert"} & st.keys():
+        return []
     rows: list[list[str]] = []
     lg = st.get("loadgen_ceiling", {}).get("ok_per_s")
     ping = st.get("ping_closed", {})
@@ -203,6 +206,100 @@ def _ceiling_rows(st: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+WRK_KEYS = ("bare_trivial", "ping", "bare_raw_sql", "floor", "full")
+
+
+def _gen_cpu(step: dict[str, Any]) -> str:
+    """The load generator's own CPU over a step: cores used and share of the machine."""
+    if step.get("generator_cores") is None:
+        return "—"
+    return f"{step['generator_cores']:.2f} cores ({step['generator_share']:.0%})"
+
+
+def _wrk_rate(step: dict[str, Any]) -> str:
+    text = f"{step['ok_per_s']:,.0f}/s"
+    if step.get("non_2xx") or any(k.startswith("socket_") for k in step.get("errors", {})):
+        text += f" (non-2xx {step.get('non_2xx', 0)}, errors {step.get('errors')})"
+    if step.get("jobs_exhausted"):
+        text += " (household list ran out: a lower bound)"
+    return text
+
+
+def _wrk_rows(st: dict[str, Any]) -> list[list[str]]:
+    """Issue 17: wrk's closed-loop throughput, each figure against the bare Django app."""
+    wrk = st.get("wrk", {})
+    if "not_available" in wrk:
+        return [["wrk steps", wrk["not_available"], "", ""]]
+    rows: list[list[str]] = []
+    for key in WRK_KEYS:
+        step = wrk.get(key)
+        if not step:
+            continue
+        base = wrk.get(step.get("baseline") or "", {})
+        rows.append(
+            [
+                f"{step['label']} (wrk, {wrk['connections']} connections)",
+                f"{_wrk_rate(step)}, {step.get('worker_cpu_ms_per_ok')} ms server CPU, "
+                f"wrk {_gen_cpu(step)}",
+                base.get("label", ""),
+                ratio(step["ok_per_s"], base.get("ok_per_s")) if base else "",
+            ]
+        )
+    return rows
+
+
+def print_side_by_side(results: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Issue 17's table from one ``--dbs`` invocation: each database's wrk figures, with
+    the ratio to the bare app's corresponding view and wrk's own CPU; returns the rows."""
+    vendors = list(results)
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    header = ["endpoint"]
+    for v in vendors:
+        header += [names.get(v, v), "× bare", "server CPU/answer", "wrk CPU"]
+    rows: list[list[str]] = []
+    for key in WRK_KEYS:
+        label = next(
+            (r["steps"]["wrk"][key]["label"] for r in results.values()
+             if key in r["steps"].get("wrk", {})),
+            None,
+        )  # fmt: skip
+        if label is None:
+            continue
+        row = [label]
+        for v in vendors:
+            wrk = results[v]["steps"].get("wrk", {})
+            step = wrk.get(key)
+            if not step:
+                row += ["—", "", "", ""]
+                continue
+            base = wrk.get(step.get("baseline") or "", {})
+            row += [
+                _wrk_rate(step),
+                ratio(step["ok_per_s"], base.get("ok_per_s")) if base else "",
+                _fmt(step.get("worker_cpu_ms_per_ok"), " ms"),
+                _gen_cpu(step),
+            ]
+        rows.append(row)
+    width = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("{:<" + str(w) + "}" for w in width)
+    print()
+    for v in vendors:
+        m = results[v].get("machine", {})
+        w = results[v].get("steps", {}).get("wrk", {})
+        print(
+            f"{names.get(v, v)}: {results[v].get('workers')} workers "
+            f"({results[v].get('worker_class')}), wrk {w.get('connections')} connections "
+            f"{w.get('threads')} threads {w.get('seconds')} s a step, {m.get('nproc')} cores, "
+            f"load {m.get('load_before', [0])[0]:.2f} before / {m.get('load_after', [0])[0]:.2f} "
+            f"after, invariant failures: {results[v].get('invariant_failures') or 'none'}"
+        )
+    print(line.format(*header))
+    for r in rows:
+        print(line.format(*r))
+    print()
+    return [header, *rows]
+
+
 def _allocation_rows(st: dict[str, Any]) -> list[list[str]]:
     """The allocation run against INSERT…SELECT and the schema floor."""
     rows: list[list[str]] = []
@@ -328,14 +425,15 @@ def _print_steps(st: dict[str, Any]) -> None:
         steps = st.get(name, {}).get("steps")
         if steps:
             print(f"\n{name} steps (open model, latency from the scheduled send time):")
-            print("  offered/s  ok/s     p50 ms   p99 ms   p99.9 ms  errors")
+            print("  offered/s  ok/s     p50 ms   p99 ms   p99.9 ms  loadgen CPU      errors")
             for s in steps:
                 if "skipped" in s:
                     print(f"  {s['offered_per_s']:>8.0f}  skipped: {s['skipped']}")
                     continue
                 print(
                     f"  {s['offered_per_s']:>8.0f}  {s['ok_per_s']:>7.1f}  {s['p50_ms']:>7}  "
-                    f"{s['p99_ms']:>7}  {s['p999_ms']:>8}  {s['errors'] or '-'}"
+                    f"{s['p99_ms']:>7}  {s['p999_ms']:>8}  {_gen_cpu(s):<15}  "
+                    f"{s['errors'] or '-'}"
                     f"{'  SATURATED' if s.get('saturated') else ''}"
                 )
 
@@ -356,6 +454,7 @@ def print_table(result: dict[str, Any]) -> list[list[str]]:
         *_baseline_rows(st),
         *_rush_rows(st),
         *_ceiling_rows(st),
+        *_wrk_rows(st),
         *_allocation_rows(st),
         *_redemption_rows(st),
         *_import_rows(st),

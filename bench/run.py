@@ -1,11 +1,14 @@
 """``make bench``: one benchmark run of the midnight rush, side by side with its baselines.
 
     .venv/bin/python bench/run.py [--large] [--smoke] [--workers 4] [--port 8110]
+    .venv/bin/python bench/run.py --dbs sqlite,postgres [--pg-url postgres://…/fs_bench]
 
 PostgreSQL when DATABASE_URL is set (the database is dropped and re-created: its name
-must contain "bench"), SQLite in a fresh data folder otherwise. See BENCHMARKS.md.
+must contain "bench"), SQLite in a fresh data folder otherwise. ``--dbs sqlite,postgres``
+runs both, one after the other, each in a process of its own (``multidb.py``), and prints
+their wrk figures side by side. See BENCHMARKS.md.
 Exit status: 0 when every invariant held, 1 when one failed, 2 when the harness broke.
-The steps are in ``steps_registration.py`` and ``steps_vouchers.py``.
+The steps are in ``steps_registration.py``, ``steps_wrk.py`` and ``steps_vouchers.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dbwork
 import import_timing
+import multidb
 from harness import (
     BENCH_DIR,
     ROOT,
@@ -35,6 +39,11 @@ from harness import (
 from report import machine_info, print_table
 from steps_registration import FULL_STEPS, baselines, ceilings, rush
 from steps_vouchers import allocation, redemption
+from steps_wrk import side_by_side
+
+# --only NAME: the steps it keeps (the others are skipped)
+ONLY = {"redemption": {"baselines", "allocation", "redemption"}, "wrk": {"wrk"}}
+ALL_STEPS = {"baselines", "rush", "ceilings", "wrk", "allocation", "redemption", "import"}
 
 
 class Bench:
@@ -167,15 +176,15 @@ class Bench:
         try:
             self.setup()
             self.result["invariants"]["after_seed"] = dbwork.invariants()
-            skip = set(filter(None, (self.args.skip or "").split(",")))
-            if self.args.only == "redemption":
-                skip |= {"rush", "ceilings"}
+            skip = self.skipped()
             if "baselines" not in skip:
                 baselines(self)
             if "rush" not in skip:
                 rush(self)
             if "ceilings" not in skip:
                 ceilings(self)
+            if "wrk" not in skip:
+                side_by_side(self)
             if "allocation" not in skip:
                 allocation(self)
                 if "redemption" not in skip:
@@ -187,8 +196,7 @@ class Bench:
         finally:
             if self.service is not None:
                 self.service.stop()
-        skip = set(filter(None, (self.args.skip or "").split(",")))
-        if not broken and "import" not in skip and self.args.only != "redemption":
+        if not broken and "import" not in self.skipped():
             try:
                 self.roster_import()
             except Exception:
@@ -215,6 +223,12 @@ class Bench:
             return 1
         return 2 if broken else 0
 
+    def skipped(self) -> set[str]:
+        skip = set(filter(None, (self.args.skip or "").split(",")))
+        if self.args.only:
+            skip |= ALL_STEPS - ONLY[self.args.only]
+        return skip
+
     def write(self) -> None:
         out_dir = Path(self.args.results_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -224,7 +238,7 @@ class Bench:
             + self.result["mode"]
             + ".json"
         )
-        path = out_dir / name
+        path = Path(self.args.result_file) if self.args.result_file else out_dir / name
         path.write_text(json.dumps(self.result, indent=1, ensure_ascii=False, default=str))
         log(f"results written to {path}")
 
@@ -236,16 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     ap.add_argument("--worker-class", help="gunicorn worker class (default: serve's default)")
     ap.add_argument("--threads", type=int, help="threads per gthread worker")
-    ap.add_argument("--port", type=int, default=8110, help="service port; +1 for the static server")
+    ap.add_argument(
+        "--port",
+        type=int,
+        default=8110,
+        help="service port; +1 for the static server, +2 for the bare Django app",
+    )
     ap.add_argument(
         "--only",
-        choices=["redemption"],
+        choices=sorted(ONLY),
         help="redemption: /ping and raw-insert baselines, a 30,000-voucher allocation of the "
-        "seeded households (the allocation figure is then not comparable), the redemption runs",
+        "seeded households (the allocation figure is then not comparable), the redemption runs; "
+        "wrk: only the wrk steps beside the bare Django app (issue 17)",
     )
     ap.add_argument(
         "--skip",
-        help="comma-separated steps to leave out (baselines, rush, ceilings, allocation, "
+        help="comma-separated steps to leave out (baselines, rush, ceilings, wrk, allocation, "
         "redemption, import; redemption needs allocation) — for experiments; a full run "
         "skips nothing",
     )
@@ -267,7 +287,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
     ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))
+    ap.add_argument("--result-file", help=argparse.SUPPRESS)  # set by multidb.py
+    ap.add_argument(
+        "--dbs",
+        help="sqlite,postgres: one run on each, one after the other, and their wrk figures "
+        "side by side (PostgreSQL at --pg-url)",
+    )
+    ap.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL") or multidb.DEFAULT_PG_URL,
+        help=f"PostgreSQL for --dbs (name must contain 'bench'; default $BENCH_PG_URL or "
+        f"{multidb.DEFAULT_PG_URL})",
+    )
     args = ap.parse_args(argv)
+    if args.dbs:
+        return multidb.run_each(args, sys.argv[1:] if argv is None else argv)
     if args.profile is None:
         args.profile = not args.smoke
     return Bench(args).run()

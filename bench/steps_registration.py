@@ -250,23 +250,36 @@ def rush_at_share(bench: Bench, ramp: dict[str, Any], jobs: list[dict[str, Any]]
     return {"summary": summary, "tickets": res["tickets"]}
 
 
-def registration_jobs(
-    bench: Bench, round_id: int, needed: int, path: str | None = None
-) -> list[dict[str, Any]]:
+def roster_households(bench: Bench, needed: int) -> list[tuple[str, str, str]]:
+    """(committee code, building, room) of the seeded roster, read through the API, in a
+    fixed shuffled order; read once per run (the roster does not change)."""
+    cached = getattr(bench, "_roster", None)
+    if cached is not None and (cached[1] or len(cached[0]) >= needed * 3):
+        return cached[0]
     svc = bench.service
     assert svc is not None
     status, committees = http("GET", svc.url("/api/v1/committees"))
     if status != 200:
         raise RuntimeError(f"GET /api/v1/committees answered {status}")
     households: list[tuple[str, str, str]] = []
+    complete = True
     for c in committees:
         st, rows = http("GET", svc.url(f"/api/v1/committees/{c['code']}/households"))
         if st != 200:
             raise RuntimeError(f"GET households of {c['code']} answered {st}")
         households += [(c["code"], h["building"], h["room"]) for h in rows]
         if bench.smoke and len(households) >= needed * 3:
+            complete = False
             break
     random.Random(2020).shuffle(households)
+    bench._roster = (households, complete)  # type: ignore[attr-defined]
+    return households
+
+
+def registration_jobs(
+    bench: Bench, round_id: int, needed: int, path: str | None = None
+) -> list[dict[str, Any]]:
+    households = roster_households(bench, needed)
     path = path or f"/api/v1/rounds/{round_id}/registrations"
     return [
         {

@@ -16,16 +16,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
-    """A free port P in the bench range with P+1 free too (the static server)."""
-    for port in range(8112, 8119, 2):
+    """A free port P in the bench range with P+1 (the static server) and P+2 (the bare
+    Django app) free too."""
+    for port in range(8112, 8121, 3):
         try:
-            for p in (port, port + 1):
+            for p in (port, port + 1, port + 2):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", p))
         except OSError:
             continue
         return port
-    pytest.fail("no free port pair in 8112-8119")
+    pytest.fail("no three free ports in 8112-8122")
 
 
 def test_bench_smoke_runs_and_invariants_hold(tmp_path: Path) -> None:
@@ -63,10 +64,23 @@ def test_bench_smoke_runs_and_invariants_hold(tmp_path: Path) -> None:
     assert result["steps"]["raw_insert"]["rows"] > 0
     # The raw-SQL floor is served by the benchmark's own URL configuration (bench/benchfloor/).
     assert result["steps"]["registration_ceilings"]["raw_sql_floor"]["ok"] > 0
+    # Issue 17: wrk drove the bare Django app's views and Fairshare's, each registration a
+    # new one, and each figure has its ratio to the bare app and wrk's own CPU.
+    wrk = result["steps"]["wrk"]
+    assert "not_available" not in wrk, wrk
+    for key in ("bare_trivial", "ping", "bare_raw_sql", "floor", "full"):
+        assert wrk[key]["ok"] > 0, key
+        assert wrk[key]["generator"] == "wrk" and wrk[key]["generator_cpu_s"] >= 0, key
+    for key in ("ping", "floor", "full"):
+        assert wrk[key]["ratio_to_baseline"] is not None, key
+    assert wrk["full"]["status"].keys() == {"201"}, wrk["full"]["status"]
+    assert result["invariants"]["after_wrk"]["acknowledged_present"]["ok"]
+    assert "bare Django app" in proc.stdout
     # Every step ran and was checked.
     for step, stage in (
         ("registration_rush", "after_rush"),
         ("registration_ceilings", "after_ceilings"),
+        ("wrk", "after_wrk"),
         ("allocation", "after_allocation"),
         ("redemption", "after_redemption"),
     ):
