@@ -94,6 +94,10 @@ class Bench:
             logfile=self.work / "server.log",
             extra=self.serve_args(),
         )
+        if self.args.cluster:  # `make bench CLUSTER=1`: 2 nodes behind HAProxy instead
+            from cluster_target import ClusterService
+
+            self.service = ClusterService(self)  # type: ignore[assignment]
         self.service.start()
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
 
@@ -170,6 +174,8 @@ class Bench:
             skip = set(filter(None, (self.args.skip or "").split(",")))
             if self.args.only == "redemption":
                 skip |= {"rush", "ceilings"}
+            if self.args.cluster:  # only the registration steps (bench/cluster_target.py)
+                skip |= {"baselines", "allocation", "import"}
             if "baselines" not in skip:
                 baselines(self)
             if "rush" not in skip:
@@ -188,6 +194,7 @@ class Bench:
             if self.service is not None:
                 self.service.stop()
         skip = set(filter(None, (self.args.skip or "").split(",")))
+        skip |= {"import"} if self.args.cluster else set()
         if not broken and "import" not in skip and self.args.only != "redemption":
             try:
                 self.roster_import()
@@ -265,9 +272,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-redis", action="store_true", help="database cache for rate limits (no REDIS_URL)"
     )
+    ap.add_argument(
+        "--cluster",
+        action="store_true",
+        help="registration steps through `make cluster`'s balancer (2 nodes; PostgreSQL)",
+    )
     ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
     ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))
     args = ap.parse_args(argv)
+    if args.cluster and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        ap.error("--cluster needs DATABASE_URL=postgres://…bench… (the nodes share PostgreSQL)")
     if args.profile is None:
         args.profile = not args.smoke
     return Bench(args).run()

@@ -36,11 +36,6 @@ from fairshare.env import (
     parse_database_url,
     private_storage_config,
 )
-from fairshare.env import (  # several nodes (issue 17): the block at the end
-    database_for_pooler,
-    db_pooler,
-    shared_state_check,
-)
 
 # Generic Django classes (ModelAdmin[Model], QuerySet[Model]) usable at run time, as typed.
 django_stubs_ext.monkeypatch()
@@ -395,6 +390,8 @@ if SMS_BACKEND in ("aliyun", "fairshare.core.sms_aliyun.AliyunBackend"):
             raise EnvError(_name, "required when FAIRSHARE_SMS_BACKEND is aliyun")
 
 # --- several nodes (issue 17; docs/deploy.md "Several nodes", `make cluster`) ---
+from fairshare.env import database_for_pooler, db_pooler, shared_state_check  # noqa: E402
+
 # FAIRSHARE_DB_POOLER=transaction: PgBouncer in transaction pooling between the nodes and
 # PostgreSQL (no server-side cursors, no psycopg prepared statements, SET LOCAL only).
 FAIRSHARE_DB_POOLER = db_pooler()
