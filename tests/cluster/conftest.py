@@ -8,6 +8,7 @@ the test is skipped with a reason that says it did not run.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -88,6 +89,13 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[di
     name = f"{template}_cluster"
     with django_db_blocker.unblock():
         connections.close_all()  # CREATE DATABASE … TEMPLATE needs it unused
+    gc.collect()  # connections of finished threads of earlier tests close with their objects
+    with psycopg.connect(_maintenance_url(connection.settings_dict, "postgres")) as conn:
+        conn.execute(  # and any still left (this process's, from earlier tests) are ended
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [template],
+        )
     direct_url = _maintenance_url(connection.settings_dict, name)
     run_dir = tmp_path_factory.mktemp("cluster")
     args = ["--run-dir", str(run_dir), "--database-url", direct_url, "--port", "0"]
