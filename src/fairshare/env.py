@@ -198,8 +198,9 @@ def database_for_pooler(database: dict[str, Any], pooler: str) -> dict[str, Any]
     a prepared statement outlives its transaction only on the server connection that made
     it, which the next transaction may not get (Debian's PgBouncer 1.18 keeps neither
     across transactions): no server-side cursors (``QuerySet.iterator`` then reads in one
-    go) and no automatic prepared statements in psycopg. Session settings are the other
-    casualty: the code sets per-transaction ones with ``SET LOCAL`` (core/locking.py)."""
+    go) and no automatic prepared statements in psycopg (Django's default today; pinned
+    here). Session settings are the other casualty: the code sets per-transaction ones
+    with ``SET LOCAL`` (core/locking.py)."""
     if pooler != "transaction":
         return database
     if database.get("ENGINE") != "django.db.backends.postgresql":
