@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/fairshare
 export FAIRSHARE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install demo serve test test-sqlite test-postgres lint format bench bench-smoke faults clean
+.PHONY: install demo serve test test-sqlite test-postgres lint format bench bench-smoke faults clean \
+	cluster cluster-stop cluster-status
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -58,10 +59,11 @@ clean:
 # BENCH_ARGS=--large for the 500,000-household district. BENCH_DBS=sqlite,postgres runs
 # both databases in one invocation (PostgreSQL at BENCH_PG_URL) and prints issue 17's wrk
 # table side by side; the harness installs Debian's wrk with apt-get when it is missing.
+# CLUSTER=1: the registration steps through `make cluster`'s balancer (PostgreSQL only).
 BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/fairshare_bench
 BENCH_DBS_ARGS = $(if $(BENCH_DBS),--dbs $(BENCH_DBS) --pg-url $(BENCH_PG_URL))
 bench: install
-	$(BIN)/python bench/run.py $(BENCH_DBS_ARGS) $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(BENCH_DBS_ARGS) $(if $(filter 1,$(CLUSTER)),--cluster) $(BENCH_ARGS)
 
 # Seconds-long: harness + invariant checks on a tiny dataset; never asserts a timing.
 bench-smoke: install
@@ -73,3 +75,20 @@ bench-smoke: install
 # CI runs it after `make test`.
 faults: install
 	FAIRSHARE_DATA_DIR=$(CURDIR)/var/test-faults DATABASE_URL= $(BIN)/pytest -m faults tests/faults $(PYTEST_ARGS)
+
+# --- several nodes (issue 17; docs/deploy.md "Several nodes"): NODES app nodes behind
+# HAProxy on CLUSTER_PORT, PgBouncer (transaction pooling) in front of the PostgreSQL of
+# CLUSTER_DATABASE_URL, Redis on 127.0.0.1:6379. Installs haproxy and pgbouncer (apt-get)
+# when missing. Run folder: var/cluster (keys.env, rendered configs, logs, state.json).
+NODES ?= 2
+CLUSTER_PORT ?= 8080
+CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fairshare_cluster
+cluster: install
+	$(BIN)/python scripts/cluster.py start --nodes $(NODES) --port $(CLUSTER_PORT) \
+	  --database-url $(CLUSTER_DATABASE_URL) $(CLUSTER_ARGS)
+
+cluster-stop:
+	$(BIN)/python scripts/cluster.py stop
+
+cluster-status:
+	$(BIN)/python scripts/cluster.py status

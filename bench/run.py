@@ -103,6 +103,10 @@ class Bench:
             logfile=self.work / "server.log",
             extra=self.serve_args(),
         )
+        if self.args.cluster:  # `make bench CLUSTER=1`: 2 nodes behind HAProxy instead
+            from cluster_target import ClusterService
+
+            self.service = ClusterService(self)  # type: ignore[assignment]
         self.service.start()
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
 
@@ -227,6 +231,8 @@ class Bench:
         skip = set(filter(None, (self.args.skip or "").split(",")))
         if self.args.only:
             skip |= ALL_STEPS - ONLY[self.args.only]
+        if self.args.cluster:  # only the registration steps (bench/cluster_target.py)
+            skip |= {"baselines", "allocation", "import", "wrk"}
         return skip
 
     def write(self) -> None:
@@ -285,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-redis", action="store_true", help="database cache for rate limits (no REDIS_URL)"
     )
+    ap.add_argument(
+        "--cluster",
+        action="store_true",
+        help="registration steps through `make cluster`'s balancer (2 nodes; PostgreSQL)",
+    )
     ap.add_argument("--data-dir", default=str(ROOT / "var" / "bench"))
     ap.add_argument("--results-dir", default=str(BENCH_DIR / "results"))
     ap.add_argument("--result-file", help=argparse.SUPPRESS)  # set by multidb.py
@@ -300,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{multidb.DEFAULT_PG_URL})",
     )
     args = ap.parse_args(argv)
+    if args.cluster and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        ap.error("--cluster needs DATABASE_URL=postgres://…bench… (the nodes share PostgreSQL)")
     if args.dbs:
         return multidb.run_each(args, sys.argv[1:] if argv is None else argv)
     if args.profile is None:

@@ -187,3 +187,60 @@ def private_storage_config(environ: Mapping[str, str] | None = None) -> dict[str
         if value:
             options[option] = value
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+# --- several nodes (issue 17): a transaction pooler in front of PostgreSQL, shared state ---
+DB_POOLERS = ("none", "session", "transaction")
+
+
+def db_pooler(environ: Mapping[str, str] | None = None) -> str:
+    """``FAIRSHARE_DB_POOLER``: what stands between the nodes and PostgreSQL.
+
+    ``none`` (default) or ``session`` (PgBouncer's session pooling: one server connection
+    per client connection, so nothing changes) or ``transaction`` (PgBouncer's
+    transaction pooling: consecutive transactions of one client may run on different
+    server connections, so nothing may outlive a transaction; ``database_for_pooler``).
+    """
+    kind = env_str("FAIRSHARE_DB_POOLER", "none", environ).lower() or "none"
+    if kind not in DB_POOLERS:
+        raise EnvError(
+            "FAIRSHARE_DB_POOLER", f"expected one of {', '.join(DB_POOLERS)}; got {kind!r}"
+        )
+    return kind
+
+
+def database_for_pooler(database: dict[str, Any], pooler: str) -> dict[str, Any]:
+    """The DATABASES entry adapted to ``pooler``. Under transaction pooling a cursor or
+    a prepared statement outlives its transaction only on the server connection that made
+    it, which the next transaction may not get (Debian's PgBouncer 1.18 keeps neither
+    across transactions): no server-side cursors (``QuerySet.iterator`` then reads in one
+    go) and no automatic prepared statements in psycopg (Django's default today; pinned
+    here). Session settings are the other casualty: the code sets per-transaction ones
+    with ``SET LOCAL`` (core/locking.py)."""
+    if pooler != "transaction":
+        return database
+    if database.get("ENGINE") != "django.db.backends.postgresql":
+        raise EnvError("FAIRSHARE_DB_POOLER", "transaction pooling needs a PostgreSQL DATABASE_URL")
+    options = {**database.get("OPTIONS", {}), "prepare_threshold": None}
+    return {**database, "DISABLE_SERVER_SIDE_CURSORS": True, "OPTIONS": options}
+
+
+def shared_state_check(
+    *, nodes: int, private_backend: str, environ: Mapping[str, str] | None = None
+) -> None:
+    """With ``nodes`` > 1 nothing a request needs may be made or kept by one node alone:
+    the session and idempotency key (SECRET_KEY), the ID-number hash key
+    (FAIRSHARE_PII_KEY: the same ID must hash the same on every node, or a household
+    registered twice through two nodes goes unnoticed) and the private uploads."""
+    if nodes <= 1:
+        return
+    why = f"required when FAIRSHARE_NODES is {nodes} (every node must use the same one"
+    for name in ("SECRET_KEY", "FAIRSHARE_PII_KEY"):
+        if not env_str(name, "", environ):
+            raise EnvError(name, f"{why}; a key generated per node differs between nodes)")
+    if private_backend.endswith("LocalPrivateStorage"):
+        raise EnvError(
+            "FAIRSHARE_PRIVATE_STORAGE",
+            f"must be database or s3 when FAIRSHARE_NODES is {nodes} (a photo uploaded "
+            "through one node must be readable through the others)",
+        )

@@ -411,3 +411,17 @@ if SMS_BACKEND in ("aliyun", "fairshare.core.sms_aliyun.AliyunBackend"):
     ):
         if not _value:
             raise EnvError(_name, "required when FAIRSHARE_SMS_BACKEND is aliyun")
+
+# --- several nodes (issue 17; docs/deploy.md "Several nodes", `make cluster`) ---
+from fairshare.env import database_for_pooler, db_pooler, shared_state_check  # noqa: E402
+
+# FAIRSHARE_DB_POOLER=transaction: PgBouncer in transaction pooling between the nodes and
+# PostgreSQL (no server-side cursors, no psycopg prepared statements, SET LOCAL only).
+FAIRSHARE_DB_POOLER = db_pooler()
+DATABASES["default"] = database_for_pooler(DATABASES["default"], FAIRSHARE_DB_POOLER)
+# FAIRSHARE_NODES > 1: SECRET_KEY, FAIRSHARE_PII_KEY and a shared private storage are
+# required (the voucher and ledger keys are checked with FAIRSHARE_NODES' definition).
+shared_state_check(
+    nodes=env_int("FAIRSHARE_NODES", 1, minimum=1, maximum=1000),
+    private_backend=STORAGES["private"]["BACKEND"],
+)

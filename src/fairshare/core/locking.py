@@ -177,7 +177,13 @@ def _set_lock_timeout(conn: BaseDatabaseWrapper, ms: int, outermost: bool) -> No
     """Bound lock waits. An outermost write transaction sets the session's lock_timeout
     once per database connection (it stays after COMMIT; a rollback undoes it and clears
     the mark) instead of ``SET LOCAL`` in every transaction: one round trip less per
-    write. Nested in someone else's transaction, ``SET LOCAL`` as before."""
+    write. Nested in someone else's transaction, ``SET LOCAL`` as before.
+
+    Behind a transaction pooler (``FAIRSHARE_DB_POOLER=transaction``) the next transaction
+    may run on another server connection, which never saw the session's SET (and this
+    one's SET would stay behind for another client): ``SET LOCAL`` in every transaction."""
+    if getattr(settings, "FAIRSHARE_DB_POOLER", "none") == "transaction":
+        outermost = False
     raw = conn.connection
     mark = conn.__dict__.get(_LOCK_TIMEOUT_MARK)
     if outermost and mark is not None and mark[0] is raw and mark[1] == ms:
