@@ -422,6 +422,6 @@ DATABASES["default"] = database_for_pooler(DATABASES["default"], FAIRSHARE_DB_PO
 # FAIRSHARE_NODES > 1: SECRET_KEY, FAIRSHARE_PII_KEY and a shared private storage are
 # required (the voucher and ledger keys are checked with FAIRSHARE_NODES' definition).
 shared_state_check(
-    nodes=env_int("FAIRSHARE_NODES", 1, minimum=1, maximum=1000),
+    nodes=FAIRSHARE_NODES,
     private_backend=STORAGES["private"]["BACKEND"],
 )

@@ -55,7 +55,14 @@ def test_several_nodes_without_the_voucher_key_refuse_to_start(tmp_path):
 
 def test_several_nodes_with_both_keys_start_and_one_node_needs_none(tmp_path):
     both = _start(
-        tmp_path, FAIRSHARE_NODES="2", FAIRSHARE_VOUCHER_KEY=_key(), FAIRSHARE_LEDGER_KEY=_key()
+        tmp_path,
+        FAIRSHARE_NODES="2",
+        FAIRSHARE_VOUCHER_KEY=_key(),
+        FAIRSHARE_LEDGER_KEY=_key(),
+        # what several nodes need besides the two keys (tests/core/test_several_nodes.py)
+        SECRET_KEY="test-secret-key-shared-by-every-node-0123456789",
+        FAIRSHARE_PII_KEY="test-pii-key-shared-by-every-node",
+        FAIRSHARE_PRIVATE_STORAGE="database",
     )
     assert both.returncode == 0, both.stderr
     assert _start(tmp_path).returncode == 0  # one node: the keys may be generated
