@@ -110,7 +110,7 @@ class DatabaseStorage(Storage):
         raise NotImplementedError("private files have no URL; serve them through a view")
 
 
-class _PrivateStorage(LazyObject):
+class _PrivateStorage(LazyObject):  # type: ignore[type-arg]
     """``STORAGES["private"]``, looked up on first use (and again after the setting
     changes, in tests): a model field keeps this object, not the backend it chose."""
 
@@ -124,7 +124,7 @@ _private = _PrivateStorage()
 @receiver(setting_changed)
 def _storages_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "STORAGES":
-        _private._wrapped = empty
+        _private._wrapped = empty  # type: ignore[assignment]
 
 
 def private_storage() -> Storage:
