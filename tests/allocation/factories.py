@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration
 from fairshare.community.models import Building, Committee, Household, Pharmacy
-from fairshare.registration.models import Registration
+from fairshare.registration import queue
+from fairshare.registration.models import LedgerEntry, Registration
+from fairshare.registration.selectors import registered_payload_for
 from fairshare.rounds.models import Round
 
 _seq = [0]
@@ -63,7 +65,23 @@ def queue_build(
         )
         for i, (h, e) in enumerate(zip(households, entries, strict=True))
     ]
-    return Registration.objects.bulk_create(regs, batch_size=2000)
+    created = Registration.objects.bulk_create(regs, batch_size=2000)
+    _chain(round=round, committee=committee, regs=created)
+    return created
+
+
+def _chain(*, round: Round, committee: Committee, regs: Sequence[Registration]) -> None:
+    """One "registered" link per registration, as the registration service appends it
+    (the lottery ranks and the public order checker read the links)."""
+    counter = queue.counter_lock(round_id=round.pk, committee_id=committee.pk)
+    counter.last_number = max([counter.last_number, *(r.queue_number for r in regs)])
+    queue.ledger_append(
+        counter,
+        [
+            (LedgerEntry.Kind.REGISTERED, r, lambda seq, r=r: registered_payload_for(r, seq=seq))
+            for r in regs
+        ],
+    )
 
 
 def supply_set(*, pharmacy: Pharmacy, date, packs: int) -> SupplyDay:

@@ -67,8 +67,8 @@ def test_commit_reveal_recompute(pharmacy_setup, capsys, settings, tmp_path):
         .order_by("id")
         .values_list("registration__ticket", flat=True)
     )
-    # Anyone can recompute the order from the revealed seed and the public tickets.
-    expected = lottery_order(seed, [r.ticket for r in regs])[:12]
+    # Anyone can recompute the order from the revealed seed and the public link hashes.
+    expected = [r.ticket for r in lottery_order(seed, regs)][:12]
     assert issued == expected
     assert issued != [r.ticket for r in regs][:12]  # not simply queue order
     call_command("lottery", "verify", "--round", str(rnd.pk))
@@ -82,11 +82,18 @@ def test_commit_reveal_recompute(pharmacy_setup, capsys, settings, tmp_path):
 
 
 def test_rank_key_is_keyed_hash():
-    seed, ticket = "abc", "T0001"
-    assert lottery.rank_key(seed, ticket) == hmac.new(b"abc", b"T0001", "sha256").hexdigest()
-    assert lottery_order(seed, ["b", "a"]) == sorted(
-        ["b", "a"], key=lambda t: lottery.rank_key(seed, t)
+    seed, link = "abc", "f" * 64
+    assert lottery.rank_key(seed, link) == hmac.new(b"abc", link.encode(), "sha256").hexdigest()
+    plain = lottery.draw_key(
+        seed, link_hash=link, queue_number=7, carried=False, carried_first=True
     )
+    carried = lottery.draw_key(
+        seed, link_hash="0" * 64, queue_number=9, carried=True, carried_first=True
+    )
+    assert carried < plain  # carried households are drawn first when the round says so
+    assert lottery.draw_key(
+        seed, link_hash=link, queue_number=7, carried=False, carried_first=False
+    ) == (False, lottery.rank_key(seed, link), 7)
 
 
 def test_allocate_command_dry_run_and_errors(pharmacy_setup, capsys):

@@ -11,7 +11,8 @@ is the waiting rule of ``waiting.py``:
   (``CommitteePlan``);
 * ``_ranked``: window functions rank each committee's waiting registrations —
   requeued ones by (requeue time, id), the rest by the policy key (queue number, or
-  the lottery position computed in Python from ``lottery.rank_key`` and passed in);
+  the lottery position computed in Python from ``lottery.draw_key`` over the
+  registrations' public link hashes, ``waiting_draws``, and passed in);
   from the ranks follow the class (0 requeued, 1 offline reserve, 2 general queue)
   and the rank in the class, so "the first k of a class" is a comparison;
 * ``per_building``: the even split over buildings needs the pool size per building
@@ -42,7 +43,7 @@ from fairshare.allocation.waiting import waiting_sql
 from fairshare.community.models import Building, Household, Member
 from fairshare.core.fastsql import column_of
 from fairshare.core.models import OutboxMessage
-from fairshare.registration.models import OFFLINE_CHANNELS, Registration
+from fairshare.registration.models import OFFLINE_CHANNELS, LedgerEntry, Registration
 
 CODE_WIDTH = 11  # tokens.CODE_LENGTH + the check symbol
 
@@ -53,6 +54,7 @@ _MEMBER = Member._meta.db_table
 _HOUSEHOLD = Household._meta.db_table
 _BUILDING = Building._meta.db_table
 _OUTBOX = OutboxMessage._meta.db_table
+_LEDGER = LedgerEntry._meta.db_table
 _OFFLINE_SQL = ", ".join(f"'{c}'" for c in sorted(str(c) for c in OFFLINE_CHANNELS))
 
 
@@ -138,12 +140,24 @@ def committee_counts(
         return {row[0]: (row[1], row[2], row[3] or 0) for row in cursor.fetchall()}
 
 
-def waiting_tickets(*, round_id: int, committee_ids: Sequence[int]) -> list[tuple[int, str]]:
-    """(registration id, ticket) of the waiting registrations (for the lottery order)."""
+def waiting_draws(
+    *, round_id: int, committee_ids: Sequence[int]
+) -> list[tuple[int, int, str, bool]]:
+    """(registration id, queue number, hash of its "registered" link, carried over) of
+    the waiting registrations: the public inputs of the lottery order (``lottery``)."""
     where, params = waiting_sql(round_id=round_id, committee_ids=committee_ids)
+    if connection.vendor == "postgresql":
+        carried = "(e.payload::jsonb ->> 'carried_from')"
+    else:
+        carried = "json_extract(e.payload, '$.carried_from')"
+    sql = (
+        f"SELECT r.id, r.queue_number, e.hash, CASE WHEN {carried} IS NULL THEN 0 ELSE 1 END "
+        f"FROM {_REG} r JOIN {_LEDGER} e ON e.registration_id = r.id "
+        f"AND e.kind = '{LedgerEntry.Kind.REGISTERED}' WHERE {where}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT r.id, r.ticket FROM {_REG} r WHERE {where}", params)
-        return cursor.fetchall()
+        cursor.execute(sql, params)
+        return [(rid, qn, link, bool(flag)) for rid, qn, link, flag in cursor.fetchall()]
 
 
 @dataclass
