@@ -12,10 +12,12 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from fairshare.allocation.lottery import draw_key
 from fairshare.registration import ledger
@@ -229,3 +231,31 @@ def test_programs_stay_short_and_the_service_runs_the_documented_checker():
     assert all(counts[name] <= LIMITS[name] for name in LIMITS), counts
     module = Path(order_module.__file__).read_text(encoding="utf-8")
     assert blocks["check_order"] in module  # the same text: one program, not two
+
+
+def test_verify_ledger_file_runs_the_order_checker(tmp_path):
+    good, forged, v1 = tmp_path / "good.json", tmp_path / "forged.json", tmp_path / "v1.json"
+    good.write_text(json.dumps(export_of(fcfs_steps(GOOD_FIRST_RUN))), encoding="utf-8")
+    forged.write_text(json.dumps(rehashed(export_of(fcfs_steps([3, 6, 1, 5])))), encoding="utf-8")
+    version1 = [
+        lambda seq: {
+            "v": 1,
+            "kind": "registered",
+            "seq": seq,
+            "queue_number": 1,
+            "name": "张*",
+            "building": "1",
+            "room": "101",
+            "channel": "online",
+            "at": AT,
+        },
+        lambda seq: (
+            ledger.voided_payload(seq=seq, queue_number=1, reason="staff", at_iso=AT) | {"v": 1}
+        ),
+    ]
+    v1.write_text(json.dumps(export_of(version1)), encoding="utf-8")
+    out = StringIO()
+    call_command("verify_ledger", "--file", str(good), "--file", str(v1), stdout=out)
+    assert "OK: 2 chain(s) verified" in out.getvalue()
+    with pytest.raises(CommandError, match=r"seq 10: order: link 10: served \[5\]"):
+        call_command("verify_ledger", "--file", str(forged), stdout=StringIO())

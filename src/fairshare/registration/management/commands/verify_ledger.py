@@ -2,8 +2,10 @@
 
 Without options: every (round, committee) chain in the database, checked link by
 link and against the stored registrations. ``--file board.json`` (repeatable):
-an exported public board, offline. Prints OK with the head hashes, or names the
-first broken link (round, committee, seq) and exits with status 1.
+an exported public board, offline: its chain, its head, and the order of every
+allocation link (the order checker of docs/ledger.md; v1 and v2 chains). Prints OK
+with the head hashes, or names the first broken link (round, committee, seq) and exits
+with status 1.
 """
 
 from __future__ import annotations
