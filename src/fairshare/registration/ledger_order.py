@@ -60,7 +60,8 @@ def expected(run: dict, waiting: list, requeue: dict) -> tuple:
     n_gen = quota - n_req - n_res
     general = pool[:n_gen]
     if run["policy"] == "per_building":
-        shares, taken, general = run["buildings"] or {}, {}, []
+        shares, general = run["buildings"] or {}, []
+        taken: dict = {}
         sizes: dict = {}
         for r in sorted(pool, key=lambda r: r["queue_number"]):
             sizes[r["building"]] = sizes.get(r["building"], 0) + 1
