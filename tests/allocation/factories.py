@@ -12,8 +12,8 @@ from django.utils import timezone
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration
 from fairshare.community.models import Building, Committee, Household, Pharmacy
 from fairshare.registration import queue
-from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.registration.ledger import voided_payload
+from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.registration.selectors import ledger_at_iso, registered_payload_for
 from fairshare.rounds.models import Round
 
