@@ -6,8 +6,10 @@ Both take the round's waiting registrations (the product's own rule,
 
 * ``raw_insert_select``: the same waiting rows INSERT…SELECTed into an unindexed scratch
   table (what the storage costs);
-* ``schema_floor``: the same rows into the real voucher table plus one SMS outbox row each,
-  rolled back (what the schema costs, whatever the planner).
+* ``schema_floor``: the same rows into the real voucher table plus one SMS outbox row each
+  and the ledger's ``allocation`` link per committee (the served list read back, hashed,
+  appended under the counter lock), rolled back (what the schema costs, whatever the
+  planner).
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def raw_insert_select(*, round_id: int, day: date) -> dict[str, Any]:
 def schema_floor(*, round_id: int, day: date, sms: bool = True) -> dict[str, Any]:
     """What the schema costs: the same waiting rows INSERT…SELECTed into the real voucher
     table (its indexes, unique codes, foreign keys; a constant slot, a random code, no
-    ranking) plus one SMS outbox row each (JSON payload), foreign keys checked, then rolled
-    back. Any allocation writing these rows pays this, whatever its planner. ``sms=False``:
-    the voucher rows alone. The wall and (in-process, so SQLite's) CPU seconds."""
+    ranking) plus one SMS outbox row each (JSON payload) and one ``allocation`` ledger link
+    per committee (``_ledger_rows``), foreign keys checked, then rolled back. Any
+    allocation writing these rows pays this, whatever its planner. ``sms=False``: the
+    voucher rows alone (no SMS, no ledger). The wall and (in-process, so SQLite's) CPU
+    seconds."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -101,6 +105,7 @@ def schema_floor(*, round_id: int, day: date, sms: bool = True) -> dict[str, Any
         rows = cur.rowcount
         if sms:
             cur.execute(sms_sql, [*text, now, now, round_id, day, now])
+            _ledger_rows(round_id=round_id, day=day, issued_at=now)
         if vendor == "postgresql":
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         else:
@@ -108,3 +113,50 @@ def schema_floor(*, round_id: int, day: date, sms: bool = True) -> dict[str, Any
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         transaction.set_rollback(True)
     return {"rows": rows, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3)}
+
+
+def _ledger_rows(*, round_id: int, day: date, issued_at: Any) -> int:
+    """The ledger's share of the floor: the served list read back in one SELECT (issue
+    order), then one ``allocation`` link per committee through the product's queue (the
+    counter lock, the canonical payload and its hash, the counter update)."""
+    from django.db import connection
+
+    from fairshare.registration import queue
+    from fairshare.registration.ledger import allocation_payload
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT v.committee_id, r.queue_number, v.fulfilment, v.slot_start "
+            "FROM allocation_voucher v JOIN registration_registration r "
+            "ON r.id = v.registration_id "
+            "WHERE v.round_id = %s AND v.date = %s AND v.issued_at = %s ORDER BY v.id",
+            [round_id, day, issued_at],
+        )
+        served: dict[int, list[list[Any]]] = {}
+        for committee_id, number, fulfilment, start in cur.fetchall():
+            served.setdefault(committee_id, []).append([number, fulfilment, str(start)[:5]])
+    counters = queue.counters_lock((round_id, c) for c in served)
+    for (_round, committee_id), counter in counters.items():
+        items = served[committee_id]
+
+        def payload(seq: int, items: list[list[Any]] = items) -> dict[str, Any]:
+            return allocation_payload(
+                seq=seq,
+                run=0,
+                pharmacy="",
+                day=day.isoformat(),
+                policy="fcfs",
+                reserve_pct=0,
+                quota=len(items),
+                requeued=0,
+                reserve=0,
+                general=len(items),
+                buildings=None,
+                seed=None,
+                carried_first=False,
+                served=items,
+                at_iso="",
+            )
+
+        queue.ledger_append(counter, [("allocation", None, payload)])
+    return len(counters)

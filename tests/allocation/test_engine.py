@@ -285,7 +285,7 @@ def test_expire_command(pharmacy_setup, capsys):
 
 
 def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
-    from fairshare.allocation import engine
+    from fairshare.allocation import issue
     from fairshare.allocation.tokens import codes_new_packed
 
     s = pharmacy_setup
@@ -302,7 +302,7 @@ def test_code_collision_is_retried(pharmacy_setup, monkeypatch):
         drawn.append(codes)
         return codes
 
-    monkeypatch.setattr(engine, "codes_new_packed", colliding_codes)
+    monkeypatch.setattr(issue, "codes_new_packed", colliding_codes)
     _declare(s, 4)
     assert allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"]).issued == 3
     codes = list(Voucher.objects.values_list("code", flat=True))

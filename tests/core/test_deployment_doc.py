@@ -150,7 +150,7 @@ def test_every_file_the_guide_names_exists():
         for path in variants if tail else [name]:
             assert (ROOT / path).exists(), path
     units = {p.name for p in (ROOT / "deploy" / "systemd").iterdir()}
-    for timer in ("expire-vouchers", "ledger-checkpoint", "purge-due", "backup"):
+    for timer in ("expire-vouchers", "ledger-checkpoint", "ledger-flush", "purge-due", "backup"):
         assert {f"fairshare-{timer}.service", f"fairshare-{timer}.timer"} <= units
         assert f"fairshare-{timer}" in text
 

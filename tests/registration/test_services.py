@@ -84,7 +84,7 @@ def test_another_person_for_the_household_is_a_conflict_with_the_number(place):
         ("name", {"name": "张\u200b三"}),
         ("channel", {"channel": "desk"}),  # anonymous callers are online only
         ("channel", {"channel": "fax"}),
-        ("acknowledged_at", {"acknowledged_at": timezone.now() - timedelta(minutes=5)}),
+        ("written_at", {"written_at": timezone.now() - timedelta(minutes=5)}),  # staff only
     ],
 )
 def test_bad_input_is_a_field_error_and_writes_nothing(place, field, overrides):
@@ -116,9 +116,11 @@ def test_closed_or_not_yet_open_round_is_refused(place):
 def test_staff_desk_registration_with_sheet_time_and_audit(place, staff):
     at = timezone.now() - timedelta(minutes=20)
     reg = _register(
-        place, channel="sheet", actor=staff, acknowledged_at=at, id_checked=True
+        place, channel="sheet", actor=staff, written_at=at, id_checked=True
     ).registration
-    assert reg.channel == "sheet" and reg.acknowledged_at == at and reg.id_checked
+    # The sheet's time is kept as written; the entry time (now) fixes the queue number.
+    assert reg.channel == "sheet" and reg.written_at == at and reg.id_checked
+    assert reg.acknowledged_at > at
     assert reg.created_by == staff
     assert AuditLog.objects.filter(action="registration.create", object_id=str(reg.pk)).exists()
 

@@ -11,8 +11,11 @@ QueueCounter at 0); otherwise the carried households could not be put ahead
 without renumbering acknowledged registrations (queue numbers are never reused or
 changed: README.md, "The public ledger"), so it refuses. Each committee's queue
 counter is locked, the numbers are taken from it and the public hash chain is
-extended with one "registered" link per carried registration, through the
-registration queue (``registration/queue.py``), all in one transaction.
+extended with one "registered" link per carried registration (``carried_from``: the
+source round), through the registration queue (``registration/queue.py``); the source
+round's chain of each committee gets one "carried" link with the carried (old) queue
+numbers and the target round (``chain.py``); all in one transaction, the counters of
+both rounds locked in (round, committee) order.
 
 Fence (issue 18): the carry-over takes the source round's row lock (the one a real
 allocation of that round holds for its whole run, ``services.allocation_run``),
@@ -37,6 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
+from fairshare.allocation import chain
 from fairshare.allocation.models import CarryOver
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee
@@ -46,7 +50,7 @@ from fairshare.core.locking import lock_rows, write_transaction
 from fairshare.core.phones import normalize_phone
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration import queue
-from fairshare.registration.models import LedgerEntry, Registration
+from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.selectors import registered_payload_for
 from fairshare.registration.tickets import ticket_new
 from fairshare.rounds.models import Round
@@ -66,11 +70,20 @@ NOT_FIRST = _("The new round already has registrations; carry-over must come fir
 
 
 def _carry_committee(
-    *, round: Round, committee_id: int, regs: list[Registration], now: datetime, taken: set[str]
+    *,
+    round: Round,
+    counters: dict[tuple[int, int], QueueCounter],
+    committee_id: int,
+    regs: list[Registration],
+    now: datetime,
+    taken: set[str],
 ) -> list[Registration]:
     """Register ``regs`` (one committee, old queue order) as numbers 1..k of ``round``,
-    through the registration queue: counter lock, enqueue, one ledger link each."""
-    counter = queue.counter_lock(round_id=round.pk, committee_id=committee_id)
+    through the registration queue (the locked counters of both rounds): enqueue, one
+    "registered" link each (``carried_from`` the source round), and one "carried" link
+    in the source round's chain."""
+    source_id = regs[0].round_id
+    counter = counters[(round.pk, committee_id)]
     if counter.last_number or counter.ledger_seq:
         raise Conflict(NOT_FIRST)
     new_regs = [
@@ -98,8 +111,14 @@ def _carry_committee(
     # re-computes from the stored row.
     queue.ledger_append(
         counter,
-        [(LedgerEntry.Kind.REGISTERED, new, _payload_for(new)) for new in new_regs],
+        [(LedgerEntry.Kind.REGISTERED, new, _payload_for(new, source_id)) for new in new_regs],
         created_at=now,
+    )
+    chain.carried_link_append(
+        counter=counters[(source_id, committee_id)],
+        to_round=round.pk,
+        queue_numbers=[old.queue_number for old in regs],
+        now=now,
     )
     return new_regs
 
@@ -127,8 +146,8 @@ def _notify(*, round: Round, registrations: list[Registration]) -> int:
     return without
 
 
-def _payload_for(registration: Registration) -> Callable[[int], dict[str, Any]]:
-    return lambda seq: registered_payload_for(registration, seq=seq)
+def _payload_for(registration: Registration, source_id: int) -> Callable[[int], dict[str, Any]]:
+    return lambda seq: registered_payload_for(registration, seq=seq, carried_from=source_id)
 
 
 def round_carry_over(*, round: Round, actor: User | None = None) -> dict[str, int]:
@@ -148,6 +167,13 @@ def _waiting_to_carry(
         .select_related("household__building", "committee")
         .order_by("committee__code", "queue_number")
     )
+
+
+def _by_committee(registrations: list[Registration]) -> dict[int, list[Registration]]:
+    grouped: dict[int, list[Registration]] = {}
+    for reg in registrations:
+        grouped.setdefault(reg.committee_id, []).append(reg)
+    return grouped
 
 
 def carry_over_run(*, round: Round, actor: User | None = None) -> dict[str, Any]:
@@ -175,13 +201,20 @@ def carry_over_run(*, round: Round, actor: User | None = None) -> dict[str, Any]
             ).exists()
         ):
             raise Conflict(NOT_FIRST)
-        by_committee: dict[int, list[Registration]] = {}
-        for reg in carried:
-            by_committee.setdefault(reg.committee_id, []).append(reg)
+        by_committee = _by_committee(carried)
         new_regs: list[Registration] = []
+        # Both rounds' counters of these committees, in (round, committee) order.
+        counters = queue.counters_lock(
+            (r, c) for c in by_committee for r in (previous.pk, round.pk)
+        )
         for committee_id, regs in by_committee.items():
             new_regs += _carry_committee(
-                round=round, committee_id=committee_id, regs=regs, now=now, taken=taken
+                round=round,
+                counters=counters,
+                committee_id=committee_id,
+                regs=regs,
+                now=now,
+                taken=taken,
             )
             counts[regs[0].committee.code] = len(regs)
         for new in new_regs:

@@ -19,8 +19,11 @@
    the round's policy; see ``setbased``), and gives each pick its pickup slot
    (arithmetic on its pickup rank), its
    fulfilment and a fresh code (``setbased``); then one ``INSERT … SELECT`` of the SMS
-   outbox rows from the new vouchers, an AllocationRun record and an audit entry.
-   No row passes through Python; ``result.vouchers`` reads them back only if asked
+   outbox rows from the new vouchers, an AllocationRun record and an audit entry;
+5. last, under each committee's queue counter lock (committee-id order), one
+   ``allocation`` ledger link per committee that was served (``chain.py``): the served
+   queue numbers are read back with one SELECT in issue order.
+   No voucher is written from Python; ``result.vouchers`` reads them back only if asked
    (``results.py``).
 
 A re-run issues only what is still unallocated. A dry run computes the same
@@ -39,14 +42,14 @@ from datetime import date as Date
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.accounts.scoping import pharmacy_scope_q
-from fairshare.allocation import planning, setbased
+from fairshare.allocation import chain, issue, planning, setbased
 from fairshare.allocation.lottery import draw_key, seed_matches
 from fairshare.allocation.models import (
     AllocationRun,
@@ -64,12 +67,11 @@ from fairshare.allocation.results import (
     vouchers_issued,
     vouchers_preview,
 )
-from fairshare.allocation.tokens import codes_new_packed
 from fairshare.allocation.waiting import waiting_exists
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
-from fairshare.core.locking import Busy, lock_rows, write_transaction
+from fairshare.core.locking import lock_rows, write_transaction
 from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import round_committees_q
 
@@ -188,6 +190,20 @@ class Plan:
     declaration: SupplyDeclaration | None = None
     picks: setbased.Query | None = None  # the set-based choice, when anything is planned
     valid_until: Date | None = None
+    buildings: dict[int, dict[str, int]] | None = None  # per committee: share per label
+
+    def inputs(self) -> list[chain.CommitteeInputs]:
+        """The run's inputs per committee, as the ``allocation`` ledger link states them."""
+        return [
+            chain.CommitteeInputs(
+                p.committee_id,
+                p.taken,
+                p.reserve,
+                p.left,
+                None if self.buildings is None else self.buildings.get(p.committee_id, {}),
+            )
+            for p in self.plans
+        ]
 
     @property
     def planned(self) -> int:
@@ -247,7 +263,7 @@ def _plan_read(*, round: Round, date: Date, pharmacy: Pharmacy, lock: bool) -> P
     plans, by_committee = _committee_plans(round, pharmacy, committees, households, counts)
     plan = Plan(pharmacy, committees, available, plans, by_committee, day, declaration)
     if plan.planned and day is not None:
-        plan.picks = _picks_query(round, pharmacy, day, plans)
+        plan.picks, plan.buildings = _picks_query(round, pharmacy, day, plans)
         plan.valid_until = date + timedelta(days=round.voucher_valid_days - 1)
     return plan
 
@@ -314,9 +330,9 @@ def _write(
         "status": Voucher.Status.ISSUED,
         "issued_at": now,
     }
-    result.issued = _insert(picks, plan.planned, constants)
+    result.issued = issue.vouchers_insert(picks, plan.planned, constants)
     if result.issued != plan.planned:  # the queue changed under a concurrent write: recount
-        _recount(result, day, after_id, plan.committees)
+        issue.issued_recount(result, day, after_id, plan.committees)
     held_for_review_set(result, round_id=round.pk, last_served=last_served_issued(day.pk, after_id))
     parts = sms_parts(
         pharmacy=pharmacy,
@@ -333,11 +349,31 @@ def _write(
     )
     last_id = Voucher.objects.filter(supply_day=day).aggregate(n=Max("id"))["n"] or 0
     result.load(lambda: vouchers_issued(day.pk, after_id, last_id))
+    run = _record_run(round=round, date=date, plan=plan, actor=actor, result=result, now=now)
+    # Last, under each committee's counter lock: the run's ledger links (chain.py).
+    served = chain.served_in_issue_order(supply_day_id=day.pk, after_id=after_id)
+    chain.allocation_links_append(
+        round=round, run=run, pharmacy=pharmacy, inputs=plan.inputs(), served=served, now=now
+    )
+
+
+def _record_run(
+    *,
+    round: Round,
+    date: Date,
+    plan: Plan,
+    actor: User | None,
+    result: PharmacyResult,
+    now: datetime,
+) -> AllocationRun:
+    """The AllocationRun row of a written run and its audit entry."""
+    assert plan.day is not None
     run = AllocationRun.objects.create(
         round=round,
-        pharmacy=pharmacy,
-        supply_day=day,
+        pharmacy=plan.pharmacy,
+        supply_day=plan.day,
         date=date,
+        ran_at=now,  # = the vouchers' issued_at: how verify_ledger finds a run's vouchers
         actor=actor if actor is not None and actor.is_authenticated else None,
         packs_available=result.packs_available,
         issued=result.issued,
@@ -348,17 +384,19 @@ def _write(
         action="allocation.run",
         obj=run,
         after={"issued": result.issued, "by_committee": result.by_committee},
-        subdistrict_id=pharmacy.subdistrict_id,
-        pharmacy_id=pharmacy.id,
+        subdistrict_id=plan.pharmacy.subdistrict_id,
+        pharmacy_id=plan.pharmacy.id,
     )
+    return run
 
 
 def _picks_query(
     round: Round, pharmacy: Pharmacy, day: SupplyDay, plans: list[setbased.CommitteePlan]
-) -> setbased.Query:
-    """The set-based choice for the round's policy (see ``setbased``)."""
+) -> tuple[setbased.Query, dict[int, dict[str, int]] | None]:
+    """The set-based choice for the round's policy (see ``setbased``), and the building
+    shares per committee (by building label) under the per-building policy."""
     committee_ids = [p.committee_id for p in plans]
-    lottery = shares = None
+    lottery = shares = labels = None
     if round.policy == Round.Policy.LOTTERY:
         seed, first = round.lottery_seed, round.carried_first
         rows = setbased.waiting_draws(round_id=round.pk, committee_ids=committee_ids)
@@ -374,16 +412,17 @@ def _picks_query(
             round_id=round.pk, plans=plans
         ):
             by_committee.setdefault(cid, []).append(((order, label, bid), size))
-        shares = {}
+        shares, labels = {}, {}
         for plan in plans:
             groups = sorted(by_committee.get(plan.committee_id, []))
             split = planning.even_split(plan.left, groups)
             shares.update({key[2]: n for key, n in split.items() if n})
+            labels[plan.committee_id] = {key[1]: n for key, n in split.items()}
     slots = _slot_plan(pharmacy, day)
     flagged = Member.objects.filter(household__committee_id__in=committee_ids).filter(
         Q(lives_alone=True) | Q(mobility_impaired=True)
     )
-    return setbased.picks_query(
+    query = setbased.picks_query(
         delivery=flagged.exists(),
         round_id=round.pk,
         plans=plans,
@@ -393,38 +432,4 @@ def _picks_query(
         step=pharmacy.slot_minutes * 60,
         close=setbased.seconds(pharmacy.closes_at),
     )
-
-
-def _recount(
-    result: PharmacyResult, day: SupplyDay, after_id: int, committees: list[Committee]
-) -> None:
-    issued = dict(
-        Voucher.objects.filter(supply_day=day, id__gt=after_id)
-        .values_list("committee_id")
-        .annotate(n=Count("id"))
-    )
-    codes = {c.code: c.id for c in committees}
-    for row in result.by_committee:
-        row["issued"] = issued.get(codes[row["committee"]], 0)
-
-
-def _insert(picks: setbased.Query, count: int, constants: dict[str, Any]) -> int:
-    """INSERT the picks with fresh codes; new codes on the (rare) code collision.
-
-    Uniqueness is left to the unique index: a collision with a stored code or within
-    the batch (about 1 in 20,000 runs of 100,000 with 25^10 codes) makes the insert
-    fail and it is retried with fresh codes.
-    """
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return setbased.insert_vouchers(
-                    picks, codes=codes_new_packed(count), constants=constants
-                )
-        except IntegrityError as exc:
-            text = str(exc)
-            if "code" not in text or "household" in text or "live" in text:
-                # Another run (a different day of the same pharmacy) served one of these
-                # households meanwhile; retrying recomputes the queue.
-                raise Busy() from exc
-    raise Busy()
+    return query, labels

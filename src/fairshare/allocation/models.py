@@ -149,6 +149,9 @@ class Voucher(models.Model):
     handed_over_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The sequence number of the "redeemed" ledger link that lists this voucher's sale
+    # (``chain.ledger_redeemed_flush``); null until the next flush.
+    ledger_seq = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("voucher")
@@ -182,6 +185,12 @@ class Voucher(models.Model):
             models.Index(fields=["round", "committee", "status"], name="voucher_committee_idx"),
             # "has this household a live voucher in this round" (the waiting query).
             models.Index(fields=["household", "round", "status"], name="voucher_household_idx"),
+            # The sales not yet in a "redeemed" link (small: at most a few minutes' worth).
+            models.Index(
+                fields=["round", "committee"],
+                condition=Q(status="redeemed", ledger_seq__isnull=True),
+                name="voucher_unflushed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

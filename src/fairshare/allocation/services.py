@@ -1,4 +1,6 @@
-"""Supply declarations, voucher expiry and fulfilment (writes).
+"""Supply declarations, voucher fulfilment, the allocation entry points (writes).
+
+Voucher expiry is in ``expiry.py`` (``voucher_expire_due`` is re-exported here).
 
 The allocation engine itself is in ``engine.py``; ``allocation_run`` here is its one
 entry point (the API, the allocate page and ``fairshare allocate`` all call it): it
@@ -32,14 +34,9 @@ from fairshare.accounts.models import User
 from fairshare.accounts.permissions import may_allocate, may_declare_supply
 from fairshare.allocation import engine, selectors
 from fairshare.allocation.engine import AllocationResult
+from fairshare.allocation.expiry import voucher_expire_due
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
-from fairshare.allocation.models import (
-    CarryOver,
-    Requeue,
-    SupplyDay,
-    SupplyDeclaration,
-    Voucher,
-)
+from fairshare.allocation.models import CarryOver, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -177,59 +174,6 @@ def supply_declare(
             pharmacy_id=pharmacy.id,
         )
     return declaration
-
-
-def voucher_expire_due(*, today: Date, round: Round | None = None) -> int:
-    """Expire issued vouchers whose validity ended before ``today`` (of ``round`` only,
-    when given); record requeues.
-
-    A conditional update (``status='issued'``) marks them, so a voucher redeemed at the
-    same moment is never expired. Each expired voucher's household is requeued once
-    (round setting ``requeue_expired``); a second expiry, or requeue off, drops it.
-    """
-    now = timezone.now()
-    with write_transaction():
-        due = list(
-            Voucher.objects.filter(status=Voucher.Status.ISSUED, valid_until__lt=today)
-            .filter(**({"round_id": round.pk} if round is not None else {}))
-            .values_list("id", flat=True)
-            .order_by("id")
-        )
-        if not due:
-            return 0
-        Voucher.objects.filter(id__in=due, status=Voucher.Status.ISSUED).update(
-            status=Voucher.Status.EXPIRED, expired_at=now
-        )
-        expired = list(
-            Voucher.objects.filter(id__in=due, status=Voucher.Status.EXPIRED, expired_at=now)
-            .select_related("round")
-            .order_by("date", "slot_start", "id")
-        )
-        already = set(
-            Requeue.objects.filter(
-                outcome=Requeue.Outcome.REQUEUED,
-                household_id__in=[v.household_id for v in expired],
-            ).values_list("round_id", "household_id")
-        )
-        rows = []
-        for v in expired:
-            again = (v.round_id, v.household_id) in already
-            requeue = v.round.requeue_expired and not again
-            if requeue:
-                already.add((v.round_id, v.household_id))
-            rows.append(
-                Requeue(
-                    round_id=v.round_id,
-                    household_id=v.household_id,
-                    registration_id=v.registration_id,
-                    voucher=v,
-                    outcome=Requeue.Outcome.REQUEUED if requeue else Requeue.Outcome.DROPPED,
-                    created_at=now,
-                )
-            )
-        Requeue.objects.bulk_create(rows)
-        audit_record(actor=None, action="voucher.expire", after={"count": len(expired)})
-    return len(expired)
 
 
 def voucher_set_fulfilment(*, voucher: Voucher, fulfilment: str, actor: User) -> Voucher:

@@ -11,7 +11,10 @@ Rules
    *before* taking the lock.
 3. **As late as possible, once per transaction**: take each lock once, right before
    the write that needs it. When several rows must be locked, lock them in this
-   order to avoid deadlocks: pharmacy supply → committee queue counter → voucher.
+   order to avoid deadlocks: round (no key, rule 7) → pharmacy supply → committee
+   queue counter → voucher. Several queue counters (an allocation run's ledger links,
+   an expiry, a carry-over's two rounds) are locked in ascending (round id, committee
+   id) order (``registration.queue.counters_lock``).
 4. **State changes re-check state under the lock**, or use a conditional update
    (``UPDATE … WHERE status = 'issued'``) and check the row count.
 5. **Waiting is bounded**: PostgreSQL gets ``SET LOCAL lock_timeout``; SQLite has a

@@ -31,6 +31,9 @@ class RegistrationIn(InputSchema):
     returned_recently: bool = False
     returned_from: str = ""
     returned_on: date | None = None
+    # Staff only: the time written on the sheet or noted for a call (shown, never orders).
+    written_at: datetime | None = None
+    # Deprecated alias of ``written_at`` (the entry time is always the server's).
     acknowledged_at: datetime | None = None
     id_checked: bool = False
     sms_code: str | None = None
@@ -78,7 +81,7 @@ def create_registration(request: HttpRequest, round_id: int, payload: Registrati
             phone=payload.phone,
             channel=payload.channel,
             actor=actor,
-            acknowledged_at=payload.acknowledged_at,
+            written_at=payload.written_at or payload.acknowledged_at,
             returned_recently=payload.returned_recently,
             returned_from=payload.returned_from,
             returned_on=payload.returned_on,

@@ -1,7 +1,9 @@
 """The queue of a (round, committee): its counter lock, enqueue and ledger append.
 
 Every write that takes a queue number or extends the public hash chain (registration,
-void, round carry-over) goes through these three steps, in one ``write_transaction``:
+void, approval, round carry-over, and the batch links of allocation, expiry, redemption
+and carry-over) goes through these steps, in one ``write_transaction`` (a batch link
+takes only steps 1 and 3):
 
 1. ``counter_lock``: the (round, committee) ``QueueCounter`` row, locked until the
    transaction ends (``row_lock_sql``, rule 6 in ``core/locking.py``; on SQLite the
@@ -27,8 +29,8 @@ from fairshare.core.locking import row_lock_sql
 from fairshare.registration.ledger import canonical, link_hash
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 
-# (kind, registration, payload for a sequence number): one link to append
-Link = tuple[str, Registration, Callable[[int], dict[str, Any]]]
+# (kind, registration or None for a batch link, payload for a sequence number): one link
+Link = tuple[str, Registration | None, Callable[[int], dict[str, Any]]]
 
 
 def counter_lock(*, round_id: int, committee_id: int) -> QueueCounter:
@@ -110,3 +112,11 @@ def ledger_append(
     if own:
         writes.flush()
     return entries
+
+
+def counters_lock(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], QueueCounter]:
+    """The counters of several (round id, committee id) chains, locked in that order
+    (ascending round id, then committee id: locking rule 3), keyed by the pair."""
+    return {
+        pair: counter_lock(round_id=pair[0], committee_id=pair[1]) for pair in sorted(set(pairs))
+    }

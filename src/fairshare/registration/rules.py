@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +15,7 @@ from fairshare.rounds.selectors import round_covers_committee
 
 
 def validate_round(
-    *, round: Round, committee: Committee, now: datetime, ack: datetime, errors: FieldErrors
+    *, round: Round, committee: Committee, now: datetime, errors: FieldErrors
 ) -> None:
     if not round_covers_committee(
         round,
@@ -27,9 +27,29 @@ def validate_round(
         round.registration_opens_at <= now < round.registration_closes_at
     ):
         errors.add("round", _("Registration for this round is not open now."))
-    elif ack < round.registration_opens_at or ack > now + timedelta(minutes=1):
+
+
+def validate_written_at(
+    written_at: datetime | None,
+    *,
+    round: Round,
+    is_staff: bool,
+    now: datetime,
+    errors: FieldErrors,
+) -> None:
+    """The time written on a sheet or noted for a call (``Registration.written_at``): set
+    by committee staff only, never in the future nor before the round opened. It is shown
+    next to the entry time and never orders: the queue number follows the entry time
+    (``acknowledged_at``, always the moment the registration is entered)."""
+    if written_at is None:
+        return
+    if not is_staff:
+        errors.add("written_at", _("Only committee staff can set the registration time."))
+    elif written_at > now:
+        errors.add("written_at", _("The time written on the sheet cannot be in the future."))
+    elif written_at < round.registration_opens_at:
         errors.add(
-            "acknowledged_at",
+            "written_at",
             _("The registration time must lie between the opening of the round and now."),
         )
 

@@ -26,8 +26,20 @@ def ledger_at_iso(at: datetime) -> str:
     return timezone.localtime(at).replace(microsecond=0).isoformat()
 
 
-def registered_payload_for(registration: Registration, *, seq: int) -> dict[str, Any]:
-    """The public payload of a registration's "registered" link (also used to re-check it)."""
+def registered_payload_for(
+    registration: Registration,
+    *,
+    seq: int,
+    review: bool | None = None,
+    carried_from: int | None = None,
+) -> dict[str, Any]:
+    """The public payload of a registration's "registered" link (also used to re-check it).
+
+    ``review`` defaults to the row's status now (pending review: true), which is the
+    status at registration when the link is written; ``verify.py`` passes the value it
+    re-derives (its docstring). ``carried_from``: the round a carry-over brought it from.
+    """
+    written = registration.written_at
     return registered_payload(
         seq=seq,
         queue_number=registration.queue_number,
@@ -36,6 +48,11 @@ def registered_payload_for(registration: Registration, *, seq: int) -> dict[str,
         room=registration.household.room,
         channel=registration.channel,
         at_iso=ledger_at_iso(registration.acknowledged_at),
+        review=(
+            registration.status == Registration.Status.PENDING_REVIEW if review is None else review
+        ),
+        written_at_iso=ledger_at_iso(written) if written is not None else None,
+        carried_from=carried_from,
     )
 
 

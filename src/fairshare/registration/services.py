@@ -29,11 +29,16 @@ from fairshare.core.fastsql import WriteBatch
 from fairshare.core.locking import write_transaction
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration import queue
-from fairshare.registration.ledger import voided_payload
+from fairshare.registration.ledger import approved_payload, voided_payload
 from fairshare.registration.lookup import household_resolve, name_key, roster_match
 from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.registration.phonecodes import phone_code_check, phone_code_consume
-from fairshare.registration.rules import resident_channel, validate_channel, validate_round
+from fairshare.registration.rules import (
+    resident_channel,
+    validate_channel,
+    validate_round,
+    validate_written_at,
+)
 from fairshare.registration.selectors import ledger_at_iso, registered_payload_for
 from fairshare.registration.supersede import pending_supersede, supersedes
 from fairshare.registration.tickets import ticket_display, ticket_new
@@ -110,7 +115,7 @@ class RegistrationPlan:
     phone: str
     channel: str
     staff: User | None  # the acting committee staff member; None for residents
-    acknowledged_at: datetime
+    written_at: datetime | None  # the time on the sheet; the entry time orders (rules.py)
     returned_recently: bool
     returned_from: str
     returned_on: date | None
@@ -127,7 +132,7 @@ def registration_plan(
     phone: str,
     channel: str,
     actor: User | None = None,
-    acknowledged_at: datetime | None = None,
+    written_at: datetime | None = None,
     returned_recently: bool = False,
     returned_from: str = "",
     returned_on: date | None = None,
@@ -143,12 +148,10 @@ def registration_plan(
     validate_channel(
         channel, is_staff=staff is not None, photo_attached=photo_attached, errors=errors
     )
-    if acknowledged_at is not None and staff is None:
-        errors.add("acknowledged_at", _("Only committee staff can set the registration time."))
     now = timezone.now()
-    ack = acknowledged_at or now
     committee = household.committee
-    validate_round(round=round, committee=committee, now=now, ack=ack, errors=errors)
+    validate_round(round=round, committee=committee, now=now, errors=errors)
+    validate_written_at(written_at, round=round, is_staff=staff is not None, now=now, errors=errors)
     returned_recently, returned_from, returned_on = clean_returnee(
         returned_recently=bool(returned_recently),
         returned_from=returned_from,
@@ -171,7 +174,7 @@ def registration_plan(
         phone=phone,
         channel=channel,
         staff=staff,
-        acknowledged_at=ack,
+        written_at=written_at,
         returned_recently=returned_recently,
         returned_from=returned_from,
         returned_on=returned_on,
@@ -203,7 +206,10 @@ def _enqueue_new(
             status=plan.status,
             name=plan.name,
             phone=plan.phone,
-            acknowledged_at=plan.acknowledged_at,
+            # The entry time, taken under the counter lock: it fixes the queue number,
+            # so a later number never shows an earlier time (docs/fairness.md).
+            acknowledged_at=timezone.now(),
+            written_at=plan.written_at,
             returned_recently=plan.returned_recently,
             returned_from=plan.returned_from,
             returned_on=plan.returned_on,
@@ -274,7 +280,7 @@ class RegistrationOptions(TypedDict, total=False):
     """The optional keywords of ``registration_create`` / ``registration_submit``."""
 
     actor: User | None
-    acknowledged_at: datetime | None
+    written_at: datetime | None
     returned_recently: bool
     returned_from: str
     returned_on: date | None
@@ -350,14 +356,27 @@ def _same_or_conflict(
 
 
 def registration_approve(*, registration: Registration, actor: User) -> Registration:
-    """Staff confirm a pending registration (roster mismatch or photo checked)."""
+    """Staff confirm a pending registration (roster mismatch or photo checked); an
+    "approved" link joins the chain (from then on it waits at its place)."""
     _require_scope(actor, registration.committee_id)
+    now = timezone.now()
     with write_transaction():
+        counter = queue.counter_lock(
+            round_id=registration.round_id, committee_id=registration.committee_id
+        )
         changed = Registration.objects.filter(
             pk=registration.pk, status=Registration.Status.PENDING_REVIEW
-        ).update(status=Registration.Status.VERIFIED, reviewed_by=actor, reviewed_at=timezone.now())
+        ).update(status=Registration.Status.VERIFIED, reviewed_by=actor, reviewed_at=now)
         if not changed:
             raise Conflict(_("This registration is not waiting for review."), code="not_pending")
+        link = (
+            LedgerEntry.Kind.APPROVED,
+            registration,
+            lambda seq: approved_payload(
+                seq=seq, queue_number=registration.queue_number, at_iso=ledger_at_iso(now)
+            ),
+        )
+        queue.ledger_append(counter, [link])
         audit_record(
             actor=actor,
             action="registration.approve",

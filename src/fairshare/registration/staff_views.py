@@ -279,7 +279,9 @@ def batch(request: StaffRequest, round_id: int, committee_code: str) -> HttpResp
     """Building-sheet / phone entries in sheet order, each with the sheet's own time.
 
     One line per household: ``building-room, name, phone, time`` (time "HH:MM" today
-    or "YYYY-MM-DD HH:MM"). Each line is its own registration (own transaction).
+    or "YYYY-MM-DD HH:MM"). Each line is its own registration (own transaction), entered
+    in line order: the line order fixes the queue numbers (entry time), the sheet's time
+    is kept as ``written_at`` (shown, never orders).
     """
     committee = _scoped_committee(request.user, committee_code)
     round_obj = _round_for(committee, round_id)
@@ -332,7 +334,7 @@ def _batch_row(
             phone=cells[2],
             channel=channel,
             actor=user,
-            acknowledged_at=at,
+            written_at=at,
         )
     except AlreadyRegistered as exc:
         return {"error": str(exc.message)}

@@ -2,11 +2,28 @@
 
 Two checks per (round, committee) chain stored in the database:
 1. the chain itself (hashes, order, canonical payloads) with ``ledger.verify_chain``;
-2. every link against the stored registrations: a "registered" link's payload must
-   equal the payload recomputed from its registration row (so editing a stored
-   registration's name, building, room, channel, time or queue number breaks the
-   chain at that link), a "voided" link must name a void registration, and the
-   counter's head must be the last link.
+2. every link against the stored rows, as far as that is cheap:
+
+   * "registered": the payload must equal the one recomputed from its registration row
+     (``selectors.registered_payload_for``), so editing a stored registration's name,
+     building, room, channel, entry time, written time or queue number breaks the chain
+     at that link. Format-1 links (``v`` 1) are compared without the format-2 fields.
+     Two fields are not stored on the row and are re-derived:
+     ``review`` — the status at registration is not kept, so the link's value must be
+     consistent with the row and the rest of the chain: ``review`` true needs the row
+     still pending, or verified with an "approved" link, or void with a "voided" link;
+     ``review`` false needs the row verified or void (a pending row's link must say
+     true). ``carried_from`` — the source round's chain (same committee) has a "carried"
+     link into this round listing k households, which took queue numbers 1..k here:
+     those links must name the source round, every other one null;
+   * "voided" must name a void registration (queue number, reason); "approved" one that
+     is no longer pending; "corrected" its registration's queue number;
+   * the batch kinds (allocation, redeemed, expired, carried, shortfall) name no
+     registration; the app that owns their rows registers the check of each
+     (``register_row_check``: ``allocation/chain_checks.py``); a kind without one is
+     accepted on its hashes alone;
+   * every registration has its "registered" link, and the counter's head is the last
+     link.
 An exported board (the JSON of ``selectors.ledger_export``) is checked offline
 with check 1, its head hash, and the documented order checker (``ledger_order``,
 docs/ledger.md): every allocation link served the first waiting households by the
@@ -17,13 +34,31 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fairshare.registration.ledger import GENESIS, verify_chain
 from fairshare.registration.ledger_order import check_order
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.selectors import registered_payload_for
+from fairshare.rounds.models import Round
+
+# A check of a batch link against its rows: (entry, parsed payload) → "" or the reason.
+RowCheck = Callable[[LedgerEntry, dict[str, Any]], str]
+_ROW_CHECKS: dict[str, RowCheck] = {}
+_REGISTRATION_KINDS = {
+    LedgerEntry.Kind.REGISTERED,
+    LedgerEntry.Kind.VOIDED,
+    LedgerEntry.Kind.APPROVED,
+    LedgerEntry.Kind.CORRECTED,
+}
+_FORMAT2_ONLY = ("review", "written_at", "carried_from")
+
+
+def register_row_check(kind: str, check: RowCheck) -> None:
+    """Register the row check of a batch link kind (called from an app's ``ready``)."""
+    _ROW_CHECKS[kind] = check
 
 
 @dataclass(frozen=True)
@@ -40,37 +75,109 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def _check_against_rows(entry: LedgerEntry) -> str:
-    """Why the link disagrees with the stored registration, or "" when it agrees."""
+@dataclass
+class _Chain:
+    """What the re-derived fields of a chain's "registered" links depend on."""
+
+    approved: set[int] = field(default_factory=set)
+    voided: set[int] = field(default_factory=set)
+    carried_from: int | None = None  # the source round of a carry-over into this chain
+    carried: int = 0  # how many households it carried (queue numbers 1..carried)
+
+
+def _chain_context(round_id: int, committee_id: int, entries: list[LedgerEntry]) -> _Chain:
+    chain = _Chain()
+    for e in entries:
+        if e.kind == LedgerEntry.Kind.APPROVED and e.registration_id is not None:
+            chain.approved.add(e.registration_id)
+        elif e.kind == LedgerEntry.Kind.VOIDED and e.registration_id is not None:
+            chain.voided.add(e.registration_id)
+    source = Round.objects.filter(pk=round_id).values_list("carry_over_from_id", flat=True).first()
+    if source is not None:
+        for payload in LedgerEntry.objects.filter(
+            round_id=source, committee_id=committee_id, kind=LedgerEntry.Kind.CARRIED
+        ).values_list("payload", flat=True):
+            body = json.loads(payload)
+            if body.get("to_round") == round_id:
+                chain.carried_from = source
+                chain.carried += len(body.get("queue_numbers") or [])
+    return chain
+
+
+def _expected_review(registration: Registration, claimed: Any, chain: _Chain) -> bool:
+    """The ``review`` value consistent with the row and the chain (module docstring)."""
+    status = registration.status
+    if status == Registration.Status.PENDING_REVIEW:
+        return True
+    if status == Registration.Status.VERIFIED:
+        return registration.pk in chain.approved
+    return claimed is True and registration.pk in chain.voided
+
+
+def _registered_expected(entry: LedgerEntry, body: dict[str, Any], chain: _Chain) -> dict[str, Any]:
+    registration = entry.registration
+    assert registration is not None
+    carried = chain.carried_from is not None and registration.queue_number <= chain.carried
+    expected = registered_payload_for(
+        registration,
+        seq=entry.seq,
+        review=_expected_review(registration, body.get("review"), chain),
+        carried_from=chain.carried_from if carried else None,
+    )
+    if body.get("v") == 1:
+        expected["v"] = 1
+        for key in _FORMAT2_ONLY:
+            expected.pop(key)
+    if registration.personal_data_purged_at is not None:
+        # After the personal-data purge the name is gone from the row; the masked
+        # name in the link cannot be re-derived, so it is the one field not compared
+        # (the hash chain itself still proves the link unchanged).
+        expected["name"] = body.get("name")
+    return expected
+
+
+def _check_registration_link(entry: LedgerEntry, body: dict[str, Any], chain: _Chain) -> str:
+    """Why a link about one registration disagrees with its row, or ""."""
     registration = entry.registration
     if registration is None:
         return "the link names no registration"
-    body = json.loads(entry.payload)
+    if (registration.round_id, registration.committee_id) != (
+        entry.round_id,
+        entry.committee_id,
+    ):
+        return "stored registration belongs to another round or committee"
     if entry.kind == LedgerEntry.Kind.REGISTERED:
-        expected = registered_payload_for(registration, seq=entry.seq)
-        if registration.personal_data_purged_at is not None:
-            # After the personal-data purge the name is gone from the row; the masked
-            # name in the link cannot be re-derived, so it is the one field not compared
-            # (the hash chain itself still proves the link unchanged).
-            expected["name"] = body.get("name")
+        expected = _registered_expected(entry, body, chain)
         if body != expected:
             fields = sorted(k for k in expected if body.get(k) != expected[k])
             return f"stored registration differs from the link ({', '.join(fields)})"
-        if (registration.round_id, registration.committee_id) != (
-            entry.round_id,
-            entry.committee_id,
-        ):
-            return "stored registration belongs to another round or committee"
-    elif entry.kind == LedgerEntry.Kind.VOIDED:
+        return ""
+    if body.get("queue_number") != registration.queue_number:
+        return f"stored registration's queue number differs from the {entry.kind} link"
+    if entry.kind == LedgerEntry.Kind.VOIDED:
         if registration.status != Registration.Status.VOID:
             return "a voided link names a registration that is not void"
-        if body.get("queue_number") != registration.queue_number:
-            return "stored registration's queue number differs from the voided link"
         if body.get("reason") != registration.void_reason.split(":")[0]:
             return "stored void reason differs from the voided link"
-    else:
-        return f"unknown link kind {entry.kind!r}"
+    elif (
+        entry.kind == LedgerEntry.Kind.APPROVED
+        and registration.status == Registration.Status.PENDING_REVIEW
+    ):
+        return "an approved link names a registration still pending review"
     return ""
+
+
+def _check_against_rows(entry: LedgerEntry, chain: _Chain) -> str:
+    """Why the link disagrees with the stored rows, or "" when it agrees."""
+    body = json.loads(entry.payload)
+    if entry.kind in _REGISTRATION_KINDS:
+        return _check_registration_link(entry, body, chain)
+    if entry.kind not in LedgerEntry.Kind.values:
+        return f"unknown link kind {entry.kind!r}"
+    if entry.registration_id is not None:
+        return f"a {entry.kind} link names a registration"
+    check = _ROW_CHECKS.get(entry.kind)
+    return check(entry, body) if check is not None else ""
 
 
 def verify_database_chain(*, round_id: int, committee_id: int, committee_code: str) -> ChainReport:
@@ -88,8 +195,9 @@ def verify_database_chain(*, round_id: int, committee_id: int, committee_code: s
         return ChainReport(
             round_id, committee_code, len(links), head, chain_break.seq, chain_break.reason
         )
+    chain = _chain_context(round_id, committee_id, entries)
     for entry in entries:
-        reason = _check_against_rows(entry)
+        reason = _check_against_rows(entry, chain)
         if reason:
             return ChainReport(round_id, committee_code, len(links), head, entry.seq, reason)
     registered_ids = {
