@@ -11,7 +11,8 @@ the same day is a correction: it supersedes the current one (``superseded_by``;
 history kept) and sets ``SupplyDay.packs`` to its packs. Vouchers reference the
 declaration that was current when they were issued, so the batch and price on an
 issued voucher never change. A correction may not go below the packs already
-issued (live vouchers) for that day.
+issued (live vouchers) for that day; a delivery that fell short is lowered by
+``shortfall.supply_shortfall``, which cancels the latest-issued unbought vouchers.
 """
 
 from __future__ import annotations
