@@ -56,6 +56,14 @@ _BUILDING = Building._meta.db_table
 _OUTBOX = OutboxMessage._meta.db_table
 _LEDGER = LedgerEntry._meta.db_table
 _OFFLINE_SQL = ", ".join(f"'{c}'" for c in sorted(str(c) for c in OFFLINE_CHANNELS))
+# The household's latest ``requeued`` row as ``q`` (a household requeued after a
+# shortfall and later after an expiry has two; one row per waiting registration).
+_REQUEUE_JOIN = (
+    f"LEFT JOIN {_REQUEUE} q ON q.round_id = r.round_id "
+    "AND q.household_id = r.household_id AND q.outcome = 'requeued' "
+    f"AND NOT EXISTS (SELECT 1 FROM {_REQUEUE} q2 WHERE q2.round_id = q.round_id "
+    "AND q2.household_id = q.household_id AND q2.outcome = 'requeued' AND q2.id > q.id) "
+)
 
 
 @dataclass(frozen=True)
@@ -131,8 +139,7 @@ def committee_counts(
     sql = (
         "SELECT r.committee_id, COUNT(*), COUNT(q.id), "
         f"SUM(CASE WHEN q.id IS NULL AND r.channel IN ({_OFFLINE_SQL}) THEN 1 ELSE 0 END) "
-        f"FROM {_REG} r LEFT JOIN {_REQUEUE} q ON q.round_id = r.round_id "
-        "AND q.household_id = r.household_id AND q.outcome = 'requeued' "
+        f"FROM {_REG} r {_REQUEUE_JOIN}"
         f"WHERE {where} GROUP BY r.committee_id"
     )
     with connection.cursor() as cursor:
@@ -216,8 +223,7 @@ def _ranked(
         "CASE WHEN q.id IS NULL THEN 1 ELSE 0 END AS nr, "
         f"CASE WHEN r.channel IN ({_OFFLINE_SQL}) THEN 1 ELSE 0 END AS off, {key} AS pk "
         f"FROM {_REG} r {join}"
-        f"LEFT JOIN {_REQUEUE} q ON q.round_id = r.round_id "
-        "AND q.household_id = r.household_id AND q.outcome = 'requeued' "
+        f"{_REQUEUE_JOIN}"
         f"WHERE {where}), "
         f"rk AS (SELECT w.*, {requeue_rank} AS req_rank, "
         "sum(nr) OVER win AS g, sum(nr * off) OVER win AS offs FROM w "
