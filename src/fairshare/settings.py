@@ -377,7 +377,7 @@ if SMS_BACKEND not in _SMS_BUILTIN_BACKENDS and not _sms_dotted:
         f"expected one of {', '.join(_SMS_BUILTIN_BACKENDS)} or a dotted class path; "
         f"got {SMS_BACKEND!r}",
     )
-SMS_KINDS_SENT = ("code", "registration", "voucher", "carry_over")  # shortfall: not yet
+SMS_KINDS_SENT = ("code", "registration", "voucher", "carry_over", "shortfall")
 SMS_ALIYUN_TEMPLATES = {
     kind: env_str(f"FAIRSHARE_SMS_TEMPLATE_{kind.upper()}")
     for kind in ("code", "registration", "voucher", "carry_over", "shortfall")

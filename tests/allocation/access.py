@@ -63,6 +63,15 @@ ENTRIES = {
         },
         own=frozenset({201}),
     ),
+    # Shortfall: who may declare the supply may lower it; without ``confirm`` it is the
+    # confirmation step (200, nothing written).
+    ("POST", "/api/v1/pharmacies/{code}/supplies/shortfall"): staff(
+        "pharmacy",
+        *AREA,
+        params=lambda c: {"code": c.pharmacy.code},
+        body=lambda c: {"date": c.supply_date.isoformat(), "packs": 0},
+        own=frozenset({200}),
+    ),
     ("GET", "/api/v1/committees/{code}/voucher-slips.pdf"): staff(
         *COMMITTEE_AND_AREA, params=_committee, query=_day, own=frozenset({200})
     ),
@@ -101,6 +110,32 @@ ENTRIES = {
         *AREA,
         body=lambda c: {"pharmacy": c.pharmacy.code, **_supply(c)},
         own=frozenset({302}),
+    ),
+    ("GET", "/vouchers/supply/shortfall/"): staff(
+        "pharmacy", *AREA, scoped=False, own=frozenset({200})
+    ),
+    # The first POST is the confirmation step (200, nothing written).
+    ("POST", "/vouchers/supply/shortfall/"): staff(
+        "pharmacy",
+        *AREA,
+        body=lambda c: {
+            "pharmacy": c.pharmacy.code,
+            "date": c.supply_date.isoformat(),
+            "packs": "0",
+        },
+        own=frozenset({200}),
+    ),
+    # The notify-by-hand list (full names): the committee's staff and its area admins.
+    ("GET", "/vouchers/committees/<str:code>/by-hand/"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, own=frozenset({200})
+    ),
+    ("GET", "/vouchers/committees/<str:code>/by-hand.csv"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, own=frozenset({200})
+    ),
+    # Nothing ticked: a field error, nothing written (the told mark is tested in
+    # tests/allocation/test_by_hand.py).
+    ("POST", "/vouchers/committees/<str:code>/by-hand/"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, body=lambda c: {}, own=frozenset({422})
     ),
     # Allocation page: area admins only; a preview writes nothing. Another area's admin
     # naming this area's pharmacy is refused (422: not a pharmacy of their area).

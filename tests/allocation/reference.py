@@ -9,7 +9,7 @@ test in ``test_setbased.py`` compares the SQL engine's vouchers with it.
 Also here, as plain Python statements of what the product computes in SQL:
 ``committee_pick`` (the order within a committee), ``voucher_sms_payload`` (the SMS the
 engine assembles with ``setbased.insert_sms``) and ``lottery_order`` (the lottery
-order from ``lottery.rank_key``).
+order from ``lottery.rank_key`` over the registrations' public link hashes).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from fairshare.allocation.tokens import code_display
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.core.sms import sms_render
-from fairshare.registration.models import OFFLINE_CHANNELS
+from fairshare.registration.models import OFFLINE_CHANNELS, LedgerEntry, Registration
 from fairshare.rounds.models import Round
 
 _OFFLINE = {str(c) for c in OFFLINE_CHANNELS}
@@ -51,17 +51,34 @@ class Candidate:
     offline: bool
     building: tuple  # (sort_order, label, building_id): the building's sort key
     priority: tuple | None = None  # requeue order key; None when not requeued
+    link_hash: str = ""  # hash of its "registered" link (the lottery's public input)
     phone: str = ""
 
 
-def lottery_order(seed: str, tickets: Iterable[str]) -> list[str]:
-    """The tickets in lottery order (best rank first)."""
-    return sorted(tickets, key=lambda ticket: (rank_key(seed, ticket), ticket))
+def link_hashes(registration_ids: Iterable[int]) -> dict[int, str]:
+    """Registration id → the hash of its "registered" link (the public lottery input)."""
+    return dict(
+        LedgerEntry.objects.filter(
+            registration_id__in=list(registration_ids), kind=LedgerEntry.Kind.REGISTERED
+        ).values_list("registration_id", "hash")
+    )
+
+
+def lottery_rank(seed: str, registration: Registration) -> str:
+    """The registration's lottery rank key, from its public "registered" link."""
+    return rank_key(seed, link_hashes([registration.pk])[registration.pk])
+
+
+def lottery_order(seed: str, registrations: Iterable[Registration]) -> list[Registration]:
+    """The registrations in lottery order (best rank first; ties by queue number)."""
+    regs = list(registrations)
+    links = link_hashes(r.pk for r in regs)
+    return sorted(regs, key=lambda r: (rank_key(seed, links[r.pk]), r.queue_number))
 
 
 def policy_sorted(candidates: Sequence[Candidate], policy: str, seed: str = "") -> list[Candidate]:
     if policy == Round.Policy.LOTTERY:
-        return sorted(candidates, key=lambda c: (rank_key(seed, c.ticket), c.ticket))
+        return sorted(candidates, key=lambda c: (rank_key(seed, c.link_hash), c.queue_number))
     return sorted(candidates, key=lambda c: c.queue_number)
 
 
@@ -163,6 +180,7 @@ def _candidates(round: Round, committee_ids: list[int]) -> list[Candidate]:
             "household__building_id",
         )
     )
+    links = link_hashes(r[0] for r in rows)
     return [
         Candidate(
             registration_id=r[0],
@@ -173,6 +191,7 @@ def _candidates(round: Round, committee_ids: list[int]) -> list[Candidate]:
             offline=r[5] in _OFFLINE,
             building=(r[6], r[7], r[8]),
             priority=requeued.get(r[1]),
+            link_hash=links.get(r[0], ""),
         )
         for r in rows
     ]

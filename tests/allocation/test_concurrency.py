@@ -132,3 +132,84 @@ def test_race_is_real_without_the_lock(pharmacy_setup, monkeypatch):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert [r.issued for r in results] == [20, 20]
     assert _issued_packs(s) == 40 > 30  # over-issued: this is what the lock prevents
+
+
+# --- a shortfall racing an allocation run on the same day --------------------------------
+
+
+def _shortfall_race(s, monkeypatch, *, guarded: bool):
+    """30 wait; 20 packs confirmed, 10 issued. At once: an allocation run (would issue
+    the other 10) and a shortfall to 12. Both read while the other could still write."""
+    from fairshare.allocation import shortfall, supplyday
+
+    for committee in s["committees"][:1]:
+        queue_build(round=s["round"], committee=committee, entries=[Entry()] * 30)
+    supply_declare(
+        pharmacy=s["pharmacy"],
+        date=s["today"],
+        packs=10,
+        manufacturer="厂",
+        style="平面",
+        unit_price="1.00",
+        actor=None,
+    )
+    allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"])
+    supply_declare(
+        pharmacy=s["pharmacy"],
+        date=s["today"],
+        packs=20,
+        manufacturer="厂",
+        style="平面",
+        unit_price="1.00",
+        actor=None,
+    )
+    read = shortfall._plan
+    if guarded:
+        _after_read(monkeypatch, _hold_lock)
+        hold = _hold_lock
+    else:
+        for module in (engine, shortfall, supplyday):
+            monkeypatch.setattr(module, "lock_rows", lambda queryset, **kw: queryset)
+        both_read = threading.Barrier(2)
+        _after_read(monkeypatch, lambda: both_read.wait(timeout=10))
+
+        def hold():
+            both_read.wait(timeout=10)
+
+    def plan_then_wait(day, packs):
+        plan = read(day, packs)
+        hold()
+        return plan
+
+    monkeypatch.setattr(shortfall, "_plan", plan_then_wait)
+    results = _at_once(
+        lambda: allocation_run(round=s["round"], date=s["today"], pharmacy=s["pharmacy"]),
+        lambda: shortfall.supply_shortfall(
+            pharmacy=s["pharmacy"], date=s["today"], packs=12, actor=None
+        ),
+    )
+    live = (
+        Voucher.objects.filter(
+            pharmacy=s["pharmacy"], date=s["today"], status__in=Voucher.LIVE_STATUSES
+        ).aggregate(n=Sum("packs"))["n"]
+        or 0
+    )
+    return results, live
+
+
+def test_shortfall_racing_an_allocation_never_leaves_live_packs_above_supply(
+    pharmacy_setup, monkeypatch
+):
+    s = pharmacy_setup
+    results, live = _shortfall_race(s, monkeypatch, guarded=True)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert live <= 12
+
+
+def test_shortfall_race_is_real_without_the_lock(pharmacy_setup, monkeypatch):
+    """Negative control: with the SupplyDay lock switched off, the run issues against the
+    old figure while the shortfall cancels against the old vouchers: live > supply."""
+    s = pharmacy_setup
+    results, live = _shortfall_race(s, monkeypatch, guarded=False)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert live > 12

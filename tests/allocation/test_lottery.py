@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,9 @@ from django.utils import timezone
 
 from fairshare.allocation import lottery
 from fairshare.allocation.models import Voucher
+from fairshare.allocation.selectors import lottery_verify
 from fairshare.allocation.services import allocation_run, supply_declare
+from fairshare.registration.models import LedgerEntry
 from fairshare.rounds.models import Round
 from tests.allocation.factories import Entry, queue_build
 from tests.allocation.reference import lottery_order
@@ -67,8 +70,8 @@ def test_commit_reveal_recompute(pharmacy_setup, capsys, settings, tmp_path):
         .order_by("id")
         .values_list("registration__ticket", flat=True)
     )
-    # Anyone can recompute the order from the revealed seed and the public tickets.
-    expected = lottery_order(seed, [r.ticket for r in regs])[:12]
+    # Anyone can recompute the order from the revealed seed and the public link hashes.
+    expected = [r.ticket for r in lottery_order(seed, regs)][:12]
     assert issued == expected
     assert issued != [r.ticket for r in regs][:12]  # not simply queue order
     call_command("lottery", "verify", "--round", str(rnd.pk))
@@ -82,11 +85,18 @@ def test_commit_reveal_recompute(pharmacy_setup, capsys, settings, tmp_path):
 
 
 def test_rank_key_is_keyed_hash():
-    seed, ticket = "abc", "T0001"
-    assert lottery.rank_key(seed, ticket) == hmac.new(b"abc", b"T0001", "sha256").hexdigest()
-    assert lottery_order(seed, ["b", "a"]) == sorted(
-        ["b", "a"], key=lambda t: lottery.rank_key(seed, t)
+    seed, link = "abc", "f" * 64
+    assert lottery.rank_key(seed, link) == hmac.new(b"abc", link.encode(), "sha256").hexdigest()
+    plain = lottery.draw_key(
+        seed, link_hash=link, queue_number=7, carried=False, carried_first=True
     )
+    carried = lottery.draw_key(
+        seed, link_hash="0" * 64, queue_number=9, carried=True, carried_first=True
+    )
+    assert carried < plain  # carried households are drawn first when the round says so
+    assert lottery.draw_key(
+        seed, link_hash=link, queue_number=7, carried=False, carried_first=False
+    ) == (False, lottery.rank_key(seed, link), 7)
 
 
 def test_allocate_command_dry_run_and_errors(pharmacy_setup, capsys):
@@ -111,3 +121,48 @@ def test_allocate_command_dry_run_and_errors(pharmacy_setup, capsys):
     with pytest.raises(CommandError):
         call_command("allocate", "--round", str(s["round"].pk), "--date", late)
     assert Voucher.objects.count() == 2
+
+
+@pytest.mark.parametrize("carried_first", [True, False])
+def test_carried_households_drawn_first_when_the_round_says_so(pharmacy_setup, carried_first):
+    from fairshare.allocation.carryover import carry_over_run
+    from tests.factories import RoundFactory
+
+    s = pharmacy_setup
+    committee = s["committees"][0]
+    queue_build(round=s["round"], committee=committee, entries=[Entry()] * 6)
+    seed = "ab" * 32
+    new = RoundFactory(
+        district=s["round"].district,
+        policy="lottery",
+        carry_over_from=s["round"],
+        carried_first=carried_first,
+        lottery_seed=seed,
+        lottery_commitment=lottery.commitment_of(seed),
+    )
+    assert carry_over_run(round=new)["total"] == 6
+    queue_build(round=new, committee=committee, entries=[Entry()] * 10)
+    regs = list(new.registrations.order_by("queue_number"))
+    supply_declare(
+        pharmacy=s["pharmacy"],
+        date=s["today"],
+        packs=6,
+        manufacturer="厂",
+        style="平面",
+        unit_price="1.00",
+        actor=None,
+    )
+    allocation_run(round=new, date=s["today"])
+    served = list(
+        Voucher.objects.filter(round=new).order_by("id").values_list("registration_id", flat=True)
+    )
+    carried, others = regs[:6], regs[6:]
+    if carried_first:
+        assert served == [r.pk for r in lottery_order(seed, carried)]
+    else:
+        assert served == [r.pk for r in lottery_order(seed, carried + others)][:6]
+    assert lottery_verify(round=new) == []
+    links = [
+        json.loads(e.payload) for e in LedgerEntry.objects.filter(round=new, kind="allocation")
+    ]
+    assert [link["carried_first"] for link in links] == [carried_first]

@@ -14,13 +14,14 @@ from django.db.models import Count, Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fairshare.allocation.lottery import commitment_of, rank_key
+from fairshare.allocation.lottery import commitment_of
 from fairshare.allocation.models import Voucher
 from fairshare.allocation.services import allocation_run, supply_declare
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.core.errors import Conflict
 from fairshare.registration.models import OFFLINE_CHANNELS, Registration
 from tests.allocation.factories import Entry, queue_build
+from tests.allocation.reference import lottery_rank
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +186,7 @@ def test_lottery_served_by_rank(pharmacy_setup, queue_lists, supply, reserve, se
         served, _ = _common_checks(regs, day, 1)
         for done, waiting in _groups(regs, served).values():
             if done and waiting:
-                worst = max(rank_key(seed, r.ticket) for r in done)
-                assert worst < min(rank_key(seed, r.ticket) for r in waiting)
+                worst = max(lottery_rank(seed, r) for r in done)
+                assert worst < min(lottery_rank(seed, r) for r in waiting)
 
     _run(pharmacy_setup, body)

@@ -28,7 +28,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from fairshare.allocation.models import SupplyDeclaration
+from fairshare.allocation.by_hand import has_mobile
+from fairshare.allocation.models import SupplyDeclaration, Voucher
 from fairshare.allocation.tokens import code_display
 from fairshare.community.models import (
     Building,
@@ -198,7 +199,28 @@ def _public_pharmacies(world: World) -> list[Download]:
     ]
 
 
+def _by_hand(world: World) -> list[Download]:
+    """The notify-by-hand list: the poisoned phones are no mobiles, so the households
+    holding an unbought voucher are on it, with their (poisoned) names."""
+    committee = Committee.objects.get(pk=world.board.committee.pk)
+    issued = Voucher.objects.filter(
+        pk__in=[v.pk for v in world.board.vouchers.values()], status=Voucher.Status.ISSUED
+    )
+    # one of them has a landline only (the poisoned phones are still mobiles)
+    first = issued.order_by("id").values_list("registration_id", flat=True)[0]
+    Registration.objects.filter(pk=first).update(phone="@021-65431234")
+    names = {
+        name
+        for name, phone in issued.values_list("registration__name", "registration__phone")
+        if not has_mobile(phone)  # a poisoned "\t139…" is still a mobile
+    }
+    assert names
+    url = f"/vouchers/committees/{quote(committee.code, safe='')}/by-hand.csv"
+    return [("committee", url, names)]  # the committee's latest round: the board's
+
+
 EXPORT_DOWNLOADS: dict[str, Callable[[World], list[Download]]] = {
+    "vouchers/committees/<str:code>/by-hand.csv": _by_hand,
     "public/staff/rounds/<int:round_id>/export/<str:kind>.xlsx": _round_exports,
     "pharmacy/reconciliation.xlsx": _reconciliation,
     "api/v1/public/pharmacies.csv": _public_pharmacies,

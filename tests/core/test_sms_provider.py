@@ -330,10 +330,13 @@ def test_provider_settings_are_checked_at_start_up():
         "FAIRSHARE_SMS_TEMPLATE_REGISTRATION": "SMS_2",
         "FAIRSHARE_SMS_TEMPLATE_VOUCHER": "SMS_3",
         "FAIRSHARE_SMS_TEMPLATE_CARRY_OVER": "SMS_4",  # carried households are told
+        "FAIRSHARE_SMS_TEMPLATE_SHORTFALL": "SMS_5",  # and those cancelled by a shortfall
     }
     assert _settings_error(**full) == ""
     no_carry = {k: v for k, v in full.items() if k != "FAIRSHARE_SMS_TEMPLATE_CARRY_OVER"}
     assert "FAIRSHARE_SMS_TEMPLATE_CARRY_OVER: required" in _settings_error(**no_carry)
+    no_short = {k: v for k, v in full.items() if k != "FAIRSHARE_SMS_TEMPLATE_SHORTFALL"}
+    assert "FAIRSHARE_SMS_TEMPLATE_SHORTFALL: required" in _settings_error(**no_short)
     missing = {k: v for k, v in full.items() if k != "FAIRSHARE_SMS_TEMPLATE_VOUCHER"}
     assert "FAIRSHARE_SMS_TEMPLATE_VOUCHER: required" in _settings_error(**missing)
     assert "FAIRSHARE_SMS_BACKEND" in _settings_error(FAIRSHARE_SMS_BACKEND="alibaba")

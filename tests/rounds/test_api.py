@@ -115,6 +115,25 @@ def test_policy_change_after_registrations_is_422(client, place):
     assert entry.before == {"policy": "fcfs"} and entry.after == {"policy": "lottery"}
 
 
+def test_carried_first_is_a_round_setting_fixed_once_households_registered(client, place):
+    from fairshare.registration.services import registration_create
+
+    round_ = RoundFactory(district=place.district, subdistrict=place.sub, policy="lottery")
+    url = f"/api/v1/rounds/{round_.pk}"
+    changed = patch(client, url, place.sub_user, {"carried_first": True})
+    assert changed.status_code == 200 and changed.json()["carried_first"] is True
+    household = HouseholdFactory(building__committee=place.committee)
+    registration_create(
+        round=round_, household=household, name="王五", phone="13912345678", channel="online"
+    )
+    refused = patch(client, url, place.sub_user, {"carried_first": False})
+    assert refused.status_code == 422 and "carried_first" in refused.json()["errors"]
+    round_.refresh_from_db()
+    assert round_.carried_first is True
+    unchanged = patch(client, url, place.sub_user, {"carried_first": True, "name": "第二轮"})
+    assert unchanged.status_code == 200  # the same value again is no change
+
+
 def test_edit_refused_for_field_locked_by_state(client, place):
     round_ = RoundFactory(district=place.district, subdistrict=place.sub, status="closed")
     refused = patch(

@@ -86,3 +86,18 @@ def test_committee_staff_refused_and_foreign_round_hidden(client, place):
     assert client.post(f"/staff/rounds/{round_.pk}/close/", {"confirm": "yes"}).status_code == 404
     round_.refresh_from_db()
     assert round_.status == "open"
+
+
+def test_carried_first_on_the_round_form(client, place):
+    earlier = RoundFactory(district=place.district, subdistrict=place.sub, status="closed")
+    client.force_login(place.sub_user)
+    data = form(
+        subdistrict=place.sub.pk, policy="lottery", carry_over_from=earlier.pk, carried_first="on"
+    )
+    response = client.post("/staff/rounds/new/", data)
+    assert response.status_code == 302, response.content.decode()
+    round_ = Round.objects.exclude(pk=earlier.pk).get()
+    assert round_.carried_first is True
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/staff/rounds/{round_.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "carried households are drawn before the others" in page.content.decode()

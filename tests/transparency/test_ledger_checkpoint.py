@@ -285,10 +285,11 @@ def _doc_snippet() -> dict:
     import re
     from pathlib import Path
 
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "ledger-checkpoints.md").read_text()
-    [code] = re.findall(r"```python\n(.*?)```", doc, re.S)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ledger.md").read_text()
+    section = doc.split("## Signed checkpoints", 1)[1]
+    [code] = re.findall(r"```python\n(.*?)```", section, re.S)
     namespace: dict = {}
-    exec(compile(code, "ledger-checkpoints.md", "exec"), namespace)
+    exec(compile(code, "ledger.md", "exec"), namespace)
     return namespace
 
 

@@ -3,6 +3,12 @@
 * ``POST /pharmacies/{code}/supplies``: that pharmacy's staff, or subdistrict/district
   staff of its area (others 403; unknown pharmacy 404) → 201 with the declaration
   and the day's total.
+* ``POST /pharmacies/{code}/supplies/shortfall``: the same callers lower a confirmed
+  day below what was issued (``allocation/shortfall.py``). Without ``confirm`` → 200, the
+  confirmation step: how many vouchers (the latest-issued unbought ones) it would
+  cancel, nothing written. With ``confirm`` = that number → 201, done; 422 on the field
+  ``packs`` if the number changed meanwhile, or if the packs bought already exceed the
+  new figure (a sale cannot be undone).
 * ``POST /rounds/{round}/allocations``: subdistrict or district staff of the round's
   district; committee and pharmacy staff get 403. Without ``pharmacy`` the run covers
   every pharmacy of the caller's area that declared supply for the date. Answers 201
@@ -37,6 +43,7 @@ from fairshare.allocation.services import (
     supply_declare_as,
     voucher_set_fulfilment,
 )
+from fairshare.allocation.shortfall import shortfall_preview, supply_shortfall_as
 from fairshare.allocation.slips import slips_pdf
 from fairshare.allocation.tokens import code_display
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
@@ -92,6 +99,53 @@ def declare_supply(request: StaffRequest, code: SingleLine, payload: SupplyIn) -
         }
 
     return declare
+
+
+class ShortfallIn(InputSchema):
+    date: Date
+    packs: int
+    confirm: int | None = None  # the number of vouchers the preview said it cancels
+
+
+@router.post("/pharmacies/{code}/supplies/shortfall", auth=bearer, response={200: dict, 201: dict})
+@write_endpoint()
+def supply_shortfall(request: StaffRequest, code: SingleLine, payload: ShortfallIn) -> Operation:
+    pharmacy = selectors.pharmacy_get(code=code)
+
+    def lower() -> Answer:
+        body: dict[str, Any] = {"pharmacy": pharmacy.code, "date": payload.date.isoformat()}
+        if payload.confirm is None:
+            plan = shortfall_preview(
+                actor=request.user, pharmacy=pharmacy, date=payload.date, packs=payload.packs
+            )
+        else:
+            result = supply_shortfall_as(
+                actor=request.user,
+                pharmacy=pharmacy,
+                date=payload.date,
+                packs=payload.packs,
+                confirm=payload.confirm,
+            )
+            plan = result.plan
+            body |= {
+                "cancelled": result.cancelled,
+                "by_committee": result.by_committee,
+                "sms": result.sms,
+                "without_mobile": result.without_mobile,
+                "day_total": result.declaration.supply_day.packs,
+            }
+        body |= {
+            "confirmed": payload.confirm is not None,
+            "packs": plan.packs,
+            "packs_before": plan.before,
+            "live_packs": plan.live_packs,
+            "redeemed_packs": plan.redeemed_packs,
+            "cancel": len(plan.cancel),
+            "cancel_packs": plan.cancel_packs,
+        }
+        return (201 if payload.confirm is not None else 200), body
+
+    return lower
 
 
 def _result_body(result: AllocationResult) -> dict[str, Any]:

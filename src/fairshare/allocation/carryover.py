@@ -27,7 +27,8 @@ already registered in the target are never carried again).
 
 Each carried household with a mobile number gets one ``carry_over`` SMS (its new queue
 number and ticket) through the outbox, in the same transaction; households without
-one are counted (``without_mobile``) for the committee to tell by hand.
+one are counted (``without_mobile``) and are on the committee's notify-by-hand list
+(``by_hand.py``).
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
 from fairshare.allocation import chain
+from fairshare.allocation.by_hand import mobile_of
 from fairshare.allocation.models import CarryOver
 from fairshare.allocation.waiting import waiting_registrations
 from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict
 from fairshare.core.locking import lock_rows, write_transaction
-from fairshare.core.phones import normalize_phone
 from fairshare.core.sms import sms_enqueue
 from fairshare.registration import queue
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
@@ -128,7 +129,7 @@ def _notify(*, round: Round, registrations: list[Registration]) -> int:
     transaction); the number of households without one."""
     without = 0
     for reg in registrations:
-        phone = normalize_phone(reg.phone)
+        phone = mobile_of(reg.phone)  # the one "has a mobile" rule (by_hand.py)
         if phone is None:
             without += 1
             continue

@@ -120,8 +120,7 @@ def allocation_links_append(
                 general=item.general,
                 buildings=item.buildings,
                 seed=round.lottery_seed if lottery else None,
-                # The round's "carried households first" setting goes here.
-                carried_first=False,
+                carried_first=round.carried_first if lottery else False,
                 served=items,
                 at_iso=ledger_at_iso(now),
             )

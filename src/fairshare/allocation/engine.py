@@ -50,7 +50,7 @@ from django.utils.translation import gettext_lazy as _
 from fairshare.accounts.models import User
 from fairshare.accounts.scoping import pharmacy_scope_q
 from fairshare.allocation import chain, issue, planning, setbased
-from fairshare.allocation.lottery import rank_key, seed_matches
+from fairshare.allocation.lottery import draw_key, seed_matches
 from fairshare.allocation.models import (
     AllocationRun,
     SupplyDay,
@@ -398,9 +398,13 @@ def _picks_query(
     committee_ids = [p.committee_id for p in plans]
     lottery = shares = labels = None
     if round.policy == Round.Policy.LOTTERY:
-        seed = round.lottery_seed
-        rows = setbased.waiting_tickets(round_id=round.pk, committee_ids=committee_ids)
-        rows.sort(key=lambda row: (rank_key(seed, row[1]), row[1]))
+        seed, first = round.lottery_seed, round.carried_first
+        rows = setbased.waiting_draws(round_id=round.pk, committee_ids=committee_ids)
+        rows.sort(
+            key=lambda row: draw_key(
+                seed, link_hash=row[2], queue_number=row[1], carried=row[3], carried_first=first
+            )
+        )
         lottery = [row[0] for row in rows]
     elif round.policy == Round.Policy.PER_BUILDING:
         by_committee: dict[int, list[tuple[tuple[int, str, int], int]]] = {}

@@ -22,6 +22,7 @@ def _requeues(expired: list[Voucher], now: datetime) -> list[Requeue]:
     already = set(
         Requeue.objects.filter(
             outcome=Requeue.Outcome.REQUEUED,
+            reason=Requeue.Reason.EXPIRY,
             household_id__in=[v.household_id for v in expired],
         ).values_list("round_id", "household_id")
     )
@@ -52,7 +53,9 @@ def voucher_expire_due(*, today: Date, round: Round | None = None) -> int:
     counter before voucher); then a conditional update (``status='issued'``) marks the
     vouchers, so a voucher redeemed at the same moment is never expired. Each expired
     voucher's household is requeued once (round setting ``requeue_expired``); a second
-    expiry, or requeue off, drops it. One ``expired`` link per (round, committee) lists
+    expiry, or requeue off, drops it; a requeue after a supply shortfall
+    (``Requeue.Reason.SHORTFALL``) was not the household's doing and does not use up
+    its once. One ``expired`` link per (round, committee) lists
     ``[queue_number, outcome]`` in requeue order (the order the requeued are served in).
     """
     now = timezone.now()

@@ -224,17 +224,25 @@ class AllocationRun(models.Model):
 
 
 class Requeue(models.Model):
-    """What happened to a household whose voucher expired unredeemed.
+    """What happened to a household whose voucher expired unredeemed, or was cancelled
+    for a supply shortfall (``reason``).
 
     ``requeued``: the household waits again at the head of its committee's queue
-    (once per round, when the round's ``requeue_expired`` is on); ``dropped``: it
-    lost its place (requeue off, or its second voucher expired too). The engine reads
-    these records; nothing is counted in a drifting counter.
+    (after an expiry once per round, when the round's ``requeue_expired`` is on; after
+    a shortfall always, and it does not use up that once); ``dropped``: it lost its
+    place (requeue off, or its second voucher expired too). A household may have
+    several ``requeued`` rows (a shortfall, then an expiry): its latest one is what
+    the engine's requeued class orders by (``setbased``). The engine reads these
+    records; nothing is counted in a drifting counter.
     """
 
     class Outcome(models.TextChoices):
         REQUEUED = "requeued", _("back to the head of the queue")
         DROPPED = "dropped", _("lost its place")
+
+    class Reason(models.TextChoices):
+        EXPIRY = "expiry", _("voucher expired unbought")
+        SHORTFALL = "shortfall", _("voucher cancelled for a supply shortfall")
 
     round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
     household = models.ForeignKey(
@@ -245,6 +253,9 @@ class Requeue(models.Model):
     )
     voucher = models.OneToOneField(Voucher, on_delete=models.PROTECT, related_name="requeue")
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    # Why the household waits again. Only an expiry uses up the household's one
+    # requeue: a shortfall (allocation/shortfall.py) is not the household's fault.
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.EXPIRY)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -255,10 +266,13 @@ class Requeue(models.Model):
             models.CheckConstraint(
                 condition=Q(outcome__in=["requeued", "dropped"]), name="requeue_outcome_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(reason__in=["expiry", "shortfall"]), name="requeue_reason_valid"
+            ),
             models.UniqueConstraint(
                 fields=["round", "household"],
-                condition=Q(outcome="requeued"),
-                name="requeue_once_per_household",
+                condition=Q(outcome="requeued", reason="expiry"),
+                name="requeue_expiry_once_per_household",
             ),
         ]
         indexes = [models.Index(fields=["household", "round"], name="requeue_household_idx")]
@@ -290,3 +304,40 @@ class CarryOver(models.Model):
 
     def __str__(self) -> str:
         return f"carry-over {self.source_id} → {self.target_id}"
+
+
+class HandNotice(models.Model):
+    """A notify-by-hand item a committee's staff marked as told (who, when).
+
+    The list itself is derived (``allocation/by_hand.py``): households without a mobile
+    phone whose voucher was issued (``kind`` issued, ``ref_id`` the voucher), whose
+    voucher was cancelled for a shortfall (shortfall, the Requeue) or that were carried
+    over (carried, the new registration). Only the "told" mark is stored.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", _("voucher issued")
+        SHORTFALL = "shortfall", _("voucher cancelled (shortfall)")
+        CARRIED = "carried", _("carried over")
+
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    ref_id = models.BigIntegerField()
+    told_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    told_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("told by hand")
+        verbose_name_plural = _("told by hand")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "ref_id"], name="hand_notice_once"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["issued", "shortfall", "carried"]),
+                name="hand_notice_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref_id}"

@@ -59,6 +59,12 @@ def _day(on: date) -> str:
     return str(_("%(month)s/%(day)s") % {"month": on.month, "day": on.day})
 
 
+def day_text(on: date) -> str:
+    """A day as the SMS write it (e.g. 3月5日), in the residents' default language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _day(on)
+
+
 def voucher_token(voucher: Voucher) -> str:
     return token_sign(voucher_claims(voucher))
 

@@ -148,7 +148,7 @@ def _queue_part(registration: Registration) -> dict[str, Any]:
     ).values("household_id")
     mine = Requeue.objects.filter(
         round=round_obj, household_id=registration.household_id, outcome=Requeue.Outcome.REQUEUED
-    ).first()
+    ).last()  # the latest: after a shortfall and then an expiry, the expiry's
     out: dict[str, Any] = {"requeued": mine is not None}
     if round_obj.policy == Round.Policy.LOTTERY:
         return out  # the order is the published draw's, not the queue number's

@@ -47,6 +47,7 @@ class RoundFields(Schema):
     packs_per_household: int | None = None
     voucher_valid_days: int | None = None
     requeue_expired: bool | None = None
+    carried_first: bool | None = None
 
 
 class RoundIn(RoundFields):

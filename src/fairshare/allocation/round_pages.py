@@ -63,6 +63,11 @@ class RoundForm(Form):
         queryset=Round.objects.none(),
         required=False,
     )
+    carried_first = forms.BooleanField(
+        label=gettext_lazy("carried households are drawn before the others"),
+        help_text=gettext_lazy("Lottery rounds that carry households over from another round."),
+        required=False,
+    )
 
     def __init__(self, *args: Any, user: Any, round: Round | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

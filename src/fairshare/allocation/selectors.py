@@ -3,6 +3,7 @@ area; see ``accounts/scoping.py``)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date as Date
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.permissions import Viewer, may_allocate, may_declare_supply
 from fairshare.accounts.scoping import pharmacy_scope_q, require_committee_in_scope, scoped
-from fairshare.allocation.lottery import rank_key, seed_matches
+from fairshare.allocation.lottery import draw_key, seed_matches
 from fairshare.allocation.models import Requeue, SupplyDay, SupplyDeclaration, Voucher
 from fairshare.allocation.notify import voucher_qr_svg  # noqa: F401  (public selector)
 from fairshare.allocation.resident_state import resident_state
@@ -20,7 +21,7 @@ from fairshare.allocation.tokens import code_normalize
 from fairshare.community.models import Committee, Pharmacy
 from fairshare.core.errors import NotFound
 from fairshare.core.models import OutboxMessage
-from fairshare.registration.models import OFFLINE_CHANNELS, Registration
+from fairshare.registration.models import OFFLINE_CHANNELS, LedgerEntry, Registration
 from fairshare.rounds.models import Round
 
 
@@ -105,7 +106,8 @@ def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
     The seed must match the published commitment, and within each committee and
     channel group (offline/online: the offline reserve picks offline households by
     rank too) the households served so far must be exactly the best-ranked ones,
-    ranks recomputed with ``lottery.rank_key`` from the seed and the tickets alone.
+    ranks recomputed with ``lottery.draw_key`` from the seed and the public hashes of
+    the registrations' "registered" links (``docs/ledger.md``, "The lottery").
     Households that went through an expiry requeue are left out of the check.
     """
     seed = (seed or round.lottery_seed or "").strip()
@@ -114,22 +116,29 @@ def lottery_verify(*, round: Round, seed: str | None = None) -> list[str]:
     requeued = set(Requeue.objects.filter(round=round).values_list("household_id", flat=True))
     served = set(Voucher.objects.filter(round=round).values_list("registration_id", flat=True))
     offline = {str(c) for c in OFFLINE_CHANNELS}
-    groups: dict[tuple[str, bool], list[tuple[str, bool, str]]] = {}
+    groups: dict[tuple[str, bool], list[tuple[tuple[bool, str, int], bool]]] = {}
+    links = LedgerEntry.objects.filter(round=round, kind=LedgerEntry.Kind.REGISTERED)
     rows = (
-        Registration.objects.filter(round=round)
-        .exclude(status=Registration.Status.VOID)
-        .values_list("id", "household_id", "committee__code", "channel", "ticket")
-    )
-    for reg_id, household_id, committee, channel, ticket in rows:
-        if household_id in requeued:
-            continue
-        groups.setdefault((committee, channel in offline), []).append(
-            (rank_key(seed, ticket), reg_id in served, ticket)
+        links.exclude(registration__status=Registration.Status.VOID)
+        .exclude(registration__household_id__in=requeued)
+        .values_list(
+            "registration_id", "committee__code", "registration__channel", "hash", "payload"
         )
+    )
+    for reg_id, committee, channel, link_hash, payload in rows:
+        body = json.loads(payload)
+        key = draw_key(
+            seed,
+            link_hash=link_hash,
+            queue_number=body["queue_number"],
+            carried=body.get("carried_from") is not None,
+            carried_first=round.carried_first,
+        )
+        groups.setdefault((committee, channel in offline), []).append((key, reg_id in served))
     problems = []
     for (committee, is_offline), items in sorted(groups.items()):
         items.sort()
-        flags = [done for _, done, _ in items]
+        flags = [done for _, done in items]
         first_waiting = flags.index(False) if False in flags else len(flags)
         if any(flags[first_waiting:]):
             group = "offline" if is_offline else "online"

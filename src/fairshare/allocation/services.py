@@ -13,7 +13,8 @@ the same day is a correction: it supersedes the current one (``superseded_by``;
 history kept) and sets ``SupplyDay.packs`` to its packs. Vouchers reference the
 declaration that was current when they were issued, so the batch and price on an
 issued voucher never change. A correction may not go below the packs already
-issued (live vouchers) for that day.
+issued (live vouchers) for that day; a delivery that fell short is lowered by
+``shortfall.supply_shortfall``, which cancels the latest-issued unbought vouchers.
 """
 
 from __future__ import annotations
@@ -25,18 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.models import User
-from fairshare.accounts.permissions import may_allocate, may_declare_supply
-from fairshare.allocation import engine, selectors
+from fairshare.accounts.permissions import may_allocate
+from fairshare.allocation import engine
 from fairshare.allocation.engine import AllocationResult
 from fairshare.allocation.expiry import voucher_expire_due
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
 from fairshare.allocation.models import CarryOver, SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.supplyday import (
+    day_packs_check,
+    supply_day_locked,
+    supply_round_check,
+)
 from fairshare.community.models import Member, Pharmacy
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden, NotFound
@@ -54,7 +59,6 @@ __all__ = [
     "voucher_set_fulfilment",
 ]
 
-MAX_PACKS = 100_000
 MAX_PRICE = Decimal("999999.99")
 
 
@@ -62,10 +66,7 @@ def _clean_supply(
     *, date: Any, packs: Any, manufacturer: Any, style: Any, unit_price: Any, round: Round | None
 ) -> tuple[int, Decimal, str, str]:
     errors = FieldErrors()
-    if isinstance(packs, bool) or not isinstance(packs, int):
-        errors.add("packs", _("Enter a whole number of packs."))
-    elif not 0 <= packs <= MAX_PACKS:
-        errors.add("packs", _("Packs must be between 0 and 100000."))
+    day_packs_check(errors, date=date, packs=packs, round=round)
     price = Decimal("-1")
     try:
         price = Decimal(str(unit_price))
@@ -76,12 +77,6 @@ def _clean_supply(
         bad = True
     if bad:
         errors.add("unit_price", _("Enter a price of 0 or more with at most 2 decimals."))
-    if not isinstance(date, Date):
-        errors.add("date", _("Enter a valid date."))
-    elif date < timezone.localdate():
-        errors.add("date", _("The date must be today or later."))
-    elif round is not None and not (round.valid_from <= date <= round.valid_until):
-        errors.add("date", _("The date is outside the round's purchase dates."))
     texts = []
     for name, value in (("manufacturer", manufacturer), ("style", style)):
         text = str(value or "").strip()
@@ -95,17 +90,6 @@ def _clean_supply(
     return packs, price.quantize(Decimal("0.01")), texts[0], texts[1]
 
 
-def _supply_day(pharmacy: Pharmacy, date: Date) -> SupplyDay:
-    """The SupplyDay row, created if needed, then locked."""
-    if not SupplyDay.objects.filter(pharmacy=pharmacy, date=date).exists():
-        try:
-            with transaction.atomic():
-                SupplyDay.objects.create(pharmacy=pharmacy, date=date, packs=0)
-        except IntegrityError:
-            pass  # created meanwhile by a concurrent declaration
-    return lock_rows(SupplyDay.objects.filter(pharmacy=pharmacy, date=date)).get()
-
-
 def _check_not_below_issued(day: SupplyDay, packs: int) -> None:
     """A correction may not go below the packs of the day's live vouchers (under the lock)."""
     live = Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES)
@@ -114,7 +98,12 @@ def _check_not_below_issued(day: SupplyDay, packs: int) -> None:
         raise FieldErrors(
             {
                 "packs": [
-                    _("Vouchers for %(n)d packs were already issued for this day.") % {"n": issued}
+                    _(
+                        "Vouchers for %(n)d packs were already issued for this day. If the "
+                        "delivery fell short, use the shortfall form: it cancels the latest "
+                        "unbought vouchers."
+                    )
+                    % {"n": issued}
                 ]
             }
         )
@@ -141,7 +130,7 @@ def supply_declare(
         round=round,
     )
     with write_transaction():
-        day = _supply_day(pharmacy, date)
+        day = supply_day_locked(pharmacy=pharmacy, date=date)
         _check_not_below_issued(day, packs)
         current = list(SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True))
         declaration = SupplyDeclaration.objects.create(
@@ -237,11 +226,7 @@ def supply_declare_as(
     date must fall in the purchase dates of a round the pharmacy serves (when it
     serves any open round).
     """
-    if not may_declare_supply(actor, pharmacy):
-        raise Forbidden(_("You may not declare supply for this pharmacy."))
-    round_ = selectors.round_covering(pharmacy=pharmacy, date=date)
-    if round_ is None and selectors.open_rounds_exist(pharmacy=pharmacy):
-        raise FieldErrors({"date": [_("The date is outside the round's purchase dates.")]})
+    round_ = supply_round_check(actor=actor, pharmacy=pharmacy, date=date)
     return supply_declare(
         pharmacy=pharmacy,
         date=date,

@@ -11,7 +11,8 @@ is the waiting rule of ``waiting.py``:
   (``CommitteePlan``);
 * ``_ranked``: window functions rank each committee's waiting registrations —
   requeued ones by (requeue time, id), the rest by the policy key (queue number, or
-  the lottery position computed in Python from ``lottery.rank_key`` and passed in);
+  the lottery position computed in Python from ``lottery.draw_key`` over the
+  registrations' public link hashes, ``waiting_draws``, and passed in);
   from the ranks follow the class (0 requeued, 1 offline reserve, 2 general queue)
   and the rank in the class, so "the first k of a class" is a comparison;
 * ``per_building``: the even split over buildings needs the pool size per building
@@ -42,7 +43,7 @@ from fairshare.allocation.waiting import waiting_sql
 from fairshare.community.models import Building, Household, Member
 from fairshare.core.fastsql import column_of
 from fairshare.core.models import OutboxMessage
-from fairshare.registration.models import OFFLINE_CHANNELS, Registration
+from fairshare.registration.models import OFFLINE_CHANNELS, LedgerEntry, Registration
 
 CODE_WIDTH = 11  # tokens.CODE_LENGTH + the check symbol
 
@@ -53,7 +54,16 @@ _MEMBER = Member._meta.db_table
 _HOUSEHOLD = Household._meta.db_table
 _BUILDING = Building._meta.db_table
 _OUTBOX = OutboxMessage._meta.db_table
+_LEDGER = LedgerEntry._meta.db_table
 _OFFLINE_SQL = ", ".join(f"'{c}'" for c in sorted(str(c) for c in OFFLINE_CHANNELS))
+# The household's latest ``requeued`` row as ``q`` (a household requeued after a
+# shortfall and later after an expiry has two; one row per waiting registration).
+_REQUEUE_JOIN = (
+    f"LEFT JOIN {_REQUEUE} q ON q.round_id = r.round_id "
+    "AND q.household_id = r.household_id AND q.outcome = 'requeued' "
+    f"AND NOT EXISTS (SELECT 1 FROM {_REQUEUE} q2 WHERE q2.round_id = q.round_id "
+    "AND q2.household_id = q.household_id AND q2.outcome = 'requeued' AND q2.id > q.id) "
+)
 
 
 @dataclass(frozen=True)
@@ -129,8 +139,7 @@ def committee_counts(
     sql = (
         "SELECT r.committee_id, COUNT(*), COUNT(q.id), "
         f"SUM(CASE WHEN q.id IS NULL AND r.channel IN ({_OFFLINE_SQL}) THEN 1 ELSE 0 END) "
-        f"FROM {_REG} r LEFT JOIN {_REQUEUE} q ON q.round_id = r.round_id "
-        "AND q.household_id = r.household_id AND q.outcome = 'requeued' "
+        f"FROM {_REG} r {_REQUEUE_JOIN}"
         f"WHERE {where} GROUP BY r.committee_id"
     )
     with connection.cursor() as cursor:
@@ -138,12 +147,24 @@ def committee_counts(
         return {row[0]: (row[1], row[2], row[3] or 0) for row in cursor.fetchall()}
 
 
-def waiting_tickets(*, round_id: int, committee_ids: Sequence[int]) -> list[tuple[int, str]]:
-    """(registration id, ticket) of the waiting registrations (for the lottery order)."""
+def waiting_draws(
+    *, round_id: int, committee_ids: Sequence[int]
+) -> list[tuple[int, int, str, bool]]:
+    """(registration id, queue number, hash of its "registered" link, carried over) of
+    the waiting registrations: the public inputs of the lottery order (``lottery``)."""
     where, params = waiting_sql(round_id=round_id, committee_ids=committee_ids)
+    if connection.vendor == "postgresql":
+        carried = "(e.payload::jsonb ->> 'carried_from')"
+    else:
+        carried = "json_extract(e.payload, '$.carried_from')"
+    sql = (
+        f"SELECT r.id, r.queue_number, e.hash, CASE WHEN {carried} IS NULL THEN 0 ELSE 1 END "
+        f"FROM {_REG} r JOIN {_LEDGER} e ON e.registration_id = r.id "
+        f"AND e.kind = '{LedgerEntry.Kind.REGISTERED}' WHERE {where}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT r.id, r.ticket FROM {_REG} r WHERE {where}", params)
-        return cursor.fetchall()
+        cursor.execute(sql, params)
+        return [(rid, qn, link, bool(flag)) for rid, qn, link, flag in cursor.fetchall()]
 
 
 @dataclass
@@ -202,8 +223,7 @@ def _ranked(
         "CASE WHEN q.id IS NULL THEN 1 ELSE 0 END AS nr, "
         f"CASE WHEN r.channel IN ({_OFFLINE_SQL}) THEN 1 ELSE 0 END AS off, {key} AS pk "
         f"FROM {_REG} r {join}"
-        f"LEFT JOIN {_REQUEUE} q ON q.round_id = r.round_id "
-        "AND q.household_id = r.household_id AND q.outcome = 'requeued' "
+        f"{_REQUEUE_JOIN}"
         f"WHERE {where}), "
         f"rk AS (SELECT w.*, {requeue_rank} AS req_rank, "
         "sum(nr) OVER win AS g, sum(nr * off) OVER win AS offs FROM w "

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from fairshare.allocation import views
+from fairshare.allocation import shortfall_pages, views
 
 app_name = "allocation"
 urlpatterns: list = [
     path("supply/", views.supply_page, name="supply"),
+    path("supply/shortfall/", shortfall_pages.shortfall_page, name="shortfall"),
     path("allocate/", views.allocate_page, name="allocate"),
     path("committees/<str:code>/", views.committee_vouchers, name="committee_vouchers"),
     path("committees/<str:code>/slips.pdf", views.committee_slips, name="committee_slips"),
+    path("committees/<str:code>/by-hand/", shortfall_pages.by_hand_page, name="by_hand"),
+    path("committees/<str:code>/by-hand.csv", shortfall_pages.by_hand_csv, name="by_hand_csv"),
 ]

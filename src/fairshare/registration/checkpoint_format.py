@@ -1,4 +1,5 @@
-"""The signed ledger checkpoint: its statement and how to check one (docs/ledger-checkpoints.md).
+"""The signed ledger checkpoint: its statement and how to check one (docs/ledger.md,
+"Signed checkpoints").
 
 A checkpoint states the head of every (round, committee) chain at a time, signed with
 the service's ledger key (Ed25519). The **statement** is canonical JSON

@@ -1,18 +1,18 @@
 """The transparency ledger: a hash chain per (round, committee) over public fields only.
 
-Format (version 1), also documented in the README so anyone can re-verify a board:
+The format (version 2; version-1 links still verify) is specified completely in
+docs/ledger.md, with a chain verifier and an order checker in plain Python
+(``ledger_order.py`` is the latter, verbatim). In short:
 
 * each link's ``payload`` is canonical JSON: keys sorted, no spaces, UTF-8, no ASCII
   escaping (``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``);
 * ``hash = sha256_hex(prev_hash + "\\n" + payload)``; the first link's ``prev_hash`` is
   64 zeros; the head hash is the hash of the last link;
-* a registration link's payload holds: ``v`` (1), ``kind`` ("registered"), ``seq``,
-  ``queue_number``, ``name`` (masked), ``building``, ``room``, ``channel``, ``at``
-  (ISO 8601 acknowledgement time with offset);
-* a correction is a new link (``kind`` "voided", with ``queue_number`` and ``reason``);
-  earlier links are never rewritten. A pending registration superseded by its
-  household's roster-matching one (``registration/supersede.py``) is such a link with
-  the reason ``superseded``, appended just before the new registration's link.
+* the payload builders below are the event kinds (registered, voided, approved,
+  corrected, allocation, redeemed, expired, carried, shortfall); earlier links are
+  never rewritten. A pending registration superseded by its household's
+  roster-matching one (``registration/supersede.py``) is a "voided" link with the
+  reason ``superseded``, appended just before the new registration's link.
 """
 
 from __future__ import annotations

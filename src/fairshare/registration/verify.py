@@ -27,18 +27,22 @@ Two checks per (round, committee) chain stored in the database:
    * every registration has its "registered" link, and the counter's head is the last
      link.
 An exported board (the JSON of ``selectors.ledger_export``) is checked offline
-with check 1 and its head hash.
+with check 1, its head hash, and the documented order checker (``ledger_order``,
+docs/ledger.md): every allocation link served the first waiting households by the
+policy's key (format 1 chains have no allocation links and pass it trivially).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from fairshare.core.masking import mask_name
 from fairshare.registration.ledger import GENESIS, verify_chain
+from fairshare.registration.ledger_order import check_order
 from fairshare.registration.models import LedgerEntry, QueueCounter, Registration
 from fairshare.registration.selectors import registered_payload_for
 from fairshare.rounds.models import Round
@@ -287,4 +291,21 @@ def verify_export(data: Any) -> ChainReport:
             len(links),
             "the published head hash does not match the last link",
         )
-    return ChainReport(round_id, committee, len(links), head)
+    return _order_report(data, ChainReport(round_id, committee, len(links), head))
+
+
+def _order_report(data: dict[str, Any], report: ChainReport) -> ChainReport:
+    """The documented order checker (``ledger_order``, docs/ledger.md) on a verified
+    export: the first allocation link that did not serve the households due."""
+    try:
+        problems = check_order(data)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        problems = [f"link ?: an event names an unknown registration or field ({exc!r})"]
+    if not problems:
+        return report
+    found = re.match(r"link (\d+): ", problems[0])
+    seq = int(found.group(1)) if found else report.links
+    reason = f"order: {problems[0]}" + (f" (+{len(problems) - 1} more)" if problems[1:] else "")
+    return ChainReport(
+        report.round_id, report.committee, report.links, report.head_hash, seq, reason
+    )

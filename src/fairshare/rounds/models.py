@@ -59,6 +59,11 @@ class Round(models.Model):
     requeue_expired = models.BooleanField(
         _("expired voucher returns household to the head of the queue once"), default=True
     )
+    # Lottery rounds: households carried over from ``carry_over_from`` are drawn before
+    # the others (each group in lottery order); the allocation links carry it.
+    carried_first = models.BooleanField(
+        _("carried households are drawn before the others"), default=False
+    )
     carry_over_from = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

@@ -8,7 +8,8 @@ nothing of staff roles. The lottery, carry-over, voucher expiry and purge servic
 in the apps that own their data (allocation, accounts) and are called from there.
 
 States: draft → open → closed (→ archived in the admin). What may change in each state
-is ``EDITABLE``; the policy may not change once registrations exist.
+is ``EDITABLE``; the policy and ``carried_first`` (``ORDER_FIELDS``) may not change
+once registrations exist.
 """
 
 from __future__ import annotations
@@ -46,7 +47,13 @@ FIELDS = (
     "packs_per_household",
     "voucher_valid_days",
     "requeue_expired",
+    "carried_first",
 )
+# Settings of the order: fixed once a household registered (like the policy).
+ORDER_FIELDS = {
+    "policy": _("The policy cannot change once households registered."),
+    "carried_first": _("The draw order cannot change once households registered."),
+}
 _OPEN_EDITABLE = frozenset(FIELDS) - {"registration_opens_at", "carry_over_from"}
 EDITABLE: dict[str, frozenset[str]] = {
     Round.Status.DRAFT: frozenset(FIELDS),
@@ -196,9 +203,10 @@ def round_update(*, round: Round, values: dict[str, Any], actor: Actor = None) -
                     _("This cannot be changed while the round is %(status)s.")
                     % {"status": current.get_status_display()},
                 )
-        new_policy = "policy" in values and values["policy"] != current.policy
-        if new_policy and current.registrations.exists():
-            refused.add("policy", _("The policy cannot change once households registered."))
+        registered = current.registrations.exists()
+        for name, message in ORDER_FIELDS.items():
+            if name in values and values[name] != getattr(current, name) and registered:
+                refused.add(name, message)
         if refused:
             raise refused
         before = round_snapshot(current)

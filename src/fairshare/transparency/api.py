@@ -155,8 +155,8 @@ class ChainHeadOut(Schema):
 
 
 class ExportCheckpointOut(Schema):
-    """The latest signed checkpoint (docs/ledger-checkpoints.md); ``chain``: this chain's
-    entry of the statement (null when the chain began after it)."""
+    """The latest signed checkpoint (docs/ledger.md, "Signed checkpoints"); ``chain``: this
+    chain's entry of the statement (null when the chain began after it)."""
 
     statement: str
     signature: str

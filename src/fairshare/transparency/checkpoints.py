@@ -1,4 +1,4 @@
-"""Signed ledger checkpoints (docs/ledger-checkpoints.md): take one, read the latest.
+"""Signed ledger checkpoints (docs/ledger.md, "Signed checkpoints"): take one, read the latest.
 
 ``checkpoint_take`` is the one way a checkpoint is made (the daily ``fairshare
 ledger_checkpoint`` and district/subdistrict staff on demand, page and API): it

@@ -2,11 +2,13 @@
 
 Without options: every (round, committee) chain in the database, checked link by
 link and against the stored registrations. ``--file board.json`` (repeatable):
-an exported public board, offline; a signed checkpoint it carries is checked too
-(``--public-key``: the ledger key shown on the poster, else the key the file names).
-``--file today.json --since yesterday.json``: also that today's posting extends
-yesterday's (``registration/since.py``). Prints OK with the head hashes, or names the
-first broken link (round, committee, seq) and exits with status 1.
+an exported public board, offline: its chain, its head, and the order of every
+allocation link (the order checker of docs/ledger.md; v1 and v2 chains); a signed
+checkpoint it carries is checked too (``--public-key``: the ledger key shown on the
+poster, else the key the file names). ``--file today.json --since yesterday.json``: also
+that today's posting extends yesterday's (``registration/since.py``). Prints OK with the
+head hashes, or names the first broken link (round, committee, seq) and exits with
+status 1.
 """
 
 from __future__ import annotations
