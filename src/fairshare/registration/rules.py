@@ -85,9 +85,7 @@ def mobile_required(channel: str) -> bool:
     return channel not in PHONE_OPTIONAL_CHANNELS
 
 
-def validate_id_check(
-    *, round: Round, channel: str, id_checked: bool, errors: FieldErrors
-) -> None:
+def validate_id_check(*, round: Round, channel: str, id_checked: bool, errors: FieldErrors) -> None:
     """A round with ``desk_id_check_required`` takes a desk entry only with the ID checked."""
     if channel == Channel.DESK and round.desk_id_check_required and not id_checked:
         errors.add("id_checked", _("This round requires the ID to be checked at the desk."))
