@@ -9,6 +9,7 @@ committee's own households are ever found.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -31,17 +32,20 @@ class DeskLookup:
     matches: list[Household] = field(default_factory=list)
     error: str = ""
     from_form: bool = False  # opened by a mailbox form's code
+    error_status: int = 404  # 422 for a form code that is refused
 
 
 def _by_code(committee: Committee, round_obj: Round, text: str) -> DeskLookup:
     code = mailbox_code_read(text)
     if code is None:
-        return DeskLookup(error=_("This form's code is not genuine: register by address."))
+        return DeskLookup(
+            error=_("This form's code is not genuine: register by address."), error_status=422
+        )
     if code.round_id != round_obj.pk:
-        return DeskLookup(error=_("This form belongs to another round."))
+        return DeskLookup(error=_("This form belongs to another round."), error_status=422)
     household = household_open(committee=committee, household_id=code.household_id)
     if household is None:
-        return DeskLookup(error=_("This form belongs to another committee."))
+        return DeskLookup(error=_("This form belongs to another committee."), error_status=422)
     return DeskLookup(household=household, from_form=True)
 
 
@@ -100,3 +104,27 @@ def desk_lookup(*, committee: Committee, round_obj: Round, text: str) -> DeskLoo
     if len(matches) == 1:
         return DeskLookup(household=matches[0])
     return DeskLookup(matches=matches)
+
+
+def desk_household(*, round_obj: Round, household: Household) -> dict[str, Any]:
+    """The opened household on the desk page: its roster (the first member is the
+    default name), its live registration in this round, and its last known phone."""
+    previous = (
+        Registration.objects.filter(household=household)
+        .exclude(phone="")
+        .order_by("-acknowledged_at")
+        .first()
+    )
+    members = list(household.members.order_by("id"))
+    existing = (
+        Registration.objects.filter(round=round_obj, household=household)
+        .exclude(status=Registration.Status.VOID)
+        .first()
+    )
+    return {
+        "household": household,
+        "members": members,
+        "existing": existing,
+        "default_name": members[0].name if members else "",
+        "default_phone": previous.phone if previous else "",
+    }

@@ -146,8 +146,7 @@ def registration_plan(
         channel, is_staff=staff is not None, photo_attached=photo_attached, errors=errors
     )
     now = timezone.now()
-    committee = household.committee
-    rules.validate_round(round=round, committee=committee, now=now, errors=errors)
+    rules.validate_round(round=round, committee=household.committee, now=now, errors=errors)
     rules.validate_written_at(
         written_at, round=round, is_staff=staff is not None, now=now, errors=errors
     )
@@ -159,7 +158,7 @@ def registration_plan(
         errors=errors,
     )
     if staff is not None:
-        _require_scope(staff, committee.pk)
+        _require_scope(staff, household.committee_id)
     code_id = None
     if round.phone_verification and rules.resident_channel(channel, staff) and not errors:
         code_id = phone_code_check(phone=phone, code=phone_code, errors=errors)

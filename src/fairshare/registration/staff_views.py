@@ -30,8 +30,7 @@ from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.forms import parse_id, posted_text_check, posted_text_errors
 from fairshare.core.locking import Busy
 from fairshare.core.phones import has_mobile
-from fairshare.registration.desk_lookup import desk_lookup, household_open
-from fairshare.registration.models import Registration
+from fairshare.registration.desk_lookup import desk_household, desk_lookup, household_open
 from fairshare.registration.selectors import (
     photo_registrations,
     staff_registrations,
@@ -159,35 +158,14 @@ def desk(request: StaffRequest, round_id: int, committee_code: str) -> HttpRespo
             raise Http404
     elif q:
         found = desk_lookup(committee=committee, round_obj=round_obj, text=q)
-        household, context["matches"], context["from_form"] = (
-            found.household,
-            found.matches,
-            found.from_form,
-        )
+        household = found.household
+        context.update(matches=found.matches, from_form=found.from_form)
         if found.error:
-            context["errors"], status = {"q": [found.error]}, 422 if q[:3] == "FSM" else 404
+            context["errors"], status = {"q": [found.error]}, found.error_status
     if household is not None:
-        previous = (
-            Registration.objects.filter(household=household)
-            .exclude(phone="")
-            .order_by("-acknowledged_at")
-            .first()
-        )
-        members = list(household.members.order_by("id"))
-        existing = (
-            Registration.objects.filter(round=round_obj, household=household)
-            .exclude(status=Registration.Status.VOID)
-            .first()
-        )
-        if existing is not None and context.get("from_form"):
+        context.update(desk_household(round_obj=round_obj, household=household))
+        if context["existing"] is not None and context.get("from_form"):
             status = 409  # a form used twice: its registration is shown
-        context.update(
-            household=household,
-            members=members,
-            existing=existing,
-            default_name=members[0].name if members else "",
-            default_phone=previous.phone if previous else "",
-        )
     context["q"] = q
     return render(request, "registration/desk.html", context, status=status)
 
