@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from fairshare.core.errors import FieldErrors
 from fairshare.core.models import OutboxMessage
+from fairshare.core.outbox import outbox_drain
 from fairshare.core.phones import has_mobile
+from fairshare.core.sms import sms_enqueue
 from fairshare.registration.address import address_parse
 from fairshare.registration.mailbox import mailbox_code_make
 from fairshare.registration.models import Registration
@@ -198,3 +200,14 @@ def test_forged_or_foreign_mailbox_codes_are_refused(client, place, staff):
         assert response.status_code == 422, code
         assert response.context.get("household") is None and "q" in response.context["errors"]
     assert not Registration.objects.exists()
+
+
+def test_no_sms_ever_goes_to_a_household_without_a_mobile(settings, tmp_path):
+    """The voucher SMS is written for every issued voucher (allocation/setbased.py);
+    for a landline or no phone it is given up, never sent: they are told by hand."""
+    settings.SMS_BACKEND = "file"
+    settings.SMS_FILE_PATH = tmp_path / "sms.log"
+    for phone in ("", "021 6543 1234", "13812345678"):
+        sms_enqueue(phone=phone, kind="code", variables={"code": "1", "minutes": "1"})
+    assert outbox_drain() == {"sent": 1, "retried": 0, "failed": 2}
+    assert settings.SMS_FILE_PATH.read_text(encoding="utf-8").count("\n") == 1
