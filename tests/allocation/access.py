@@ -36,6 +36,10 @@ def _supply(c: Ctx) -> dict[str, Any]:
     }
 
 
+def _mailbox(c: Ctx) -> dict[str, Any]:
+    return {"round_id": c.round.pk, "committee_code": c.committee.code}
+
+
 def _day(c: Ctx) -> dict[str, Any]:
     return {"date": c.supply_date.isoformat()}
 
@@ -123,6 +127,15 @@ ENTRIES = {
             "date": c.supply_date.isoformat(),
             "packs": "0",
         },
+        own=frozenset({200}),
+    ),
+    # Pre-filled mailbox forms (issue 16): the desk's staff (committee and area admins).
+    ("GET", "/vouchers/mailbox/<int:round_id>/<str:committee_code>/"): staff(
+        *COMMITTEE_AND_AREA, params=_mailbox, own=frozenset({200})
+    ),
+    ("GET", "/vouchers/mailbox/<int:round_id>/<str:committee_code>/<int:building_id>.pdf"): staff(
+        *COMMITTEE_AND_AREA,
+        params=lambda c: {**_mailbox(c), "building_id": c.household.building_id},
         own=frozenset({200}),
     ),
     # The notify-by-hand list (full names): the committee's staff and its area admins.

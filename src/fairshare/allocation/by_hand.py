@@ -1,7 +1,7 @@
 """The committee's notify-by-hand list: households that must be told in person.
 
 A household **has no mobile** when its registration's phone is not a mainland mobile
-number (blank, a landline, "no phone": ``has_mobile``, the one rule; carry-over counts
+number (blank, a landline, "no phone": ``core.phones.has_mobile``, the one rule; carry-over counts
 ``without_mobile`` with it, the shortfall and this list use it). Such a household gets
 no SMS, so its committee's staff tell it in person when
 
@@ -35,7 +35,7 @@ from fairshare.community.models import Committee
 from fairshare.core.audit import audit_record
 from fairshare.core.errors import FieldErrors
 from fairshare.core.locking import write_transaction
-from fairshare.core.phones import normalize_phone
+from fairshare.core.phones import has_mobile, normalize_phone
 from fairshare.registration.models import Registration
 from fairshare.rounds.models import Round
 
@@ -45,10 +45,6 @@ LIMIT = 2000
 def mobile_of(phone: str | None) -> str | None:
     """The household's mobile number to text, or None: it must be told by hand."""
     return normalize_phone(phone)
-
-
-def has_mobile(phone: str | None) -> bool:
-    return mobile_of(phone) is not None
 
 
 @dataclass

@@ -42,6 +42,7 @@ class RoundFields(Schema):
     policy: str | None = None
     offline_reserve_pct: int | None = None
     phone_verification: bool | None = None
+    desk_id_check_required: bool | None = None
     carry_over_from: int | None = None
     pack_description: str | None = None
     packs_per_household: int | None = None

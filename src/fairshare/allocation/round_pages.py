@@ -58,6 +58,9 @@ class RoundForm(Form):
     phone_verification = forms.BooleanField(
         label=gettext_lazy("verify phone by SMS code"), required=False
     )
+    desk_id_check_required = forms.BooleanField(
+        label=gettext_lazy("desk registrations need the ID checked"), required=False
+    )
     carry_over_from = forms.ModelChoiceField(
         label=gettext_lazy("carry unserved households over from"),
         queryset=Round.objects.none(),

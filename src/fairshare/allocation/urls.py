@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fairshare.allocation import shortfall_pages, views
+from fairshare.allocation import mailbox_views, shortfall_pages, views
 
 app_name = "allocation"
 urlpatterns: list = [
@@ -11,4 +11,14 @@ urlpatterns: list = [
     path("committees/<str:code>/slips.pdf", views.committee_slips, name="committee_slips"),
     path("committees/<str:code>/by-hand/", shortfall_pages.by_hand_page, name="by_hand"),
     path("committees/<str:code>/by-hand.csv", shortfall_pages.by_hand_csv, name="by_hand_csv"),
+    path(
+        "mailbox/<int:round_id>/<str:committee_code>/",
+        mailbox_views.mailbox_forms,
+        name="mailbox_forms",
+    ),
+    path(
+        "mailbox/<int:round_id>/<str:committee_code>/<int:building_id>.pdf",
+        mailbox_views.mailbox_forms_building,
+        name="mailbox_forms_building",
+    ),
 ]

@@ -63,6 +63,12 @@ def _normalize_phone(text: str) -> str | None:
     return str(phonenumbers.national_significant_number(number))
 
 
+def has_mobile(phone: str | None) -> bool:
+    """Whether a registration's phone can take an SMS: the one "has a mobile" rule
+    (blank, a landline or "no phone" → told by hand, ``allocation/by_hand.py``)."""
+    return normalize_phone(phone) is not None
+
+
 def normalize_desk_phone(raw: str | None) -> str | None:
     """Any valid mainland number (landline or mobile) in national format, or None."""
     number = _parse((raw or "").strip())

@@ -45,6 +45,7 @@ from django_stubs_ext import StrOrPromise
 
 from fairshare.core.fastsql import WriteBatch
 from fairshare.core.outbox import OutboxGiveUp, OutboxRetryLater, outbox_enqueue, outbox_handler
+from fairshare.core.phones import has_mobile
 
 log = logging.getLogger(__name__)
 _file_lock = threading.Lock()
@@ -218,6 +219,8 @@ def sms_enqueue(
 def _send_sms(payload: dict[str, Any]) -> None:
     if "kind" not in payload and "text" not in payload:  # blanked by the personal-data purge
         raise SmsRejected("nothing to send (the message was purged)")
+    if not has_mobile(payload.get("phone")):  # e.g. a voucher SMS for a desk walk-in
+        raise SmsRejected("no mobile number: the committee tells the household by hand")
     backend = get_backend()
     if not hasattr(backend, "send_template"):
         backend.send(phone=payload["phone"], text=sms_render(payload))

@@ -72,3 +72,20 @@ def resident_channel(channel: str, staff: User | None) -> bool:
     online, and a photo a resident uploads. Staff entries (desk, phone, sheet, a photo or
     mailbox form staff enter) are exempt: they record who entered them (``created_by``)."""
     return channel == Channel.ONLINE or (channel == Channel.PHOTO and staff is None)
+
+
+# Staff channels where a household without a mobile is registered (landline or none):
+# it gets its slip at the desk and is told by hand (allocation/by_hand.py).
+PHONE_OPTIONAL_CHANNELS = frozenset({Channel.DESK, Channel.PHONE, Channel.SHEET})
+
+
+def mobile_required(channel: str) -> bool:
+    """The one "a mobile is needed" rule: the resident-facing channels (online, photo)
+    need one for the SMS code and the voucher SMS; desk, phone and sheet do not."""
+    return channel not in PHONE_OPTIONAL_CHANNELS
+
+
+def validate_id_check(*, round: Round, channel: str, id_checked: bool, errors: FieldErrors) -> None:
+    """A round with ``desk_id_check_required`` takes a desk entry only with the ID checked."""
+    if channel == Channel.DESK and round.desk_id_check_required and not id_checked:
+        errors.add("id_checked", _("This round requires the ID to be checked at the desk."))

@@ -26,19 +26,14 @@ from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
 from fairshare.core.fastsql import WriteBatch
 from fairshare.core.locking import write_transaction
+from fairshare.core.phones import has_mobile
 from fairshare.core.sms import sms_enqueue
-from fairshare.registration import queue
+from fairshare.registration import queue, rules
 from fairshare.registration.ledger import approved_payload, voided_payload
 from fairshare.registration.links import own_link_variables
 from fairshare.registration.lookup import household_resolve, name_key, roster_match
 from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.registration.phonecodes import phone_code_check, phone_code_consume
-from fairshare.registration.rules import (
-    resident_channel,
-    validate_channel,
-    validate_round,
-    validate_written_at,
-)
 from fairshare.registration.selectors import ledger_at_iso, registered_payload_for
 from fairshare.registration.supersede import pending_supersede, supersedes
 from fairshare.registration.tickets import ticket_display, ticket_new
@@ -144,15 +139,17 @@ def registration_plan(
     """Validate a registration without writing; ``FieldErrors`` / ``Forbidden`` otherwise."""
     errors = FieldErrors()
     name = clean_name(name, errors)
-    phone = clean_phone(phone, errors)
+    phone = clean_phone(phone, errors, mobile_required=rules.mobile_required(channel))
     staff = actor if actor is not None and actor.is_authenticated else None
-    validate_channel(
+    rules.validate_id_check(round=round, channel=channel, id_checked=id_checked, errors=errors)
+    rules.validate_channel(
         channel, is_staff=staff is not None, photo_attached=photo_attached, errors=errors
     )
     now = timezone.now()
-    committee = household.committee
-    validate_round(round=round, committee=committee, now=now, errors=errors)
-    validate_written_at(written_at, round=round, is_staff=staff is not None, now=now, errors=errors)
+    rules.validate_round(round=round, committee=household.committee, now=now, errors=errors)
+    rules.validate_written_at(
+        written_at, round=round, is_staff=staff is not None, now=now, errors=errors
+    )
     returned_recently, returned_from, returned_on = clean_returnee(
         returned_recently=bool(returned_recently),
         returned_from=returned_from,
@@ -161,9 +158,9 @@ def registration_plan(
         errors=errors,
     )
     if staff is not None:
-        _require_scope(staff, committee.pk)
+        _require_scope(staff, household.committee_id)
     code_id = None
-    if round.phone_verification and resident_channel(channel, staff) and not errors:
+    if round.phone_verification and rules.resident_channel(channel, staff) and not errors:
         code_id = phone_code_check(phone=phone, code=phone_code, errors=errors)
     if errors:
         raise errors
@@ -253,14 +250,15 @@ def registration_write(plan: RegistrationPlan) -> RegistrationResult:
             lambda seq: registered_payload_for(registration, seq=seq),
         )
         own = queue.ledger_append(counter, [*superseded, link], batch=batch)[-1]
-        sms_enqueue(
-            phone=plan.phone,
-            kind="registration",
-            variables=_confirmation_variables(registration, plan.round, committee)
-            | own_link_variables(own),
-            household_id=plan.household.pk,
-            batch=batch,
-        )
+        if has_mobile(plan.phone):  # else the slip is printed at the desk
+            sms_enqueue(
+                phone=plan.phone,
+                kind="registration",
+                variables=_confirmation_variables(registration, plan.round, committee)
+                | own_link_variables(own),
+                household_id=plan.household.pk,
+                batch=batch,
+            )
         batch.flush()
         if plan.staff is not None:
             audit_record(

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,8 +29,8 @@ from fairshare.community.models import Committee, Household
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.forms import parse_id, posted_text_check, posted_text_errors
 from fairshare.core.locking import Busy
-from fairshare.registration.lookup import building_find, household_find
-from fairshare.registration.models import Registration
+from fairshare.core.phones import has_mobile
+from fairshare.registration.desk_lookup import desk_household, desk_lookup, household_open
 from fairshare.registration.selectors import (
     photo_registrations,
     staff_registrations,
@@ -142,7 +143,8 @@ def desk(request: StaffRequest, round_id: int, committee_code: str) -> HttpRespo
                 actor=request.user,
                 id_checked=request.POST.get("id_checked") == "on",
             )
-            return redirect("registration:slip", pk=result.registration.pk)
+            slip_url = reverse("registration:slip", args=[result.registration.pk])
+            return redirect(f"{slip_url}?print=1")  # the slip opens the print dialog
         except AlreadyRegistered:
             status = 409  # the page below shows the existing registration
         except ServiceError as exc:
@@ -150,30 +152,20 @@ def desk(request: StaffRequest, round_id: int, committee_code: str) -> HttpRespo
         except Busy as exc:
             context["errors"], status = {"general": [str(exc.message)]}, 503
         context["values"] = request.POST
-    elif q:
-        building_text, room_text = _parse_address(q)
-        building = building_find(committee=committee, text=building_text)
-        household = household_find(building=building, room=room_text) if building else None
+    elif request.GET.get("h"):
+        household = household_open(committee=committee, household_id=parse_id(request.GET["h"]))
         if household is None:
-            context["errors"] = {"q": [_("No household at this address in your committee.")]}
-            status = 404
+            raise Http404
+    elif q:
+        found = desk_lookup(committee=committee, round_obj=round_obj, text=q)
+        household = found.household
+        context.update(matches=found.matches, from_form=found.from_form)
+        if found.error:
+            context["errors"], status = {"q": [found.error]}, found.error_status
     if household is not None:
-        previous = (
-            Registration.objects.filter(household=household)
-            .exclude(phone="")
-            .order_by("-acknowledged_at")
-            .first()
-        )
-        members = list(household.members.order_by("id"))
-        context.update(
-            household=household,
-            members=members,
-            existing=Registration.objects.filter(round=round_obj, household=household)
-            .exclude(status=Registration.Status.VOID)
-            .first(),
-            default_name=members[0].name if members else "",
-            default_phone=previous.phone if previous else "",
-        )
+        context.update(desk_household(round_obj=round_obj, household=household))
+        if context["existing"] is not None and context.get("from_form"):
+            status = 409  # a form used twice: its registration is shown
     context["q"] = q
     return render(request, "registration/desk.html", context, status=status)
 
@@ -184,7 +176,12 @@ def slip(request: StaffRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "registration/slip.html",
-        {"registration": registration, "ticket": ticket_display(registration.ticket)},
+        {
+            "registration": registration,
+            "ticket": ticket_display(registration.ticket),
+            "no_mobile": not has_mobile(registration.phone),
+            "autoprint": request.GET.get("print") == "1",
+        },
     )
 
 

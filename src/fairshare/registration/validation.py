@@ -8,7 +8,7 @@ from datetime import date
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.core.errors import FieldErrors
-from fairshare.core.phones import has_control_chars, normalize_phone
+from fairshare.core.phones import has_control_chars, normalize_desk_phone, normalize_phone
 
 __all__ = ["has_control_chars", "normalize_phone"]  # re-exported: the rules live in core
 
@@ -29,8 +29,26 @@ def clean_name(raw: str | None, errors: FieldErrors, field: str = "name") -> str
     return text
 
 
-def clean_phone(raw: str | None, errors: FieldErrors, field: str = "phone") -> str:
+# What staff type for a household without any phone.
+NO_PHONE = {"", "-", "无", "没有", "无电话", "no", "none", "no phone", "n/a"}
+
+
+def clean_phone(
+    raw: str | None, errors: FieldErrors, field: str = "phone", *, mobile_required: bool = True
+) -> str:
+    """The mobile number; where no mobile is needed (``rules.mobile_required``), also a
+    landline (national format, e.g. ``021-6543 1234``) or "" for none (SMS not sent:
+    ``core.phones.has_mobile``)."""
     phone = normalize_phone(raw)
+    if phone is None and not mobile_required:
+        text = unicodedata.normalize("NFKC", raw or "").strip()
+        if " ".join(text.casefold().split()) in NO_PHONE:
+            return ""
+        landline = normalize_desk_phone(text)
+        if landline is not None:
+            return landline
+        errors.add(field, _("Enter a mobile or landline number, or leave it empty."))
+        return ""
     if phone is None:
         if not (raw or "").strip():
             errors.add(field, _("Please enter a mobile phone number."))

@@ -25,6 +25,7 @@ class RoundOut(Schema):
     pack_description: str
     packs_per_household: int
     phone_verification: bool
+    desk_id_check_required: bool
 
 
 def rounds_public() -> list[dict[str, Any]]:

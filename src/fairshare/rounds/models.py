@@ -55,6 +55,9 @@ class Round(models.Model):
         ),
     )
     phone_verification = models.BooleanField(_("verify phone by SMS code"), default=False)
+    desk_id_check_required = models.BooleanField(
+        _("desk registrations need the ID checked"), default=False
+    )
     voucher_valid_days = models.PositiveSmallIntegerField(_("voucher valid for (days)"), default=1)
     requeue_expired = models.BooleanField(
         _("expired voucher returns household to the head of the queue once"), default=True

@@ -42,6 +42,7 @@ FIELDS = (
     "policy",
     "offline_reserve_pct",
     "phone_verification",
+    "desk_id_check_required",
     "carry_over_from",
     "pack_description",
     "packs_per_household",
