@@ -47,7 +47,7 @@ from fairshare.core.errors import Conflict, FieldErrors, Forbidden
 from fairshare.core.locking import write_transaction
 from fairshare.registration import queue
 from fairshare.registration.ledger import emergency_payload
-from fairshare.registration.models import Channel, LedgerEntry, Registration
+from fairshare.registration.models import Channel, LedgerEntry, QueueCounter, Registration
 from fairshare.registration.rules import validate_round
 from fairshare.registration.selectors import ledger_at_iso, registered_payload_for
 from fairshare.registration.services import AlreadyRegistered
@@ -155,6 +155,90 @@ def _already_served(*, round: Round, household: Household) -> None:
         raise Conflict(_("This household already holds a voucher of this round."))
 
 
+def _enqueue(
+    counter: QueueCounter, *, household: Household, name: str, phone: str, actor: User
+) -> Registration:
+    """The emergency registration with the committee's next queue number (verified)."""
+    registration = Registration(
+        round_id=counter.round_id,
+        committee_id=counter.committee_id,
+        household=household,
+        ticket=ticket_new(),
+        channel=Channel.EMERGENCY,
+        status=Registration.Status.VERIFIED,
+        name=name,
+        phone=phone,
+        acknowledged_at=timezone.now(),
+        created_by=actor,
+        id_checked=True,
+    )
+    if not queue.enqueue(counter, registration):
+        _already_served(round=registration.round, household=household)
+        raise Conflict(_("Could not record the delivery; try again."))
+    return registration
+
+
+def _links(counter: QueueCounter, registration: Registration, *, day: SupplyDay, packs: int) -> int:
+    """Its "registered" and "emergency" links; the emergency link's sequence number."""
+    pharmacy = registration.committee.pharmacy.code
+    links = queue.ledger_append(
+        counter,
+        [
+            (
+                LedgerEntry.Kind.REGISTERED,
+                registration,
+                lambda seq: registered_payload_for(registration, seq=seq),
+            ),
+            (
+                LedgerEntry.Kind.EMERGENCY,
+                None,
+                lambda seq: emergency_payload(
+                    seq=seq,
+                    queue_number=registration.queue_number,
+                    pharmacy=pharmacy,
+                    day=day.date.isoformat(),
+                    packs=packs,
+                    at_iso=ledger_at_iso(registration.acknowledged_at),
+                ),
+            ),
+        ],
+    )
+    return links[-1].seq
+
+
+def _voucher(
+    registration: Registration,
+    *,
+    day: SupplyDay,
+    declaration: SupplyDeclaration,
+    seq: int,
+    actor: User,
+) -> Voucher:
+    """Its voucher: bought and handed over by the staff member at once (home delivery)."""
+    now = registration.acknowledged_at
+    return Voucher.objects.create(
+        round=registration.round,
+        registration=registration,
+        household=registration.household,
+        committee=registration.committee,
+        pharmacy_id=day.pharmacy_id,
+        supply_day=day,
+        declaration=declaration,
+        date=day.date,
+        valid_until=day.date,
+        code=code_new(),
+        packs=registration.round.packs_per_household,
+        fulfilment=Voucher.Fulfilment.DELIVERY,
+        status=Voucher.Status.REDEEMED,
+        issued_at=now,
+        redeemed_at=now,
+        redeemed_by=actor,
+        handed_over_at=now,
+        handed_over_by=actor,
+        ledger_seq=seq,
+    )
+
+
 def emergency_deliver(
     *,
     round: Round,
@@ -188,67 +272,10 @@ def emergency_deliver(
         declaration = _stock_check(round=round, household=household, day=day)
         counter = queue.counter_lock(round_id=round.pk, committee_id=committee.pk)
         _already_served(round=round, household=household)
-        now = timezone.now()
-        registration = Registration(
-            round=round,
-            committee=committee,
-            household=household,
-            ticket=ticket_new(),
-            channel=Channel.EMERGENCY,
-            status=Registration.Status.VERIFIED,
-            name=name,
-            phone=phone,
-            acknowledged_at=now,
-            created_by=actor,
-            id_checked=True,
-        )
-        if not queue.enqueue(counter, registration):
-            _already_served(round=round, household=household)
-            raise Conflict(_("Could not record the delivery; try again."))
+        registration = _enqueue(counter, household=household, name=name, phone=phone, actor=actor)
         packs = round.packs_per_household
-        links = queue.ledger_append(
-            counter,
-            [
-                (
-                    LedgerEntry.Kind.REGISTERED,
-                    registration,
-                    lambda seq: registered_payload_for(registration, seq=seq),
-                ),
-                (
-                    LedgerEntry.Kind.EMERGENCY,
-                    None,
-                    lambda seq: emergency_payload(
-                        seq=seq,
-                        queue_number=registration.queue_number,
-                        pharmacy=committee.pharmacy.code,
-                        day=on.isoformat(),
-                        packs=packs,
-                        at_iso=ledger_at_iso(now),
-                    ),
-                ),
-            ],
-        )
-        voucher = Voucher.objects.create(
-            round=round,
-            registration=registration,
-            household=household,
-            committee=committee,
-            pharmacy=committee.pharmacy,
-            supply_day=day,
-            declaration=declaration,
-            date=on,
-            valid_until=on,
-            code=code_new(),
-            packs=packs,
-            fulfilment=Voucher.Fulfilment.DELIVERY,
-            status=Voucher.Status.REDEEMED,
-            issued_at=now,
-            redeemed_at=now,
-            redeemed_by=actor,
-            handed_over_at=now,
-            handed_over_by=actor,
-            ledger_seq=links[-1].seq,
-        )
+        seq = _links(counter, registration, day=day, packs=packs)
+        voucher = _voucher(registration, day=day, declaration=declaration, seq=seq, actor=actor)
         audit_record(
             actor=actor,
             action="emergency.deliver",

@@ -46,7 +46,7 @@ def purchasable(*, committee: Committee) -> QuerySet[Voucher]:
 
 def _checked(
     *, place: str, starts_at: datetime | None, ends_at: datetime | None, count: object
-) -> tuple[str, int]:
+) -> tuple[str, int, datetime, datetime]:
     errors = FieldErrors()
     place = (place or "").strip()
     if not place or len(place) > 100:
@@ -61,8 +61,8 @@ def _checked(
         errors.add("count", _("Give 1 to 500 vouchers."))
     if errors:
         raise errors
-    assert isinstance(count, int)
-    return place, count
+    assert isinstance(count, int) and starts_at is not None and ends_at is not None
+    return place, count, starts_at, ends_at
 
 
 def pickup_point_create(
@@ -78,7 +78,9 @@ def pickup_point_create(
     require_committee_in_scope(
         actor, committee.pk, message=_("You can buy only for your own committee.")
     )
-    place, number = _checked(place=place, starts_at=starts_at, ends_at=ends_at, count=count)
+    place, number, starts, ends = _checked(
+        place=place, starts_at=starts_at, ends_at=ends_at, count=count
+    )
     with write_transaction():
         codes = list(purchasable(committee=committee).values_list("code", flat=True)[: number + 1])
         if number > len(codes):
@@ -99,8 +101,8 @@ def pickup_point_create(
             committee=committee,
             batch_id=result["batch"],
             place=place,
-            starts_at=starts_at,
-            ends_at=ends_at,
+            starts_at=starts,
+            ends_at=ends,
         )
 
 
