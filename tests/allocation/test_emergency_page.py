@@ -71,6 +71,7 @@ def test_bad_input_is_shown_per_field_and_changes_nothing(client, page):
     with translation.override("zh-hans"):
         answer = _post(client, page, room="999", name="")
     assert answer.status_code == 422
+    assert "本居委会没有这一户" in answer.content.decode()  # per field, Chinese first
     assert not Registration.objects.exists()
     answer = _post(client, page, phone="12", reason="x")
     assert answer.status_code == 422 and 'role="alert"' in answer.content.decode()
