@@ -20,7 +20,7 @@ from fairshare.registration.ledger_order import check_order
 from fairshare.registration.models import LedgerEntry, Registration
 from fairshare.registration.selectors import ledger_export
 from fairshare.registration.services import AlreadyRegistered, registration_create
-from fairshare.registration.verify import verify_database
+from fairshare.registration.verify import verify_database, verify_export
 from tests.factories import HouseholdFactory, MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +233,7 @@ def test_ledger_links_verify_and_the_order_checker_accepts_and_still_catches(set
     assert all(r.ok for r in reports), [(r.broken_seq, r.reason) for r in reports]
     export = ledger_export(round=rnd, committee=s["committee"])
     assert check_order(export) == []
+    assert verify_export(json.loads(json.dumps(export))).ok  # as `verify_ledger --file` does
     # Negative controls: without its emergency link the household would have waited
     # (the allocation then skipped queue number 2) ...
     dropped = copy.deepcopy(export)
