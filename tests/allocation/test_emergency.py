@@ -15,6 +15,7 @@ from fairshare.allocation.models import Voucher
 from fairshare.allocation.services import allocation_run, supply_declare
 from fairshare.community.models import Building
 from fairshare.core.errors import Conflict, FieldErrors, Forbidden
+from fairshare.core.masking import mask_name
 from fairshare.pharmacy.stockfeed import stock_feed
 from fairshare.registration.ledger_order import check_order
 from fairshare.registration.models import LedgerEntry, Registration
@@ -250,3 +251,15 @@ def test_ledger_links_verify_and_the_order_checker_accepts_and_still_catches(set
     Voucher.objects.filter(pk=voucher.pk).update(packs=voucher.packs + 1)
     broken = [r for r in verify_database() if not r.ok]
     assert broken and broken[0].broken_seq == 3
+
+
+def test_the_delivery_appears_on_the_public_board_masked_and_served(setup, client):
+    s, rnd = setup, setup["round"]
+    _declare(s, 3)
+    voucher = _deliver(rnd, _households(s["committee"], 1)[0], s["staff"])
+    url = f"/api/v1/public/rounds/{rnd.pk}/committees/{s['committee'].code}/board"
+    body = client.get(url).json()
+    [entry] = body["entries"]
+    assert entry["queue_number"] == voucher.registration.queue_number
+    assert entry["status"] == "bought" and entry["name"] != "李阿婆"
+    assert entry["name"] == mask_name("李阿婆")
