@@ -259,3 +259,27 @@ def test_verify_ledger_file_runs_the_order_checker(tmp_path):
     assert "OK: 2 chain(s) verified" in out.getvalue()
     with pytest.raises(CommandError, match=r"seq 10: order: link 10: served \[5\]"):
         call_command("verify_ledger", "--file", str(forged), stdout=StringIO())
+
+
+# --- emergency deliveries (allocation/emergency.py) ------------------------------------
+
+
+def emergency_steps(first_run: list[int], delivered: int = 2) -> list[Step]:
+    """Queue number 2 is an emergency delivery, served outside the queue order."""
+    return [
+        reg(1, "1", "101"),
+        reg(2, "1", "102", "emergency"),
+        lambda seq: ledger.emergency_payload(
+            seq=seq, queue_number=delivered, pharmacy="P01", day="2020-02-03", packs=1, at_iso=AT
+        ),
+        reg(3, "1", "103"),
+        alloc("fcfs", first_run, (0, 0, 2)),
+    ]
+
+
+def test_the_documented_checker_accepts_an_emergency_delivery_and_catches_tampering():
+    assert check_order(export_of(emergency_steps([1, 3]))) == []
+    # The delivered household served again in the queue order: caught.
+    assert check_order(export_of(emergency_steps([1, 2])))
+    # An emergency link naming a registration that queued (channel online): caught.
+    assert any("emergency" in p for p in check_order(export_of(emergency_steps([1, 3], 1))))

@@ -10,6 +10,9 @@ when the link agrees with the stored rows, else the reason, reported as a break:
   are bought and have exactly its queue numbers;
 * ``expired``: every entry has its requeue record (queue number, outcome) of an expired
   voucher;
+* ``emergency``: the voucher carrying the link's sequence number is the emergency
+  delivery (bought, home delivery, channel ``emergency``) of exactly its queue number,
+  pharmacy, day and packs;
 * ``carried``: the carry-over into ``to_round`` happened and the carried queue numbers
   are registrations of this chain.
 """
@@ -20,7 +23,7 @@ from collections import Counter
 from typing import Any
 
 from fairshare.allocation.models import AllocationRun, CarryOver, Requeue, Voucher
-from fairshare.registration.models import LedgerEntry, Registration
+from fairshare.registration.models import Channel, LedgerEntry, Registration
 from fairshare.registration.verify import register_row_check
 
 
@@ -88,8 +91,37 @@ def carried_check(entry: LedgerEntry, body: dict[str, Any]) -> str:
     return ""
 
 
+def emergency_check(entry: LedgerEntry, body: dict[str, Any]) -> str:
+    rows = list(
+        Voucher.objects.filter(
+            round_id=entry.round_id, committee_id=entry.committee_id, ledger_seq=entry.seq
+        ).values_list(
+            "registration__queue_number",
+            "registration__channel",
+            "status",
+            "fulfilment",
+            "pharmacy__code",
+            "date",
+            "packs",
+        )
+    )
+    expected = (
+        body.get("queue_number"),
+        Channel.EMERGENCY,
+        Voucher.Status.REDEEMED,
+        Voucher.Fulfilment.DELIVERY,
+        body.get("pharmacy"),
+        body.get("day"),
+        body.get("packs"),
+    )
+    if [(*row[:5], row[5].isoformat(), row[6]) for row in rows] != [expected]:
+        return "the emergency link differs from its delivered voucher"
+    return ""
+
+
 def register_chain_checks() -> None:
     register_row_check(LedgerEntry.Kind.ALLOCATION, allocation_check)
     register_row_check(LedgerEntry.Kind.REDEEMED, redeemed_check)
     register_row_check(LedgerEntry.Kind.EXPIRED, expired_check)
     register_row_check(LedgerEntry.Kind.CARRIED, carried_check)
+    register_row_check(LedgerEntry.Kind.EMERGENCY, emergency_check)

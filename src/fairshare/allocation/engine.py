@@ -5,9 +5,10 @@
 
 1. lock the SupplyDay row (``core.locking.lock_rows``; SQLite serializes writers with
    ``BEGIN IMMEDIATE``), then, under the lock (``_plan_read``: what to issue, as data),
-2. available packs = SupplyDay.packs − packs of its live (issued/redeemed) vouchers,
-   computed from the rows, never from a counter; households = available // packs per
-   household (a household's packs are never split);
+2. available packs = SupplyDay.packs − packs of its live (issued/redeemed) vouchers −
+   the committees' emergency stock not yet delivered that day
+   (``setaside.set_aside_unused``), computed from the rows, never from a counter;
+   households = available // packs per household (a household's packs are never split);
 3. count the waiting registrations (the rule of ``waiting.py``) of the committees the
    pharmacy serves, per committee
    (one GROUP BY), and split the households across committees by waiting count
@@ -67,6 +68,7 @@ from fairshare.allocation.results import (
     vouchers_issued,
     vouchers_preview,
 )
+from fairshare.allocation.setaside import set_aside_unused
 from fairshare.allocation.waiting import waiting_exists
 from fairshare.community.models import Committee, Member, Pharmacy
 from fairshare.core.audit import audit_record
@@ -250,8 +252,9 @@ def _plan_read(*, round: Round, date: Date, pharmacy: Pharmacy, lock: bool) -> P
     day = (lock_rows(days) if lock else days).first()
     used, declaration = 0, None
     if day is not None:
+        used = set_aside_unused([day]).get(day.pk, 0)
         live = Voucher.objects.filter(supply_day=day, status__in=Voucher.LIVE_STATUSES)
-        used = live.aggregate(n=Sum("packs"))["n"] or 0
+        used += live.aggregate(n=Sum("packs"))["n"] or 0
         declaration = (
             SupplyDeclaration.objects.filter(supply_day=day, superseded_by__isnull=True)
             .order_by("-declared_at", "-id")

@@ -341,3 +341,27 @@ class HandNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.ref_id}"
+
+
+class EmergencyStock(models.Model):
+    """Packs a round sets aside for a committee's emergency deliveries (仁恒怡庭).
+
+    From each confirmed day of the committee's pharmacy in the round, ``packs`` are kept
+    out of allocation until staff deliver them to residents who could not register
+    (``allocation/emergency.py``); the engine and the stock feed count the part not yet
+    delivered as unavailable (``emergency.set_aside_unused``).
+    """
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    packs = models.PositiveSmallIntegerField(_("packs set aside per day"), default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "committee"], name="emergency_stock_unique"),
+            models.CheckConstraint(condition=Q(packs__lte=1000), name="emergency_stock_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.committee_id}: {self.packs}"

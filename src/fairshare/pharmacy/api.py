@@ -168,6 +168,7 @@ class StockRowOut(Schema):
     confirmed_packs: int
     voucher_packs: int
     redeemed_packs: int
+    set_aside_packs: int
     unallocated_packs: int
     updated_at: datetime | None
 

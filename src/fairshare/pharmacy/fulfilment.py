@@ -20,6 +20,7 @@ from fairshare.core.locking import write_transaction
 from fairshare.pharmacy.models import (
     Channel,
     Handover,
+    PickupPoint,
     ProxyBatch,
 )
 from fairshare.pharmacy.services import redemption_apply
@@ -83,7 +84,17 @@ def voucher_proxy_redeem_batch(
     return {"batch": batch.pk, "redeemed": redeemed, "items": results}
 
 
-def _hand_over(*, voucher: Voucher, actor: User, recipient_name: str, kind: str) -> Handover:
+def hand_over(
+    *,
+    voucher: Voucher,
+    actor: User,
+    recipient_name: str,
+    kind: str,
+    pickup_point: PickupPoint | None = None,
+    payment: str = "",
+) -> Handover:
+    """Record a bought pack handed to its household, once (the conditional update and the
+    one-to-one ``Handover.voucher``); ``pickup_point`` and ``payment`` at a pickup point."""
     recipient_name = (recipient_name or "").strip()
     if not recipient_name or len(recipient_name) > 64:
         raise FieldErrors({"recipient_name": [_("Who received the pack (1 to 64 characters).")]})
@@ -102,13 +113,19 @@ def _hand_over(*, voucher: Voucher, actor: User, recipient_name: str, kind: str)
                 raise Conflict(_("Already handed over."), code="already_handed_over")
             raise Conflict(_("The voucher has not been bought yet."), code="not_redeemed")
         handover = Handover.objects.create(
-            voucher=voucher, kind=kind, recipient_name=recipient_name, at=now, actor=actor
+            voucher=voucher,
+            kind=kind,
+            recipient_name=recipient_name,
+            at=now,
+            actor=actor,
+            pickup_point=pickup_point,
+            payment=payment,
         )
         audit_record(
             actor=actor,
             action=f"voucher.{kind}",
             obj=voucher,
-            after={"at": now.isoformat()},
+            after={"at": now.isoformat(), "received_by": recipient_name, "payment": payment},
             committee_id=voucher.committee_id,
         )
     return handover
@@ -116,13 +133,13 @@ def _hand_over(*, voucher: Voucher, actor: User, recipient_name: str, kind: str)
 
 def voucher_handover(*, voucher: Voucher, actor: User, recipient_name: str) -> Handover:
     """Record a pack handed to the household at the committee's pick-up point."""
-    return _hand_over(
+    return hand_over(
         voucher=voucher, actor=actor, recipient_name=recipient_name, kind=Handover.Kind.PICKUP_POINT
     )
 
 
 def voucher_deliver(*, voucher: Voucher, actor: User, recipient_name: str) -> Handover:
     """Record a home delivery (elderly, disabled) of a bought pack."""
-    return _hand_over(
+    return hand_over(
         voucher=voucher, actor=actor, recipient_name=recipient_name, kind=Handover.Kind.DELIVERY
     )

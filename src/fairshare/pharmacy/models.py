@@ -208,9 +208,19 @@ class Handover(models.Model):
         "allocation.Voucher", on_delete=models.PROTECT, related_name="handover"
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+
+    class Payment(models.TextChoices):
+        SCAN = "scan", _("paid by scanning a code")
+        CASH = "cash", _("paid in cash")
+
     recipient_name = models.CharField(_("received by"), max_length=64)
     at = models.DateTimeField(_("handed over at"), default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # At a committee pickup point (九龙仓): which one, and how the resident paid.
+    pickup_point = models.ForeignKey(
+        "PickupPoint", on_delete=models.PROTECT, null=True, blank=True, related_name="handovers"
+    )
+    payment = models.CharField(_("payment"), max_length=4, choices=Payment.choices, blank=True)
 
     class Meta:
         verbose_name = _("hand-over")
@@ -219,8 +229,41 @@ class Handover(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=["pickup_point", "delivery"]), name="handover_kind_valid"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(pickup_point__isnull=True, payment="")
+                | Q(pickup_point__isnull=False, payment__in=["scan", "cash"]),
+                name="handover_point_payment_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.voucher_id} {self.kind}"
+
+
+class PickupPoint(models.Model):
+    """A committee's pickup point (九龙仓): a bulk purchase of its households' vouchers at
+    its pharmacy (``batch``: one redemption per voucher), handed out at ``place`` between
+    ``starts_at`` and ``ends_at`` (``pharmacy/pickup.py``)."""
+
+    committee = models.ForeignKey(
+        "community.Committee", on_delete=models.PROTECT, related_name="pickup_points"
+    )
+    batch = models.OneToOneField(ProxyBatch, on_delete=models.PROTECT, related_name="pickup_point")
+    place = models.CharField(_("place"), max_length=100)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pickup point")
+        verbose_name_plural = _("pickup points")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="pickup_point_times_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.committee_id} {self.place} {self.starts_at:%Y-%m-%d %H:%M}"

@@ -23,7 +23,13 @@ from fairshare.allocation.tokens import code_display
 from fairshare.community.models import Pharmacy
 from fairshare.core.errors import Forbidden
 from fairshare.core.masking import mask_name
-from fairshare.pharmacy.models import Handover, Redemption, RedemptionConflict
+from fairshare.pharmacy.models import (
+    Channel,
+    Handover,
+    PickupPoint,
+    Redemption,
+    RedemptionConflict,
+)
 
 
 def user_pharmacy(user: Viewer) -> Pharmacy:
@@ -199,7 +205,49 @@ def reconciliation(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
         "by_slot": by_slot,
         "by_batch": by_batch,
         "conflicts": conflict_rows,
+        # Pharmacy sales and committee hand-overs apart (pickup points, ``pickup.py``).
+        "sales": _sales(vouchers),
+        "pickup_points": committee_handovers(pharmacy_id=pharmacy.pk, day=day),
     }
+
+
+def _sales(vouchers: QuerySet[Voucher]) -> dict[str, int]:
+    """The day's bought vouchers by who bought them: at the counter, a committee (proxy
+    purchases and pickup points), or emergency deliveries (``allocation/emergency.py``)."""
+    agg = vouchers.filter(status=Voucher.Status.REDEEMED).aggregate(
+        committee=Count("id", filter=Q(redemption__channel=Channel.PROXY)),
+        counter=Count("id", filter=Q(redemption__channel__in=[Channel.ONLINE, Channel.OFFLINE])),
+        emergency=Count("id", filter=Q(redemption__isnull=True)),  # staff delivered
+    )
+    return {key: value or 0 for key, value in agg.items()}
+
+
+def committee_handovers(*, pharmacy_id: int, day: object) -> list[dict[str, object]]:
+    """Per pickup point of the pharmacy's committees bought that day: bought, handed over,
+    of them paid by scan and by cash (the reconciliation's committee section)."""
+    points = (
+        PickupPoint.objects.filter(batch__pharmacy_id=pharmacy_id, starts_at__date=day)
+        .select_related("committee")
+        .annotate(
+            bought=Count("batch__redemptions", distinct=True),
+            handed=Count("handovers", distinct=True),
+            scan=Count("handovers", filter=Q(handovers__payment="scan"), distinct=True),
+            cash=Count("handovers", filter=Q(handovers__payment="cash"), distinct=True),
+        )
+        .order_by("starts_at", "id")
+    )
+    return [
+        {
+            "committee": p.committee.code,
+            "place": p.place,
+            "starts_at": timezone.localtime(p.starts_at),
+            "bought": p.bought,
+            "handed_over": p.handed,
+            "scan": p.scan,
+            "cash": p.cash,
+        }
+        for p in points
+    ]
 
 
 def voucher_fulfilment(voucher: Voucher) -> dict[str, Any]:

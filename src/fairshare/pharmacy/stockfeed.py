@@ -8,14 +8,16 @@ confirmed supply; or one day asked for):
 * ``voucher_packs``: packs of the day's live vouchers (issued, not yet bought, plus
   bought: ``Voucher.LIVE_STATUSES``) — promised to households;
 * ``redeemed_packs``: packs of those already bought (offline sales once synced);
-* ``unallocated_packs`` = confirmed − voucher packs (never below 0): what the next
-  allocation of that day can still give out. A redemption does not change it (the
+* ``set_aside_packs``: the committees' emergency stock of the day not yet delivered
+  (``allocation.setaside.set_aside_unused``): kept out of allocation;
+* ``unallocated_packs`` = confirmed − voucher packs − set-aside packs (never below 0):
+  what the next allocation of that day can still give out. A redemption does not change it (the
   pack was already promised); issuing vouchers lowers it; an expired or cancelled
   voucher returns its packs (the engine's own count, ``allocation.engine._plan_read``);
 * ``updated_at``: the latest change of these figures known to the service (a
   declaration, an issue, a sale, an expiry), local time, or null when the day has none.
 
-Three queries whatever the number of pharmacies and vouchers (grouped aggregates).
+Five queries whatever the number of pharmacies and vouchers (grouped aggregates).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from fairshare.allocation.models import SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.setaside import set_aside_unused
 from fairshare.community.models import Pharmacy
 
 FIELDS = (
@@ -40,6 +43,7 @@ FIELDS = (
     "confirmed_packs",
     "voucher_packs",
     "redeemed_packs",
+    "set_aside_packs",
     "unallocated_packs",
     "updated_at",
 )
@@ -55,6 +59,7 @@ def stock_feed(*, day: date | None = None) -> list[dict[str, Any]]:
     today = timezone.localdate()
     days = SupplyDay.objects.filter(date=day) if day else SupplyDay.objects.filter(date__gte=today)
     supply = {(d.pharmacy_id, d.date): d for d in days.only("id", "pharmacy_id", "date", "packs")}
+    set_aside = set_aside_unused(supply.values())
     figures: dict[int, dict[str, Any]] = {
         row["supply_day_id"]: dict(row)
         for row in Voucher.objects.filter(supply_day__in=days)
@@ -81,6 +86,7 @@ def stock_feed(*, day: date | None = None) -> list[dict[str, Any]]:
         p, sd = by_id[pharmacy_id], supply.get((pharmacy_id, on))
         f = figures.get(sd.pk, {}) if sd else {}
         confirmed, live = (sd.packs if sd else 0), f.get("live") or 0
+        kept = set_aside.get(sd.pk, 0) if sd else 0
         rows.append(
             {
                 "code": p.code,
@@ -93,7 +99,8 @@ def stock_feed(*, day: date | None = None) -> list[dict[str, Any]]:
                 "confirmed_packs": confirmed,
                 "voucher_packs": live,
                 "redeemed_packs": f.get("redeemed") or 0,
-                "unallocated_packs": max(confirmed - live, 0),
+                "set_aside_packs": kept,
+                "unallocated_packs": max(confirmed - live - kept, 0),
                 "updated_at": _latest(
                     declared.get(sd.pk) if sd else None,
                     f.get("issued_at"),

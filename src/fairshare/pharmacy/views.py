@@ -139,6 +139,21 @@ def reconciliation(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
 COUNT_COLUMNS = ["issued", "redeemed", "outstanding", "expired", "cancelled", "conflicts"]
 
 
+PICKUP_COLUMNS = ["committee", "place", "starts_at", "bought", "handed_over", "scan", "cash"]
+
+
+def _committee_sheet(book: Any, data: dict[str, Any]) -> None:
+    """Pharmacy sales and committee hand-overs, apart (``selectors.reconciliation``)."""
+    sales = book.create_sheet("sales")
+    for key in ("counter", "committee", "emergency"):
+        xlsx_append(sales, [key, data["sales"][key]])
+    points = book.create_sheet("committee_handovers")
+    xlsx_append(points, PICKUP_COLUMNS)
+    for row in data["pickup_points"]:
+        row = dict(row, starts_at=row["starts_at"].replace(tzinfo=None))
+        xlsx_append(points, [row[k] for k in PICKUP_COLUMNS])
+
+
 @pharmacy_staff
 def reconciliation_xlsx(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
     from openpyxl import Workbook
@@ -162,6 +177,7 @@ def reconciliation_xlsx(request: StaffRequest, pharmacy: Pharmacy) -> HttpRespon
         xlsx_append(
             batches, [row["batch"], row["current"], row["supply"], *(row[k] for k in COUNT_COLUMNS)]
         )
+    _committee_sheet(book, data)
     conflicts = book.create_sheet("conflicts")
     xlsx_append(
         conflicts,

@@ -206,6 +206,23 @@ def shortfall_payload(
     }
 
 
+def emergency_payload(
+    *, seq: int, queue_number: int, pharmacy: str, day: str, packs: int, at_iso: str
+) -> dict[str, Any]:
+    """Staff delivered ``packs`` of the pharmacy's ``day`` set-aside stock to the household
+    of ``queue_number`` (channel ``emergency``), outside the queue order: it is served."""
+    return {
+        "v": FORMAT_VERSION,
+        "kind": "emergency",
+        "seq": seq,
+        "queue_number": queue_number,
+        "pharmacy": pharmacy,
+        "day": day,
+        "packs": packs,
+        "at": at_iso,
+    }
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     seq: int

@@ -101,6 +101,10 @@ def check_order(export: dict) -> list:
                     dropped.add(home(regs[q]))
         elif kind == "carried":
             closed = True  # the unserved went to another round: this chain serves no more
+        elif kind == "emergency":  # staff delivered outside the queue order: served
+            if regs[p["queue_number"]]["channel"] != "emergency":
+                problems.append(f"link {seq}: an emergency delivery to a queued registration")
+            served.add(home(regs[p["queue_number"]]))
         elif kind == "allocation":
             out = served | dropped
             waiting = [

@@ -19,6 +19,9 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("by phone")
     PHOTO = "photo", _("one photo")
     SHEET = "sheet", _("building sheet")
+    # Staff delivered to a resident who could not register (allocation/emergency.py):
+    # recorded with its voucher at once, outside the queue order; never a normal entry.
+    EMERGENCY = "emergency", _("emergency delivery")
 
 
 OFFLINE_CHANNELS = (Channel.DESK, Channel.PHONE, Channel.PHOTO, Channel.SHEET)
@@ -50,7 +53,7 @@ class Registration(models.Model):
     )
     queue_number = models.PositiveIntegerField(_("queue number"))
     ticket = models.CharField(_("ticket"), max_length=16, unique=True)
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=9, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     name = models.CharField(_("representative name"), max_length=64)
     phone = models.CharField(_("mobile phone"), max_length=20)
@@ -106,7 +109,7 @@ class Registration(models.Model):
                 name="registration_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(channel__in=["online", "desk", "phone", "photo", "sheet"]),
+                condition=Q(channel__in=["online", "desk", "phone", "photo", "sheet", "emergency"]),
                 name="registration_channel_valid",
             ),
         ]
@@ -156,6 +159,7 @@ class LedgerEntry(models.Model):
         EXPIRED = "expired", _("expired")
         CARRIED = "carried", _("carried over")
         SHORTFALL = "shortfall", _("cancelled for a supply shortfall")
+        EMERGENCY = "emergency", _("emergency delivery outside the queue order")
 
     round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
     committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")

@@ -59,7 +59,8 @@ def validate_channel(
 ) -> None:
     """The one channel rule: residents register online, or by photo with the photo
     (``registration/photos.py``); every other channel is for committee staff."""
-    if channel not in Channel.values:
+    if channel not in Channel.values or channel == Channel.EMERGENCY:
+        # An emergency delivery is recorded with its voucher (allocation/emergency.py).
         errors.add("channel", _("Unknown registration channel."))
     elif not is_staff and not (
         channel == Channel.ONLINE or (channel == Channel.PHOTO and photo_attached)

@@ -20,7 +20,7 @@ Two checks per (round, committee) chain stored in the database:
      is no longer pending; "corrected" its registration's queue number, and the last
      correction of a name the row's (masked) name; a renamed registration's
      "registered" link is compared without its name;
-   * the batch kinds (allocation, redeemed, expired, carried, shortfall) name no
+   * the batch kinds (allocation, redeemed, expired, carried, shortfall, emergency) name no
      registration; the app that owns their rows registers the check of each
      (``register_row_check``: ``allocation/chain_checks.py``); a kind without one is
      accepted on its hashes alone;
