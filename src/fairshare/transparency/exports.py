@@ -193,7 +193,9 @@ def daily_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
             days, [d["date"].isoformat(), d["registered"], d["supply"], d["issued"], d["redeemed"]]
         )
     ph = wb.create_sheet(_("By pharmacy"))
-    xlsx_append(ph, [_("Pharmacy"), _("Pharmacy name"), _("Supply"), _("Vouchers issued"), _("Redeemed")])
+    xlsx_append(
+        ph, [_("Pharmacy"), _("Pharmacy name"), _("Supply"), _("Vouchers issued"), _("Redeemed")]
+    )
     for p in stats["by_pharmacy"]:
         xlsx_append(ph, [p["pharmacy"], p["name"], p["supply"], p["issued"], p["redeemed"]])
     ch = wb.create_sheet(_("By channel"))
