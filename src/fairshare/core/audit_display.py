@@ -4,6 +4,8 @@ An entry's action is shown as a label in the user's language, its ``before`` and
 ``after`` as ``label: value`` lines (a field's label and choice labels come from the
 entry's model when the key is one of its fields), times in local time
 (``settings.TIME_ZONE``), and the actor by name. The stored row keeps the raw values.
+Labels have the message context "audit" (one word such as "waiting" means something
+else on the public board).
 """
 
 from __future__ import annotations
@@ -17,64 +19,63 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from fairshare.core.models import AuditLog
 
 ACTIONS: dict[str, Promise] = {
-    "allocation.run": gettext_lazy("allocation run"),
-    "by_hand.told": gettext_lazy("household told by hand"),
-    "committee.pharmacy": gettext_lazy("serving pharmacy set"),
-    "helper.assign": gettext_lazy("helper assigned"),
-    "helper.create": gettext_lazy("helper created"),
-    "lottery.commit": gettext_lazy("lottery seed committed"),
-    "lottery.reveal": gettext_lazy("lottery seed revealed"),
-    "notice.publish": gettext_lazy("notice published"),
-    "notice.withdraw": gettext_lazy("notice withdrawn"),
-    "offline_batch.sync": gettext_lazy("offline sales synced"),
-    "password.change": gettext_lazy("password changed"),
-    "personal_data.purge": gettext_lazy("personal data purged"),
-    "proxy_batch.redeem": gettext_lazy("proxy purchase recorded"),
-    "registration.approve": gettext_lazy("registration approved"),
-    "registration.correct": gettext_lazy("registration corrected"),
-    "registration.create": gettext_lazy("registration entered"),
-    "registration.move": gettext_lazy("registration moved"),
-    "registration.void": gettext_lazy("registration voided"),
-    "roster.import": gettext_lazy("roster imported"),
-    "round.admin_change": gettext_lazy("round changed in the admin"),
-    "round.carry_over": gettext_lazy("households carried over"),
-    "round.close": gettext_lazy("round closed"),
-    "round.create": gettext_lazy("round created"),
-    "round.open": gettext_lazy("round opened"),
-    "round.update": gettext_lazy("round edited"),
-    "session.login": gettext_lazy("signed in"),
-    "session.logout": gettext_lazy("signed out"),
-    "staff.password_reset": gettext_lazy("staff password reset"),
-    "staff.reactivate": gettext_lazy("staff account reactivated"),
-    "supply.declare": gettext_lazy("supply declared"),
-    "supply.shortfall": gettext_lazy("supply shortfall"),
-    "token.issue": gettext_lazy("API token issued"),
-    "token.revoke": gettext_lazy("API token revoked"),
-    "voucher.expire": gettext_lazy("vouchers expired"),
-    "voucher.fulfilment": gettext_lazy("pickup or delivery changed"),
-    "voucher.redeem": gettext_lazy("voucher redeemed"),
+    "allocation.run": pgettext_lazy("audit", "allocation run"),
+    "by_hand.told": pgettext_lazy("audit", "household told by hand"),
+    "committee.pharmacy": pgettext_lazy("audit", "serving pharmacy set"),
+    "helper.assign": pgettext_lazy("audit", "helper assigned"),
+    "helper.create": pgettext_lazy("audit", "helper created"),
+    "lottery.commit": pgettext_lazy("audit", "lottery seed committed"),
+    "lottery.reveal": pgettext_lazy("audit", "lottery seed revealed"),
+    "notice.publish": pgettext_lazy("audit", "notice published"),
+    "notice.withdraw": pgettext_lazy("audit", "notice withdrawn"),
+    "offline_batch.sync": pgettext_lazy("audit", "offline sales synced"),
+    "password.change": pgettext_lazy("audit", "password changed"),
+    "personal_data.purge": pgettext_lazy("audit", "personal data purged"),
+    "proxy_batch.redeem": pgettext_lazy("audit", "proxy purchase recorded"),
+    "registration.approve": pgettext_lazy("audit", "registration approved"),
+    "registration.correct": pgettext_lazy("audit", "registration corrected"),
+    "registration.create": pgettext_lazy("audit", "registration entered"),
+    "registration.move": pgettext_lazy("audit", "registration moved"),
+    "registration.void": pgettext_lazy("audit", "registration voided"),
+    "roster.import": pgettext_lazy("audit", "roster imported"),
+    "round.admin_change": pgettext_lazy("audit", "round changed in the admin"),
+    "round.carry_over": pgettext_lazy("audit", "households carried over"),
+    "round.close": pgettext_lazy("audit", "round closed"),
+    "round.create": pgettext_lazy("audit", "round created"),
+    "round.open": pgettext_lazy("audit", "round opened"),
+    "round.update": pgettext_lazy("audit", "round edited"),
+    "session.login": pgettext_lazy("audit", "signed in"),
+    "session.logout": pgettext_lazy("audit", "signed out"),
+    "staff.password_reset": pgettext_lazy("audit", "staff password reset"),
+    "staff.reactivate": pgettext_lazy("audit", "staff account reactivated"),
+    "supply.declare": pgettext_lazy("audit", "supply declared"),
+    "supply.shortfall": pgettext_lazy("audit", "supply shortfall"),
+    "token.issue": pgettext_lazy("audit", "API token issued"),
+    "token.revoke": pgettext_lazy("audit", "API token revoked"),
+    "voucher.expire": pgettext_lazy("audit", "vouchers expired"),
+    "voucher.fulfilment": pgettext_lazy("audit", "pickup or delivery changed"),
+    "voucher.redeem": pgettext_lazy("audit", "voucher redeemed"),
 }
 
 # Keys of before/after that are not a field of the entry's model.
 KEYS: dict[str, Promise] = {
-    "by_committee": gettext_lazy("by committee"),
-    "committee": gettext_lazy("committee"),
-    "date": gettext_lazy("date"),
-    "issued": gettext_lazy("vouchers issued"),
-    "label": gettext_lazy("label"),
-    "packs": gettext_lazy("packs"),
-    "packs_available": gettext_lazy("packs available"),
-    "pharmacy": gettext_lazy("pharmacy"),
-    "reason": gettext_lazy("reason"),
-    "seed": gettext_lazy("seed"),
-    "waiting": gettext_lazy("waiting"),
-    "held_for_review": gettext_lazy("held for review"),
+    "by_committee": pgettext_lazy("audit", "by committee"),
+    "committee": pgettext_lazy("audit", "committee"),
+    "date": pgettext_lazy("audit", "date"),
+    "issued": pgettext_lazy("audit", "vouchers issued"),
+    "label": pgettext_lazy("audit", "label"),
+    "packs": pgettext_lazy("audit", "packs"),
+    "packs_available": pgettext_lazy("audit", "packs available"),
+    "pharmacy": pgettext_lazy("audit", "pharmacy"),
+    "reason": pgettext_lazy("audit", "reason"),
+    "seed": pgettext_lazy("audit", "seed"),
+    "waiting": pgettext_lazy("audit", "waiting"),
+    "held_for_review": pgettext_lazy("audit", "held for review"),
 }
 
 
@@ -89,7 +90,7 @@ def actor_name(entry: AuditLog) -> str:
     name = user.get_full_name().strip() if user is not None else ""  # type: ignore[attr-defined]
     if name and name != entry.actor_username:
         return f"{name} ({entry.actor_username})"
-    return entry.actor_username or _("system")
+    return entry.actor_username or pgettext("audit", "system")
 
 
 def local_time(value: datetime | None) -> str:
@@ -128,7 +129,7 @@ def _value(value: Any, field: Any = None) -> str:
     if choices and isinstance(value, str | int) and value in choices:
         return str(choices[value])
     if isinstance(value, bool):
-        return _("yes") if value else _("no")
+        return pgettext("audit", "yes") if value else pgettext("audit", "no")
     if isinstance(value, str) and "T" in value and len(value) >= 16:
         moment = parse_datetime(value)
         if moment is not None:
