@@ -24,8 +24,10 @@ class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
     search_fields = ["actor_username", "object_id", "note"]
     date_hierarchy = "at"
     list_select_related = ["actor", "committee"]
-    fields = ["when", "by", "what", "object_type", "object_id", "committee", "changes_before"]
-    fields += ["changes_after", "note", "redacted_at"]
+    fields = (
+        *("when", "by", "what", "object_type", "object_id", "committee"),
+        *("changes_before", "changes_after", "note", "redacted_at"),
+    )
     readonly_fields = fields
 
     @admin.display(description=_("time"), ordering="at")

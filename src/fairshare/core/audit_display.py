@@ -87,7 +87,7 @@ def action_label(action: str) -> str:
 def actor_name(entry: AuditLog) -> str:
     """The actor's full name with the username, or the username alone (system: "")."""
     user = entry.actor if entry.actor_id else None
-    name = user.get_full_name().strip() if user is not None else ""  # type: ignore[attr-defined]
+    name = user.get_full_name().strip() if user is not None else ""
     if name and name != entry.actor_username:
         return f"{name} ({entry.actor_username})"
     return entry.actor_username or pgettext("audit", "system")
