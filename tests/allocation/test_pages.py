@@ -72,12 +72,13 @@ def test_allocation_page_previews_then_issues(client, pharmacy_setup, subdistric
     client.force_login(subdistrict_user)
     assert client.post("/vouchers/supply/", _form(s, packs="2")).status_code == 302
     form = {"round": str(s["round"].pk), "date": s["today"].isoformat(), "pharmacy": ""}
-    preview = client.post("/vouchers/allocate/", form | {"dry_run": "1"})
+    preview = client.post("/vouchers/allocate/", form)
     assert preview.status_code == 200 and not Voucher.objects.exists()
-    run = client.post("/vouchers/allocate/", form)
+    run = client.post("/vouchers/allocate/", form | {"confirm": preview.context["token"]})
     assert run.status_code == 200 and Voucher.objects.count() == 2
     again = client.post("/vouchers/allocate/", form)  # the supply is used up: none more
-    assert again.status_code == 200 and Voucher.objects.count() == 2
+    assert again.status_code == 200 and again.context["preview"].issued == 0
+    assert Voucher.objects.count() == 2
 
 
 def test_allocation_page_is_for_area_staff_only(client, pharmacy_setup):

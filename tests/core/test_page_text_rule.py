@@ -118,6 +118,19 @@ def _photo() -> io.BytesIO:
     return upload
 
 
+def _allocation_confirmation(w: dict[str, Any]) -> str:
+    """The allocation page's confirmation of its current preview (allocation/preview.py)."""
+    from fairshare.allocation.preview import figures_of, preview_rows, preview_token
+    from fairshare.allocation.services import allocation_run_as
+
+    user = w["subdistrict_user"]
+    result = allocation_run_as(
+        actor=user, round=w["round"], date=timezone.localdate(), dry_run=True
+    )
+    figures = figures_of(result, preview_rows(result))
+    return preview_token(figures, user_id=user.pk, pharmacy="")
+
+
 def _pages(w: dict[str, Any]) -> dict[str, Page]:
     entry_url = f"/r/{w['round'].pk}/KJ01/"
     resident = {
@@ -210,6 +223,7 @@ def _pages(w: dict[str, Any]) -> dict[str, Page]:
                 "round": str(w["round"].pk),
                 "date": timezone.localdate().isoformat(),
                 "pharmacy": "",
+                "confirm": _allocation_confirmation(w),
             },
             Voucher.objects.count,
             single=("round", "date", "pharmacy"),

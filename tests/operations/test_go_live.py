@@ -167,10 +167,10 @@ def _supply_and_allocate(office: Client, round_: Round) -> None:
     assert declared.status_code == 302, declared.content.decode()[:3000]
     assert SupplyDay.objects.get(pharmacy__code="WJCP1", date=round_.valid_from).packs == SUPPLY
     run = {"round": str(round_.pk), "date": day, "pharmacy": "WJCP1"}
-    preview = office.post("/vouchers/allocate/", run | {"dry_run": "1"})
+    preview = office.post("/vouchers/allocate/", run)
     assert preview.status_code == 200, preview.content.decode()[:3000]
     assert not Voucher.objects.exists()
-    allocated = office.post("/vouchers/allocate/", run)
+    allocated = office.post("/vouchers/allocate/", run | {"confirm": preview.context["token"]})
     assert allocated.status_code == 200, allocated.content.decode()[:3000]
 
 

@@ -200,3 +200,26 @@ def test_void_from_the_queue_keeps_the_filters(client, place, staff, queue):
         f"/r/review/{queue['pending'][1].pk}/approve/", {"next": "https://evil.example/"}
     )
     assert away["Location"] == "/r/review/"
+
+
+def _form_token(html: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert found is not None, "the form carries a one-time token"
+    return found.group(1)
+
+
+def test_double_submitted_review_bulk_applies_once(client, place, staff, queue):
+    """A double click on the bulk confirmation: the second post is redirected with a
+    notice and approves (and audits) nothing more."""
+    client.force_login(staff)
+    ids = [r.pk for r in queue["pending"]]
+    confirm = client.post("/r/review/bulk/", {"ids": ids})
+    body = {"ids": ids, "confirm": "yes", "form_token": _form_token(confirm.content.decode())}
+    before = AuditLog.objects.filter(action="registration.approve").count()
+    first = client.post("/r/review/bulk/", body)
+    second = client.post("/r/review/bulk/", body, HTTP_REFERER="http://testserver/r/review/")
+    assert first.status_code == 302 and second.status_code == 302
+    assert second["Location"] == "http://testserver/r/review/"
+    assert AuditLog.objects.filter(action="registration.approve").count() == before + 3
+    page = client.get("/r/review/").content.decode()
+    assert "此表单已提交过" in page

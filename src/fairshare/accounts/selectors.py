@@ -86,7 +86,7 @@ def audit_entries(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[AuditLog]:
-    qs = AuditLog.objects.filter(audit_scope_q(user)).select_related("committee")
+    qs = AuditLog.objects.filter(audit_scope_q(user)).select_related("committee", "actor")
     if action:
         qs = qs.filter(action__startswith=action)
     if actor:

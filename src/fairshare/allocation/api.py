@@ -157,6 +157,7 @@ def _result_body(result: AllocationResult) -> dict[str, Any]:
         "vouchers_issued": result.issued,
         "held_for_review": result.held_for_review,
         "packs_available": sum(p.packs_available for p in result.pharmacies),
+        "packs_unused": result.packs_unused,
         "by_committee": result.by_committee,
         "vouchers": [
             {

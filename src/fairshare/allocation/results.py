@@ -69,6 +69,18 @@ class AllocationResult:
     def by_committee(self) -> list[dict[str, Any]]:
         return [row for p in self.pharmacies for row in p.by_committee]
 
+    def packs_unused_at(self, pharmacy: PharmacyResult) -> int:
+        """Packs of the pharmacy-day the run left (or, in a dry run, would leave) unused."""
+        return max(0, pharmacy.packs_available - pharmacy.issued * self.round.packs_per_household)
+
+    @property
+    def unused_by_pharmacy(self) -> list[tuple[str, int]]:
+        return [(p.pharmacy.code, self.packs_unused_at(p)) for p in self.pharmacies]
+
+    @property
+    def packs_unused(self) -> int:
+        return sum(self.packs_unused_at(p) for p in self.pharmacies)
+
 
 def vouchers_preview(
     picks: setbased.Query,

@@ -23,7 +23,7 @@ from fairshare.accounts.views import staff_required
 from fairshare.allocation import round_actions as actions
 from fairshare.community.models import Pharmacy, Subdistrict
 from fairshare.core.errors import FieldErrors, NotFound, ServiceError
-from fairshare.core.forms import Form, form_service_errors
+from fairshare.core.forms import Form, form_service_errors, once_per_form
 from fairshare.rounds.models import Round
 from fairshare.rounds.services import EDITABLE, round_close, round_create, round_open, round_update
 
@@ -109,6 +109,7 @@ def _values(form: RoundForm) -> dict[str, Any]:
 
 
 @area_staff
+@once_per_form
 def round_new(request: StaffRequest) -> HttpResponse:
     form = RoundForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -140,6 +141,7 @@ def _managed(request: StaffRequest, round_id: int) -> Round:
 
 
 @area_staff
+@once_per_form
 def round_edit(request: StaffRequest, round_id: int) -> HttpResponse:
     round_ = _managed(request, round_id)
     form = RoundForm(
@@ -197,6 +199,7 @@ def _runner(request: StaffRequest, round_: Round, action: str) -> Callable[[], A
 
 
 @area_staff
+@once_per_form
 def round_action(request: StaffRequest, round_id: int, action: str) -> HttpResponse:
     if request.method != "POST":
         return redirect("rounds:detail", round_id=round_id)
@@ -222,6 +225,7 @@ def _messages(exc: ServiceError) -> list[list[str]]:
 
 
 @area_staff
+@once_per_form
 def round_mapping(request: StaffRequest, round_id: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("rounds:detail", round_id=round_id)

@@ -32,7 +32,7 @@ from fairshare.allocation.shortfall import ShortfallPlan, shortfall_preview, sup
 from fairshare.allocation.views import _committee
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
-from fairshare.core.forms import posted_text_check
+from fairshare.core.forms import once_per_form, posted_text_check
 from fairshare.core.spreadsheet import csv_row
 from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import rounds_covering_q
@@ -54,6 +54,7 @@ def _shortfall_values(request: StaffRequest) -> tuple[Date, int | str, int | Non
 
 
 @login_required
+@once_per_form
 def shortfall_page(request: StaffRequest) -> HttpResponse:
     """Lower a confirmed day: the form, the confirmation step, then the shortfall."""
     pharmacies = list(selectors.supply_pharmacies(user=request.user))
@@ -121,6 +122,7 @@ def _chosen_round(request: StaffRequest, rounds: list[Round]) -> Round | None:
 
 
 @login_required
+@once_per_form
 def by_hand_page(request: StaffRequest, code: str) -> HttpResponse:
     """The committee's notify-by-hand list; POST marks the ticked items as told."""
     committee = _committee(request, code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,11 +16,19 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.requests import StaffRequest
 from fairshare.allocation import selectors
+from fairshare.allocation.preview import (
+    figures_of,
+    preview_changes,
+    preview_rows,
+    preview_seen,
+    preview_token,
+)
 from fairshare.allocation.services import allocation_run_as, supply_declare_as
 from fairshare.allocation.slips import slips_pdf
 from fairshare.community.models import Pharmacy
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound, ServiceError, error_messages
-from fairshare.core.forms import posted_text_check, posted_text_errors
+from fairshare.core.forms import once_per_form, posted_text_check, posted_text_errors
+from fairshare.rounds.models import Round
 
 PAGE_LIMIT = 500
 
@@ -107,6 +116,7 @@ def _supply_submit(request: StaffRequest, pharmacy: Pharmacy, values: dict[str, 
 
 
 @login_required
+@once_per_form
 def supply_page(request: StaffRequest) -> HttpResponse:
     """A pharmacy (or its area's staff) declares a day's stock; corrections supersede."""
     pharmacies = list(selectors.supply_pharmacies(user=request.user))
@@ -149,9 +159,40 @@ def supply_page(request: StaffRequest) -> HttpResponse:
     )
 
 
+def _allocate(
+    request: StaffRequest, round_: Round, day: Date, pharmacy: str, confirm: str
+) -> tuple[dict[str, Any], int]:
+    """Preview (always first, from the engine's dry run); with a confirmation whose
+    figures are still current, the run itself; with a stale one, the new preview and
+    what changed (409)."""
+    preview = allocation_run_as(
+        actor=request.user, round=round_, date=day, pharmacy_code=pharmacy or None, dry_run=True
+    )
+    rows = preview_rows(preview)
+    figures = figures_of(preview, rows)
+    context: dict[str, Any] = {
+        "preview": preview,
+        "rows": rows,
+        "token": preview_token(figures, user_id=request.user.pk, pharmacy=pharmacy),
+        "sms": sum(r["sms"] for r in rows),
+    }
+    if not confirm:
+        return context, 200
+    seen = preview_seen(confirm, user_id=request.user.pk, pharmacy=pharmacy)
+    changes = preview_changes(seen, figures) if seen is not None else None
+    if changes is None or changes:
+        return context | {"stale": True, "changes": changes or []}, 409
+    result = allocation_run_as(
+        actor=request.user, round=round_, date=day, pharmacy_code=pharmacy or None
+    )
+    return {"result": result}, 200
+
+
 @login_required
+@once_per_form
 def allocate_page(request: StaffRequest) -> HttpResponse:
-    """Subdistrict or district staff turn confirmed supply into vouchers (or preview it)."""
+    """Subdistrict or district staff turn confirmed supply into vouchers: a preview
+    first, the run only on its confirmation (``allocation/preview.py``)."""
     rounds = list(selectors.allocatable_rounds(user=request.user))
     if not rounds:
         raise PermissionDenied
@@ -160,11 +201,11 @@ def allocate_page(request: StaffRequest) -> HttpResponse:
         "round": str(rounds[0].pk),
         "date": timezone.localdate().isoformat(),
         "pharmacy": "",
-        "dry_run": "",
     }
     errors: dict[str, list[str]] = {}
     failure: ServiceError | None = None
-    result = None
+    outcome: dict[str, Any] = {}
+    status = 200
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
         errors = error_messages(posted_text_errors(request.POST, fields=tuple(values)))
@@ -176,25 +217,15 @@ def allocate_page(request: StaffRequest) -> HttpResponse:
         except ValueError:
             errors.setdefault("date", [str(_("Enter a date like 2020-02-03."))])
         if not errors and round_ is not None:  # no round chosen → errors["round"] is set
+            confirm = request.POST.get("confirm", "")[:4000]
             try:
-                result = allocation_run_as(
-                    actor=request.user,
-                    round=round_,
-                    date=day,
-                    pharmacy_code=values["pharmacy"] or None,
-                    dry_run=bool(values["dry_run"]),
-                )
+                outcome, status = _allocate(request, round_, day, values["pharmacy"], confirm)
             except ServiceError as exc:
                 errors, failure = error_messages(exc), exc
+    context = {"rounds": rounds, "pharmacies": pharmacies, "values": values, "errors": errors}
     return render(
         request,
         "allocation/allocate.html",
-        {
-            "rounds": rounds,
-            "pharmacies": pharmacies,
-            "values": values,
-            "errors": errors,
-            "result": result,
-        },
-        status=_status(errors, failure),
+        context | outcome,
+        status=_status(errors, failure) if errors else status,
     )

@@ -9,18 +9,35 @@ widget is a ``Textarea`` may hold line breaks and tabs, any other takes one line
 Pages that read ``request.POST`` without a form apply the same rule through
 :func:`posted_text_errors` (every posted value, per field), and parse posted ids with
 :func:`parse_id` (a bad id is no object, never a 500).
+
+Staff write forms are rush-proof through one helper: the form carries a one-time token
+(``{% form_token %}`` of ``core/templatetags/form_tags.py``) and its view is wrapped in
+:func:`once_per_form`. A second submission of the same token (a double click, a
+reload of the POST, the back button) changes nothing: it is redirected to the page
+(POST-redirect-GET) with a notice. The token is spent in the shared cache with an
+atomic ``add``, so two nodes cannot both accept it. A POST without a token (scripts,
+older pages) is served as before; the API has Idempotency-Key instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Collection, Mapping
+from functools import wraps
 from typing import Any
 
 from django import forms
+from django.contrib import messages as flash
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from fairshare.core.errors import FieldErrors, ServiceError
 from fairshare.core.schemas import MESSAGES, text_problem
@@ -28,6 +45,10 @@ from fairshare.core.schemas import MESSAGES, text_problem
 # The largest id a database key column holds (bigint); a larger one would overflow the driver.
 MAX_ID = 2**63 - 1
 GENERAL = "general"
+FORM_TOKEN = "form_token"
+FORM_TOKEN_SECONDS = 24 * 3600  # a spent token is remembered this long
+ALREADY_SENT = _("This form was already sent; it was not applied a second time.")
+log = logging.getLogger(__name__)
 
 
 class TextRuleValidator:
@@ -151,3 +172,43 @@ def form_service_errors(form: forms.Form, exc: ServiceError) -> None:
                 form.add_error(field if field in form.fields else None, str(message))
     else:
         form.add_error(None, str(exc.message))
+
+
+# --- one-time form tokens (rush-proof staff forms) --------------------------------------
+
+
+def form_token_new() -> str:
+    """A fresh one-time token for a form (``{% form_token %}`` renders it)."""
+    return secrets.token_urlsafe(18)
+
+
+def form_token_spend(request: HttpRequest) -> bool:
+    """Spend the posted token: False when it was spent before (a second submission).
+    No token: True (served as before). The shared cache down: True (fail open, logged;
+    the services' own checks still refuse what cannot be done twice)."""
+    token = request.POST.get(FORM_TOKEN, "")
+    if not token:
+        return True
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    try:
+        return bool(cache.add(f"form-token:{digest}", 1, timeout=FORM_TOKEN_SECONDS))
+    except Exception:
+        log.warning("form token cache unavailable; the form is served without the check")
+        return True
+
+
+def once_per_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A staff write view that applies each form submission once (see the module doc)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and not form_token_spend(request):
+            flash.info(request, str(ALREADY_SENT))
+            back = request.META.get("HTTP_REFERER", "")
+            safe = url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+            return redirect(back if safe else request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from fairshare.accounts.requests import StaffRequest
 from fairshare.core.errors import ServiceError, error_messages
-from fairshare.core.forms import posted_text_check
+from fairshare.core.forms import once_per_form, posted_text_check
 from fairshare.core.locking import Busy
 from fairshare.core.masking import mask_name
 from fairshare.registration.corrections import (
@@ -72,6 +72,7 @@ def detail(request: StaffRequest, pk: int) -> HttpResponse:
 
 @desk_staff
 @require_POST
+@once_per_form
 def correct(request: StaffRequest, pk: int) -> HttpResponse:
     registration = _registration(request, pk)
     try:
@@ -110,6 +111,7 @@ def correct(request: StaffRequest, pk: int) -> HttpResponse:
 
 @desk_staff
 @require_POST
+@once_per_form
 def move(request: StaffRequest, pk: int) -> HttpResponse:
     registration = _registration(request, pk)
     try:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from fairshare.accounts.requests import StaffRequest
 from fairshare.community.models import Building
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
-from fairshare.core.forms import parse_id, posted_text_check
+from fairshare.core.forms import once_per_form, parse_id, posted_text_check
 from fairshare.core.locking import Busy
 from fairshare.registration.models import Channel
 from fairshare.registration.review_queue import (
@@ -86,6 +86,7 @@ def review(request: StaffRequest) -> HttpResponse:
 
 @desk_staff
 @require_POST
+@once_per_form
 def review_action(request: StaffRequest, pk: int, action: str) -> HttpResponse:
     registration = get_object_or_404(staff_registrations(user=request.user), pk=pk)
     if action not in ("approve", "void"):
@@ -126,6 +127,7 @@ def _selected_ids(request: StaffRequest) -> list[int]:
 
 @desk_staff
 @require_POST
+@once_per_form
 def review_bulk(request: StaffRequest) -> HttpResponse:
     """Approve the selected registrations: first a confirmation page, then each one
     through ``registration_approve``; the queue then reports what happened."""

@@ -1,5 +1,7 @@
 """XLSX exports for staff: registrations, vouchers and the daily report, per area.
 
+Codes, statuses, channels and fulfilment show as the models' labels in the user's
+language (machines read the raw values from the API and the JSON exports).
 Full names and phone numbers appear only for committee staff exporting their own
 committee; every other export masks them (README.md, "Accounts, access and personal
 data"; the scope rule is ``accounts/scoping.py``). Every row goes through
@@ -123,6 +125,9 @@ _VOUCHER_COLUMNS = (
 )
 
 
+FULFILMENTS = dict(Voucher.Fulfilment.choices)
+
+
 def _voucher_row(row: dict[str, Any], *, full: bool, status_labels: dict[str, Any]) -> list:
     name, code, status = row["registration__name"], row["code"], row["status"]
     return [
@@ -135,7 +140,7 @@ def _voucher_row(row: dict[str, Any], *, full: bool, status_labels: dict[str, An
         row["pharmacy__code"],
         code if full else code[:2] + "****",
         str(status_labels.get(status, status)),
-        row["fulfilment"],
+        str(FULFILMENTS.get(row["fulfilment"], row["fulfilment"])),
         row["declaration__manufacturer"],
         row["declaration__style"],
         float(row["declaration__unit_price"]),
@@ -188,7 +193,9 @@ def daily_xlsx(*, round: Round, area: Area, user: Viewer) -> bytes:
             days, [d["date"].isoformat(), d["registered"], d["supply"], d["issued"], d["redeemed"]]
         )
     ph = wb.create_sheet(_("By pharmacy"))
-    xlsx_append(ph, [_("Pharmacy"), _("Name"), _("Supply"), _("Vouchers issued"), _("Redeemed")])
+    xlsx_append(
+        ph, [_("Pharmacy"), _("Pharmacy name"), _("Supply"), _("Vouchers issued"), _("Redeemed")]
+    )
     for p in stats["by_pharmacy"]:
         xlsx_append(ph, [p["pharmacy"], p["name"], p["supply"], p["issued"], p["redeemed"]])
     ch = wb.create_sheet(_("By channel"))
