@@ -56,6 +56,17 @@ def _place(round_id: int, committee_code: str) -> tuple[Round, Committee]:
     return round_obj, committee
 
 
+def rooms_by_floor(rooms: list[dict[str, object]]) -> list[tuple[str, list[dict[str, object]]]]:
+    """Rooms grouped by floor for the picker: ``301`` and ``302`` under floor 3; a room
+    that is not ``<floor><2 digits>`` goes under "" (shown without a floor heading)."""
+    floors: dict[str, list[dict[str, object]]] = {}
+    for room in rooms:
+        label = str(room["room"])
+        floor = label[:-2] if len(label) >= 3 and label.isdigit() else ""
+        floors.setdefault(floor, []).append(room)
+    return sorted(floors.items(), key=lambda item: (not item[0], len(item[0]), item[0]))
+
+
 def _remember_ticket(request: HttpRequest, ticket: str) -> None:
     tickets = request.session.get(SESSION_TICKETS, [])[-9:]
     request.session[SESSION_TICKETS] = [*tickets, ticket]
@@ -102,6 +113,7 @@ def entry(
         "buildings": buildings,
         "building": building,
         "rooms": rooms,
+        "floors": rooms_by_floor(rooms),
         "open_now": open_now,
         "errors": errors,
         "notice": notice,
