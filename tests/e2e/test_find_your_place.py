@@ -18,7 +18,7 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 def test_address_search_leads_to_the_form_with_the_building_chosen(page, app_server):
     home = household(app_server.url, "KJ01", 7)
     page.goto(app_server.url + "/")
-    search = page.get_by_label(re.compile("查找您的住址"))
+    search = page.get_by_role("searchbox", name=re.compile("查找您的住址"))
     search.fill((home["compound"] + home["building"]).translate(FULL_WIDTH))
     search.press("Enter")
     expect(page).to_have_url(
@@ -34,7 +34,7 @@ def test_address_search_leads_to_the_form_with_the_building_chosen(page, app_ser
 
 def test_an_address_matching_nothing_says_so(page, app_server):
     page.goto(app_server.url + "/")
-    page.get_by_label(re.compile("查找您的住址")).fill("不存在路999弄1号")
+    page.get_by_role("searchbox", name=re.compile("查找您的住址")).fill("不存在路999弄1号")
     page.get_by_role("button", name="查找").click()
     expect(page.get_by_role("alert")).to_contain_text("没有找到")
 
