@@ -30,6 +30,8 @@ def _measure(page, name: str, mode: str):
     page.screenshot(
         path=str(ARTIFACTS / f"360-{mode}-{name.replace(' ', '-')}.png"), full_page=True
     )
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name} ({mode}) is {overflow}px wider than the screen"
     return name, page.evaluate(MEASURE)
 
 
