@@ -27,7 +27,15 @@ def world():
 
 @pytest.mark.parametrize(
     "query",
-    ["图们路61弄12号", "图们路６１弄１２号", "61弄12号", "图们路61弄12号301室", "图们路61弄12栋"],
+    [
+        "图们路61弄12号",
+        "图们路６１弄１２号",
+        "61弄12号",
+        "图们路61弄12号301室",
+        "图们路61弄12栋",
+        "61弄12-301",
+        "图们路 61 弄 12 号楼 301 室",
+    ],
 )
 def test_a_building_address_opens_the_form_with_the_building_chosen(client, world, query):
     response = client.get("/", {"q": query})

@@ -60,7 +60,7 @@ class SearchResult:
 
 def _parse(query: str) -> tuple[str, str, str] | None:
     """(street, lane, building label) from the folded query; None when not an address."""
-    text = compact(query).upper().replace("路号", "路")
+    text = re.sub(r"(\d)[-#](\d)", r"\1号\2", compact(query).upper())  # 12-301 → 12号301
     match = _WITH_LANE.match(text)
     if match:
         label = building_label(match["building"]) if match["building"] else ""
