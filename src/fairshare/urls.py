@@ -5,11 +5,13 @@ from django.views.generic import RedirectView, TemplateView
 from fairshare.allocation import resident_views
 from fairshare.api import api
 from fairshare.core import views as core_views
+from fairshare.core.elder import elder_mode_set
 from fairshare.transparency import views as transparency_views
 
 urlpatterns = [
     path("", transparency_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("elder/", elder_mode_set, name="elder_mode"),
     # One login for staff, with the lockout's challenge (accounts/throttle.py): the admin's
     # own login form would skip it.
     path(

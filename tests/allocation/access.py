@@ -95,6 +95,8 @@ ENTRIES = {
     # --- resident pages ----------------------------------------------------------
     # The full privacy notice linked from every resident page (fairshare/urls.py).
     ("GET", "/privacy/"): public(),
+    # Elder mode (长辈模式) on or off, then back to the page (core/elder.py).
+    ("GET", "/elder/"): public(query=lambda c: {"on": "1", "next": "/"}, own=frozenset({302})),
     # The resident's signed personal status link (no name or phone on the page).
     ("GET", "/r/s/<str:token>/"): public(
         params=lambda c: {"token": status_token_make(c.registration)}

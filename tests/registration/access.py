@@ -75,6 +75,12 @@ ENTRIES = {
         params=lambda c: {**_place(c), "building_id": c.household.building_id}
     ),
     # --- staff pages -----------------------------------------------------------
+    ("GET", "/r/posters/<int:round_id>/<str:committee_code>/"): staff(
+        *DESK, params=_place, own=frozenset({200})
+    ),
+    ("GET", "/r/posters/<int:round_id>/<str:committee_code>/all.pdf"): staff(
+        *DESK, params=_place, own=frozenset({200})
+    ),
     ("GET", "/r/desk/"): staff(*DESK, scoped=False, own=frozenset({302})),
     ("GET", "/r/desk/<int:round_id>/<str:committee_code>/"): staff(
         *DESK,

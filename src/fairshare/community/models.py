@@ -144,6 +144,8 @@ class Building(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["committee", "label"], name="building_label_unique")
         ]
+        # The home page's address search looks buildings up by compound (and label).
+        indexes = [models.Index(fields=["compound", "label"], name="building_compound_idx")]
 
     def __str__(self) -> str:
         return f"{self.compound}{self.label}"

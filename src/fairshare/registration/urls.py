@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fairshare.registration import correct_views, review_views, staff_views, views
+from fairshare.registration import correct_views, posters, review_views, staff_views, views
 
 app_name = "registration"
 urlpatterns = [
@@ -16,6 +16,12 @@ urlpatterns = [
         "<int:round_id>/<str:committee_code>/poster/<int:building_id>/",
         views.poster,
         name="poster",
+    ),
+    path("posters/<int:round_id>/<str:committee_code>/", posters.posters_page, name="posters"),
+    path(
+        "posters/<int:round_id>/<str:committee_code>/all.pdf",
+        posters.posters_pdf,
+        name="posters_pdf",
     ),
     path("desk/", staff_views.desk_home, name="desk_home"),
     path("desk/<int:round_id>/<str:committee_code>/", staff_views.desk, name="desk"),

@@ -5,8 +5,9 @@ The status page shows the voucher, so it lives in ``allocation/views.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 import segno
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,6 +32,7 @@ from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import round_covers_committee
 
 SESSION_TICKETS = "registration_tickets"
+Room = TypeVar("Room", bound=Mapping[str, object])
 # The entry form's fields that show their errors (all single-line).
 ENTRY_FIELDS = ("building", "room", "name", "phone", "sms_code", "returned_from", "returned_on")
 
@@ -54,6 +56,17 @@ def _place(round_id: int, committee_code: str) -> tuple[Round, Committee]:
     ):
         raise Http404
     return round_obj, committee
+
+
+def rooms_by_floor(rooms: Sequence[Room]) -> list[tuple[str, list[Room]]]:
+    """Rooms grouped by floor for the picker: ``301`` and ``302`` under floor 3; a room
+    that is not ``<floor><2 digits>`` goes under "" (shown without a floor heading)."""
+    floors: dict[str, list[Room]] = {}
+    for room in rooms:
+        label = str(room["room"])
+        floor = label[:-2] if len(label) >= 3 and label.isdigit() else ""
+        floors.setdefault(floor, []).append(room)
+    return sorted(floors.items(), key=lambda item: (not item[0], len(item[0]), item[0]))
 
 
 def _remember_ticket(request: HttpRequest, ticket: str) -> None:
@@ -102,6 +115,7 @@ def entry(
         "buildings": buildings,
         "building": building,
         "rooms": rooms,
+        "floors": rooms_by_floor(rooms),
         "open_now": open_now,
         "errors": errors,
         "notice": notice,

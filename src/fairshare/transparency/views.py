@@ -26,6 +26,7 @@ from fairshare.core.forms import posted_text_check
 from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import round_committees_q, round_get
 from fairshare.transparency import charts
+from fairshare.transparency.address_search import address_search
 from fairshare.transparency.board import (
     CHANNEL_LABELS,
     STATUSES,
@@ -62,7 +63,15 @@ def home(request: HttpRequest) -> HttpResponse:
     """The site's front page: the open rounds and every committee's entry and public list."""
     rounds = Round.objects.filter(status=Round.Status.OPEN).order_by("registration_opens_at")
     committees = Committee.objects.select_related("subdistrict", "pharmacy").order_by("code")
-    return render(request, "transparency/home.html", {"rounds": rounds, "committees": committees})
+    query = request.GET.get("q", "")[:64].strip()
+    search = address_search(query=query) if query else None
+    target = search.single_target() if search else None
+    if target is not None:
+        round_id, code, building_id = target
+        url = reverse("registration:entry", args=[round_id, code])
+        return redirect(f"{url}?building={building_id}" if building_id else url)
+    context = {"rounds": rounds, "committees": committees, "query": query, "search": search}
+    return render(request, "transparency/home.html", context)
 
 
 def _not_found_is_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
