@@ -226,3 +226,34 @@ class RegistrationPhoto(models.Model):
     def path(self) -> str:
         """The file's name in the private storage ("" once purged)."""
         return self.file.name or ""
+
+
+class BuildingSheet(models.Model):
+    """A printed lobby sheet of one building for one round (``registration/sheets.py``).
+
+    Issued (printed) by staff, hung in the lobby, collected and entered whole: its lines
+    take queue numbers in the sheet's own line order. ``entered_at`` empty: still out.
+    """
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    building = models.ForeignKey("community.Building", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(_("sheet id"), max_length=16, unique=True)
+    lines = models.PositiveSmallIntegerField(_("lines"), default=20)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    entered_count = models.PositiveSmallIntegerField(_("lines entered"), default=0)
+
+    class Meta:
+        verbose_name = _("building sheet")
+        verbose_name_plural = _("building sheets")
+        ordering = ["round", "building", "issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.building} · {self.code}"
