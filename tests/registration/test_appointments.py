@@ -114,3 +114,52 @@ def test_race_is_real_without_the_window_lock(settings, monkeypatch):
     assert answers.count(0) == 1
     assert not any(isinstance(a, Conflict) for a in answers)  # nobody was told "full"
     assert AppointmentWindow.objects.get(pk=window.pk).booked == 1 == Appointment.objects.count()
+
+
+@pytest.mark.django_db
+def test_staff_open_a_window_take_a_time_and_see_who_is_due(client, place, staff):
+    client.force_login(staff)
+    url = f"/r/desk/{place['round'].pk}/KJ01/appointments/"
+    start = timezone.localtime() - timedelta(minutes=30)
+    fmt = "%Y-%m-%dT%H:%M"
+    bad = client.post(url, {"action": "open", "desk": "1", "starts_at": start.strftime(fmt)})
+    assert bad.status_code == 422 and AppointmentWindow.objects.count() == 0
+    response = client.post(
+        url,
+        {
+            "action": "open",
+            "desk": "1",
+            "starts_at": start.strftime(fmt),
+            "ends_at": (start + timedelta(minutes=40)).strftime(fmt),
+            "minutes_per_household": "2",
+        },
+    )
+    assert response.status_code == 200
+    window = AppointmentWindow.objects.get()
+    assert window.capacity == 20
+    response = client.post(
+        url,
+        {
+            "action": "take",
+            "window": window.pk,
+            "address": "12-301",
+            "name": "张三明",
+            "phone": "13812345678",
+        },
+    )
+    assert response.status_code == 200 and response.context["taken"].slot == 0
+    # Its slot (30 minutes ago) is late; registering at the desk takes it off the list.
+    text = response.content.decode()
+    assert response.context["taken"] and "12号-301" in text.split('id="appointments-title"')[1]
+    from fairshare.registration.services import registration_create
+
+    registration_create(
+        round=place["round"],
+        household=place["household"],
+        name="张三明",
+        phone="13812345678",
+        channel="desk",
+        actor=staff,
+    )
+    after = client.get(url).content.decode()
+    assert "12号-301" not in after.split('id="appointments-title"')[1]
