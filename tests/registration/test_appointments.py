@@ -96,7 +96,7 @@ def test_race_with_the_window_lock_never_overbooks(settings, monkeypatch):
     settings.LOCK_TIMEOUT_MS = 60000
     window, households = _window()
     answers = _race(window, households, monkeypatch, lock=True)
-    assert sorted(a for a in answers if isinstance(a, int)) == [0, 1, 2]
+    assert sorted(a for a in answers if isinstance(a, int)) == [0, 1, 2], answers
     assert sum(isinstance(a, Conflict) for a in answers) == TAKERS - 3
     window.refresh_from_db()
     assert window.booked == Appointment.objects.count() == 3
@@ -111,8 +111,8 @@ def test_race_is_real_without_the_window_lock(settings, monkeypatch):
     settings.LOCK_TIMEOUT_MS = 60000
     window, households = _window()
     answers = _race(window, households, monkeypatch, lock=False)
-    assert answers.count(0) == 1
-    assert not any(isinstance(a, Conflict) for a in answers)  # nobody was told "full"
+    assert answers.count(0) == 1, answers
+    assert not any(isinstance(a, Conflict) for a in answers), answers  # nobody told "full"
     assert AppointmentWindow.objects.get(pk=window.pk).booked == 1 == Appointment.objects.count()
 
 
