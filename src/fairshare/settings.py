@@ -377,10 +377,9 @@ if SMS_BACKEND not in _SMS_BUILTIN_BACKENDS and not _sms_dotted:
         f"expected one of {', '.join(_SMS_BUILTIN_BACKENDS)} or a dotted class path; "
         f"got {SMS_BACKEND!r}",
     )
-SMS_KINDS_SENT = ("code", "registration", "voucher", "carry_over", "shortfall")
+SMS_KINDS_SENT = ("code", "registration", "voucher", "carry_over", "shortfall", "appointment")
 SMS_ALIYUN_TEMPLATES = {
-    kind: env_str(f"FAIRSHARE_SMS_TEMPLATE_{kind.upper()}")
-    for kind in ("code", "registration", "voucher", "carry_over", "shortfall")
+    kind: env_str(f"FAIRSHARE_SMS_TEMPLATE_{kind.upper()}") for kind in SMS_KINDS_SENT
 }
 SMS_ALIYUN_ACCESS_KEY_ID = env_str("FAIRSHARE_SMS_ACCESS_KEY_ID")
 SMS_ALIYUN_ACCESS_KEY_SECRET = env_str("FAIRSHARE_SMS_ACCESS_KEY_SECRET")

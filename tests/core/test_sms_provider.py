@@ -331,6 +331,7 @@ def test_provider_settings_are_checked_at_start_up():
         "FAIRSHARE_SMS_TEMPLATE_VOUCHER": "SMS_3",
         "FAIRSHARE_SMS_TEMPLATE_CARRY_OVER": "SMS_4",  # carried households are told
         "FAIRSHARE_SMS_TEMPLATE_SHORTFALL": "SMS_5",  # and those cancelled by a shortfall
+        "FAIRSHARE_SMS_TEMPLATE_APPOINTMENT": "SMS_6",  # desk appointment times
     }
     assert _settings_error(**full) == ""
     no_carry = {k: v for k, v in full.items() if k != "FAIRSHARE_SMS_TEMPLATE_CARRY_OVER"}

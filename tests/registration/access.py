@@ -23,6 +23,18 @@ def _address(c: Ctx) -> str:
     return f"{c.free_household.building.label} {c.free_household.room}"
 
 
+def _sheet(c: Ctx) -> dict[str, Any]:
+    from fairshare.registration.models import BuildingSheet
+
+    sheet = BuildingSheet.objects.create(
+        round=c.round,
+        committee=c.committee,
+        building=c.free_household.building,
+        code=f"T{BuildingSheet.objects.count():07d}",
+    )
+    return {"code": sheet.code}
+
+
 def _api_registration(c: Ctx) -> dict[str, Any]:
     return {
         "committee": c.committee.code,
@@ -107,6 +119,32 @@ ENTRIES = {
         params=_place,
         body=lambda c: {"rows": f"{_address(c)}, 王小六, 13800005678, 00:00", "channel": "sheet"},
         own=frozenset({200}),
+    ),
+    ("GET", "/r/desk/<int:round_id>/<str:committee_code>/sheets/"): staff(
+        *DESK, params=_place, own=frozenset({200})
+    ),
+    ("POST", "/r/desk/<int:round_id>/<str:committee_code>/sheets/"): staff(
+        *DESK,
+        params=_place,
+        body=lambda c: {"building": c.free_household.building.pk},
+        own=frozenset({302}),
+    ),
+    ("GET", "/r/sheets/<str:code>/"): staff(*DESK, params=_sheet, own=frozenset({200})),
+    ("POST", "/r/sheets/<str:code>/"): staff(
+        *DESK,
+        params=_sheet,
+        body=lambda c: {"room_1": c.free_household.room, "name_1": "王小六", "time_1": "00:00"},
+        own=frozenset({200, 422}),
+    ),
+    ("GET", "/r/sheets/<str:code>/pdf/"): staff(*DESK, params=_sheet, own=frozenset({200})),
+    ("GET", "/r/desk/<int:round_id>/<str:committee_code>/appointments/"): staff(
+        *DESK, params=_place, own=frozenset({200})
+    ),
+    ("POST", "/r/desk/<int:round_id>/<str:committee_code>/appointments/"): staff(
+        *DESK,
+        params=_place,
+        body=lambda c: {"action": "open", "desk": "1"},
+        own=frozenset({422}),
     ),
     ("GET", "/r/slip/<int:pk>/"): staff(
         *DESK, params=lambda c: {"pk": c.registration.pk}, own=frozenset({200})

@@ -111,6 +111,14 @@ SMS_KINDS: dict[str, SmsKind] = {
         ("committee", "day", "number"),
         frozenset({"number"}),
     ),
+    "appointment": SmsKind(
+        _(
+            "Fairshare, %(committee)s: your time to register at desk %(desk)s is %(when)s. "
+            "The queue number is given at the desk, in arrival order."
+        ),
+        ("committee", "desk", "when"),
+        frozenset({"when"}),
+    ),
 }
 
 

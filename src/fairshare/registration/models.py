@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -230,3 +230,86 @@ class RegistrationPhoto(models.Model):
     def path(self) -> str:
         """The file's name in the private storage ("" once purged)."""
         return self.file.name or ""
+
+
+class BuildingSheet(models.Model):
+    """A printed lobby sheet of one building for one round (``registration/sheets.py``).
+
+    Issued (printed) by staff, hung in the lobby, collected and entered whole: its lines
+    take queue numbers in the sheet's own line order. ``entered_at`` empty: still out.
+    """
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    building = models.ForeignKey("community.Building", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(_("sheet id"), max_length=16, unique=True)
+    lines = models.PositiveSmallIntegerField(_("lines"), default=20)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    issued_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    entered_count = models.PositiveSmallIntegerField(_("lines entered"), default=0)
+
+    class Meta:
+        verbose_name = _("building sheet")
+        verbose_name_plural = _("building sheets")
+        ordering = ["round", "building", "issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.building} · {self.code}"
+
+
+class AppointmentWindow(models.Model):
+    """A desk's appointment window (大连路): households come at their slot to register.
+
+    ``capacity`` = minutes / minutes per household; ``booked`` is the locked counter
+    (``registration/appointments.py``), and the constraint ``booked <= capacity`` is the
+    database's last guard. An appointment never changes the queue number rule: the
+    number is given at the desk, in arrival order (docs/fairness.md).
+    """
+
+    round = models.ForeignKey("rounds.Round", on_delete=models.PROTECT, related_name="+")
+    committee = models.ForeignKey("community.Committee", on_delete=models.PROTECT, related_name="+")
+    desk = models.CharField(_("desk"), max_length=32, default="1")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    minutes_per_household = models.PositiveSmallIntegerField(_("minutes per household"), default=2)
+    capacity = models.PositiveIntegerField(_("capacity"))
+    booked = models.PositiveIntegerField(_("booked"), default=0)
+
+    class Meta:
+        ordering = ["starts_at", "desk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(booked__lte=F("capacity")), name="appointment_window_not_overbooked"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.desk} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Appointment(models.Model):
+    """One household's slot in a window: ``slot`` from 0, its time ``at``."""
+
+    window = models.ForeignKey(AppointmentWindow, on_delete=models.PROTECT, related_name="slots")
+    household = models.ForeignKey("community.Household", on_delete=models.PROTECT, related_name="+")
+    slot = models.PositiveIntegerField()
+    at = models.DateTimeField(_("appointment time"))
+    name = models.CharField(_("name"), max_length=64)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [
+            models.UniqueConstraint(fields=["window", "slot"], name="appointment_slot_unique"),
+            models.UniqueConstraint(fields=["window", "household"], name="appointment_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.at:%H:%M}"

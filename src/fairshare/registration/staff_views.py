@@ -239,6 +239,8 @@ def batch(request: StaffRequest, round_id: int, committee_code: str) -> HttpResp
                     **_batch_row(round_obj, committee, channel, line, request.user),
                 }
             )
+    # Failed lines go back into the form with their messages, so staff fix, not retype.
+    failed = [r for r in results if r.get("error")]
     return render(
         request,
         "registration/batch.html",
@@ -246,6 +248,8 @@ def batch(request: StaffRequest, round_id: int, committee_code: str) -> HttpResp
             "round": round_obj,
             "committee": committee,
             "results": results,
+            "failed": failed,
+            "kept_rows": "\n".join(r["text"] for r in failed),
             "values": request.POST,
             "errors": error_messages(errors) if errors else {},
         },

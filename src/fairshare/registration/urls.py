@@ -1,6 +1,14 @@
 from django.urls import path
 
-from fairshare.registration import correct_views, posters, review_views, staff_views, views
+from fairshare.registration import (
+    appointment_views,
+    correct_views,
+    posters,
+    review_views,
+    sheet_views,
+    staff_views,
+    views,
+)
 
 app_name = "registration"
 urlpatterns = [
@@ -26,6 +34,14 @@ urlpatterns = [
     path("desk/", staff_views.desk_home, name="desk_home"),
     path("desk/<int:round_id>/<str:committee_code>/", staff_views.desk, name="desk"),
     path("desk/<int:round_id>/<str:committee_code>/batch/", staff_views.batch, name="batch"),
+    path("desk/<int:round_id>/<str:committee_code>/sheets/", sheet_views.sheets, name="sheets"),
+    path(
+        "desk/<int:round_id>/<str:committee_code>/appointments/",
+        appointment_views.appointments,
+        name="appointments",
+    ),
+    path("sheets/<str:code>/", sheet_views.sheet_entry, name="sheet_entry"),
+    path("sheets/<str:code>/pdf/", sheet_views.sheet_file, name="sheet_pdf"),
     path("slip/<int:pk>/", staff_views.slip, name="slip"),
     path("review/", review_views.review, name="review"),
     path("review/bulk/", review_views.review_bulk, name="review_bulk"),
