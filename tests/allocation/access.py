@@ -140,6 +140,10 @@ ENTRIES = {
         params=lambda c: {**_mailbox(c), "building_id": c.household.building_id},
         own=frozenset({200}),
     ),
+    # Emergency deliveries of a committee: its staff and its area admins.
+    ("GET", "/vouchers/committees/<str:code>/emergency/"): staff(
+        *COMMITTEE_AND_AREA, params=_committee, own=frozenset({200})
+    ),
     # The notify-by-hand list (full names): the committee's staff and its area admins.
     ("GET", "/vouchers/committees/<str:code>/by-hand/"): staff(
         *COMMITTEE_AND_AREA, params=_committee, own=frozenset({200})

@@ -9,12 +9,39 @@ lists voucher codes of every committee the pharmacy serves, so not for one commi
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.utils import timezone
 
 from tests.accounts.access_registry import public, staff
 
 TERMINAL = "pharmacy"
+COMMITTEE = "committee"
 AREA = ("district", "subdistrict")
+
+
+def _committee(c: Any) -> dict[str, Any]:
+    return {"code": c.committee.code}
+
+
+def _pickup_point(c: Any) -> dict[str, Any]:
+    """A pickup point of the target committee (its batch bought nothing: a page to show)."""
+    from fairshare.pharmacy.models import PickupPoint, ProxyBatch
+
+    batch = ProxyBatch.objects.create(
+        committee=c.committee, pharmacy=c.pharmacy, actor=c.side.users["committee"]
+    )
+    now = timezone.now()
+    point = PickupPoint.objects.create(
+        committee=c.committee,
+        batch=batch,
+        place="居委会活动室",
+        starts_at=now,
+        ends_at=now + timedelta(hours=2),
+    )
+    return {"code": c.committee.code, "pk": point.pk}
+
 
 ENTRIES = {
     # --- API -------------------------------------------------------------------
@@ -68,4 +95,18 @@ ENTRIES = {
     ("GET", "/pharmacy/sw.js"): public(),  # the terminal's service worker (no data in it)
     ("GET", "/pharmacy/reconciliation/"): staff(TERMINAL, scoped=False, own=frozenset({200})),
     ("GET", "/pharmacy/reconciliation.xlsx"): staff(TERMINAL, scoped=False, own=frozenset({200})),
+    # Committee pages for proxy purchase / delivery and pickup points: the committee's
+    # staff and its area admins (another area's: 404).
+    ("GET", "/pharmacy/committees/<str:code>/fulfilment/"): staff(
+        COMMITTEE, *AREA, params=_committee, own=frozenset({200})
+    ),
+    ("GET", "/pharmacy/committees/<str:code>/pickup/"): staff(
+        COMMITTEE, *AREA, params=_committee, own=frozenset({200})
+    ),
+    ("GET", "/pharmacy/committees/<str:code>/pickup/<int:pk>/"): staff(
+        COMMITTEE, *AREA, params=_pickup_point, own=frozenset({200})
+    ),
+    ("GET", "/pharmacy/committees/<str:code>/pickup/<int:pk>.pdf"): staff(
+        COMMITTEE, *AREA, params=_pickup_point, own=frozenset({200})
+    ),
 }
