@@ -18,18 +18,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.requests import StaffRequest
-from fairshare.allocation import selectors
 from fairshare.allocation.by_hand import hand_list, hand_notice_told
 from fairshare.allocation.shortfall import ShortfallPlan, shortfall_preview, supply_shortfall_as
-from fairshare.allocation.views import _committee
+from fairshare.allocation.views import _committee, supply_pharmacy_chosen
 from fairshare.community.models import Committee
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.forms import once_per_form, posted_text_check
@@ -57,13 +55,7 @@ def _shortfall_values(request: StaffRequest) -> tuple[Date, int | str, int | Non
 @once_per_form
 def shortfall_page(request: StaffRequest) -> HttpResponse:
     """Lower a confirmed day: the form, the confirmation step, then the shortfall."""
-    pharmacies = list(selectors.supply_pharmacies(user=request.user))
-    if not pharmacies:
-        raise PermissionDenied
-    chosen = request.POST.get("pharmacy") or request.GET.get("pharmacy") or pharmacies[0].code
-    pharmacy = next((p for p in pharmacies if p.code == chosen), None)
-    if pharmacy is None:
-        raise Http404
+    pharmacies, pharmacy = supply_pharmacy_chosen(request)
     values = {"date": timezone.localdate().isoformat(), "packs": ""}
     errors: dict[str, list[str]] = {}
     status, plan = 200, None

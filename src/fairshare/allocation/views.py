@@ -115,10 +115,9 @@ def _supply_submit(request: StaffRequest, pharmacy: Pharmacy, values: dict[str, 
     )
 
 
-@login_required
-@once_per_form
-def supply_page(request: StaffRequest) -> HttpResponse:
-    """A pharmacy (or its area's staff) declares a day's stock; corrections supersede."""
+def supply_pharmacy_chosen(request: StaffRequest) -> tuple[list[Pharmacy], Pharmacy]:
+    """The pharmacies whose supply the user may declare, and the one the form names
+    (the first by default): none → 403, one outside them → 404."""
     pharmacies = list(selectors.supply_pharmacies(user=request.user))
     if not pharmacies:
         raise PermissionDenied
@@ -126,6 +125,14 @@ def supply_page(request: StaffRequest) -> HttpResponse:
     pharmacy = next((p for p in pharmacies if p.code == chosen), None)
     if pharmacy is None:
         raise Http404
+    return pharmacies, pharmacy
+
+
+@login_required
+@once_per_form
+def supply_page(request: StaffRequest) -> HttpResponse:
+    """A pharmacy (or its area's staff) declares a day's stock; corrections supersede."""
+    pharmacies, pharmacy = supply_pharmacy_chosen(request)
     tomorrow = timezone.localdate() + timedelta(days=1)
     values = {
         "date": tomorrow.isoformat(),
