@@ -83,6 +83,11 @@ ENTRIES = {
     ("GET", "/r/done/<str:ticket>/"): public(params=lambda c: {"ticket": c.registration.ticket}),
     ("GET", "/r/<int:round_id>/<str:committee_code>/"): public(params=_place),
     ("GET", "/r/<int:round_id>/<str:committee_code>/photo/"): public(params=_place),
+    # The resident books a desk appointment time (issue 16); an empty form books nothing.
+    ("GET", "/r/<int:round_id>/<str:committee_code>/appointment/"): public(params=_place),
+    ("POST", "/r/<int:round_id>/<str:committee_code>/appointment/"): public(
+        params=_place, body=lambda c: {"name": ""}
+    ),
     ("GET", "/r/<int:round_id>/<str:committee_code>/poster/<int:building_id>/"): public(
         params=lambda c: {**_place(c), "building_id": c.household.building_id}
     ),

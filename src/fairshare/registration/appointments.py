@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -67,13 +68,30 @@ def window_open(
     )
 
 
+def windows_bookable(
+    *, round: Round, committee: Committee, now: datetime
+) -> QuerySet[AppointmentWindow]:
+    """The committee's windows of ``round`` that have not ended and still have a free slot
+    (``free``: the places left)."""
+    return AppointmentWindow.objects.filter(
+        round=round, committee=committee, ends_at__gt=now, booked__lt=F("capacity")
+    ).annotate(free=F("capacity") - F("booked"))
+
+
 def appointment_take(
-    *, window: AppointmentWindow, household: Household, name: str, phone: str = ""
+    *,
+    window: AppointmentWindow,
+    household: Household,
+    name: str,
+    phone: str = "",
+    phone_required: bool = False,
 ) -> Appointment:
-    """The household's next free slot in ``window`` (its existing one if it has one)."""
+    """The household's next free slot in ``window`` (its existing one if it has one).
+
+    ``phone_required`` (the resident's online path): a mobile phone must be given."""
     errors = FieldErrors()
     name = clean_name(name, errors)
-    phone = clean_phone(phone, errors) if phone else ""
+    phone = clean_phone(phone, errors) if phone or phone_required else ""
     if household.committee_id != window.committee_id:
         errors.add("household", _("This household is not in the window's committee."))
     if errors:

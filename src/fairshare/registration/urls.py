@@ -1,6 +1,7 @@
 from django.urls import path
 
 from fairshare.registration import (
+    appointment_online,
     appointment_views,
     correct_views,
     posters,
@@ -19,6 +20,11 @@ urlpatterns = [
         views.entry,
         {"photo": True},
         name="photo",
+    ),
+    path(
+        "<int:round_id>/<str:committee_code>/appointment/",
+        appointment_online.appointment,
+        name="appointment",
     ),
     path(
         "<int:round_id>/<str:committee_code>/poster/<int:building_id>/",
