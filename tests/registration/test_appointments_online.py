@@ -80,6 +80,12 @@ def test_booking_writes_one_appointment_and_one_sms(client: Client, place):
     again = _post(client, place, window)
     assert again.status_code == 200 and "已有" in again.content.decode()
     assert Appointment.objects.count() == 1 and len(_sms()) == 1
+    # Somebody else naming the same room with another phone learns only that it is
+    # booked, not when or at which desk.
+    other = _post(client, place, window, phone="13987654321")
+    assert other.status_code == 409 and "已发送到当时留下的手机号码" in other.content.decode()
+    assert "big-number" not in other.content.decode()  # no confirmation page (time, desk)
+    assert Appointment.objects.count() == 1 and len(_sms()) == 1
 
 
 def test_a_full_window_refuses_and_writes_nothing(client: Client, place):

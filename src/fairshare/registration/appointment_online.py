@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from fairshare.community.models import Building, Committee, Household
-from fairshare.core.errors import FieldErrors, ServiceError, error_messages
+from fairshare.core.errors import Conflict, FieldErrors, ServiceError, error_messages
 from fairshare.core.forms import parse_id, posted_text_check
 from fairshare.core.locking import Busy
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
@@ -111,4 +111,13 @@ def _book(
         phone=post.get("phone", ""),
         phone_required=True,
     )
+    if existed and normalize_phone(booked.phone) != normalize_phone(post.get("phone")):
+        # Somebody else's booking for this room: say it exists, never when or where.
+        raise Conflict(
+            _(
+                "This household already has an appointment in this time window; its time "
+                "was sent to the phone number given then."
+            ),
+            code="appointment_exists",
+        )
     return booked, existed
