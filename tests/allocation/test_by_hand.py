@@ -103,3 +103,15 @@ def test_carried_households_without_mobile_are_listed(pharmacy_setup):
     items = hand_list(committee=committee, round=target)
     assert [(i.kind, i.queue_number) for i in items] == [("carried", 2)]
     assert not Voucher.objects.exists()
+
+
+def test_no_sms_is_queued_for_a_household_without_mobile(pharmacy_setup):
+    """Issue and shortfall messages go to the two mobiles only: the landline and the
+    "no phone" household are told by hand, so no outbox row is left to fail (and count
+    as a failed SMS) for them. Negative control: the mobiles' messages are queued."""
+    from fairshare.core.models import OutboxMessage
+
+    _world(pharmacy_setup)
+    phones = [m.payload.get("phone") for m in OutboxMessage.objects.filter(kind="sms")]
+    assert phones and all(has_mobile(p) for p in phones), phones
+    assert {"021-65431234", ""}.isdisjoint(phones)

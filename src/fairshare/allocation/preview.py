@@ -18,6 +18,7 @@ from typing import Any
 from django.core import signing
 
 from fairshare.allocation.results import AllocationResult
+from fairshare.core.phones import has_mobile
 from fairshare.registration.models import Registration
 
 SALT = "fairshare.allocation.preview.v1"
@@ -36,16 +37,17 @@ class Change:
 
 
 def _sms_counts(registration_ids: list[int]) -> dict[int, int]:
-    """Per committee id, how many of these registrations have a phone to text."""
+    """Per committee id, how many of these registrations have a mobile to text."""
     counts: dict[int, int] = {}
     for start in range(0, len(registration_ids), _CHUNK):
         rows = (
             Registration.objects.filter(id__in=registration_ids[start : start + _CHUNK])
             .exclude(phone="")
-            .values_list("committee_id", flat=True)
+            .values_list("committee_id", "phone")
         )
-        for committee_id in rows:
-            counts[committee_id] = counts.get(committee_id, 0) + 1
+        for committee_id, phone in rows:
+            if has_mobile(phone):  # a landline is told by hand, not texted
+                counts[committee_id] = counts.get(committee_id, 0) + 1
     return counts
 
 

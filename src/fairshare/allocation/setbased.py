@@ -42,6 +42,7 @@ from fairshare.allocation.models import Requeue, Voucher
 from fairshare.allocation.waiting import waiting_sql
 from fairshare.community.models import Building, Household, Member
 from fairshare.core.fastsql import column_of
+from fairshare.core.phones import stored_mobile_sql
 from fairshare.core.models import OutboxMessage
 from fairshare.registration.models import OFFLINE_CHANNELS, LedgerEntry, Registration
 
@@ -402,7 +403,7 @@ def insert_sms(
     *, supply_day_id: int, after_id: int, parts: dict[str, Any], constants: dict[str, Any]
 ) -> int:
     """One "voucher" SMS outbox row (core/sms.py) per voucher of the day with id >
-    ``after_id``, in voucher order; ``parts`` from ``allocation.notify.sms_parts``."""
+    ``after_id`` whose household has a mobile, in voucher order; ``parts`` from ``allocation.notify.sms_parts``."""
     pg = connection.vendor == "postgresql"
     if pg:
         hhmm = "to_char(v.slot_start, 'HH24:MI')", "to_char(v.slot_end, 'HH24:MI')"
@@ -432,7 +433,8 @@ def insert_sms(
     sql = (
         f"INSERT INTO {_OUTBOX} ({columns}) SELECT {select} FROM {_VOUCHER} v "
         f"JOIN {_REG} r ON r.id = v.registration_id "
-        "WHERE v.supply_day_id = %s AND v.id > %s ORDER BY v.id"
+        f"WHERE v.supply_day_id = %s AND v.id > %s AND {stored_mobile_sql('r.phone')} "
+        "ORDER BY v.id"  # no mobile: told by hand (allocation/by_hand.py), nothing to fail
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *values, supply_day_id, after_id])

@@ -69,6 +69,14 @@ def has_mobile(phone: str | None) -> bool:
     return normalize_phone(phone) is not None
 
 
+def stored_mobile_sql(column: str) -> str:
+    """``has_mobile`` as an SQL condition on a stored registration phone, for set-based
+    writes: ``registration.validation.clean_phone`` stores a mobile as its 11 digits, a
+    landline in national format (leading 0) and "no phone" as "". Bound to ``has_mobile``
+    by tests/core/test_phones.py::test_stored_mobile_sql_is_has_mobile."""
+    return f"(length({column}) = 11 AND substr({column}, 1, 1) = '1')"
+
+
 def normalize_desk_phone(raw: str | None) -> str | None:
     """Any valid mainland number (landline or mobile) in national format, or None."""
     number = _parse((raw or "").strip())

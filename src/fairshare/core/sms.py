@@ -209,9 +209,12 @@ def sms_enqueue(
     lang: str | None = None,
 ) -> None:
     """Record an SMS of ``kind`` (``SMS_KINDS``) to send after the current transaction
-    commits, in ``lang`` (default: the active language). ``batch``: a
+    commits, in ``lang`` (default: the active language); nothing for a number that is not
+    a mobile (``core.phones.has_mobile``). ``batch``: a
     fairshare.core.fastsql.WriteBatch to join, see outbox_enqueue."""
     expected = SMS_KINDS[kind].variables
+    if not has_mobile(phone):  # a landline or "no phone": the committee tells them by hand
+        return  # (allocation.by_hand lists them), so nothing is queued to fail later
     if set(variables) != set(expected) or not all(isinstance(v, str) for v in variables.values()):
         raise ValueError(f"SMS {kind!r} takes the str variables {expected}, got {variables!r}")
     payload = {
