@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from fairshare.core.errors import FieldErrors
 from fairshare.core.phones import has_mobile, stored_mobile_sql
 from fairshare.registration.validation import clean_phone
-from fairshare.core.errors import FieldErrors
-
 
 TYPED = [
     "13912345678",

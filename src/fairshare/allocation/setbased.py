@@ -42,8 +42,8 @@ from fairshare.allocation.models import Requeue, Voucher
 from fairshare.allocation.waiting import waiting_sql
 from fairshare.community.models import Building, Household, Member
 from fairshare.core.fastsql import column_of
-from fairshare.core.phones import stored_mobile_sql
 from fairshare.core.models import OutboxMessage
+from fairshare.core.phones import stored_mobile_sql
 from fairshare.registration.models import OFFLINE_CHANNELS, LedgerEntry, Registration
 
 CODE_WIDTH = 11  # tokens.CODE_LENGTH + the check symbol
@@ -403,7 +403,8 @@ def insert_sms(
     *, supply_day_id: int, after_id: int, parts: dict[str, Any], constants: dict[str, Any]
 ) -> int:
     """One "voucher" SMS outbox row (core/sms.py) per voucher of the day with id >
-    ``after_id`` whose household has a mobile, in voucher order; ``parts`` from ``allocation.notify.sms_parts``."""
+    ``after_id`` whose household has a mobile, in voucher order; ``parts`` from
+    ``allocation.notify.sms_parts``."""
     pg = connection.vendor == "postgresql"
     if pg:
         hhmm = "to_char(v.slot_start, 'HH24:MI')", "to_char(v.slot_end, 'HH24:MI')"
