@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 WARMUP = 20  # registrations before the timed ones
+COUNTED = 20  # registrations after them whose SQL statements are counted
 
 
 def environ(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None):
@@ -94,13 +95,14 @@ def main() -> int:
     round_obj = Round.objects.order_by("pk").first()
     taken = set(Registration.objects.values_list("household_id", flat=True))
     free_ids = sorted(set(Household.objects.values_list("pk", flat=True)) - taken)
-    picked = random.Random(2020).sample(free_ids, min(args.n + WARMUP, len(free_ids)))
+    wanted = args.n + WARMUP + COUNTED
+    picked = random.Random(2020).sample(free_ids, min(wanted, len(free_ids)))
     free = Household.objects.filter(pk__in=picked).select_related("building", "building__committee")
     jobs = [
         (h.building.committee.code, h.building.label, h.room)
         for h in free.iterator(chunk_size=2000)
     ]
-    if len(jobs) < args.n + WARMUP:
+    if len(jobs) < wanted:
         print(f"only {len(jobs)} free households; use a fresh FAIRSHARE_DATA_DIR", file=sys.stderr)
         return 2
     app = WSGIHandler()
@@ -133,7 +135,7 @@ def main() -> int:
         call(app, environ("GET", "/ping"))
     for env in envs[:WARMUP]:  # and the registration path (imports on first use, caches)
         call(app, env)
-    envs = envs[WARMUP:]
+    envs, counted = envs[WARMUP:-COUNTED], envs[-COUNTED:]
     t0 = time.process_time()
     for _ in range(args.ping_n):
         call(app, environ("GET", "/ping"))
@@ -162,6 +164,13 @@ def main() -> int:
         f"registration: {cpu_ms:.3f} ms CPU, {wall_ms:.3f} ms wall per request "
         f"({len(envs)} requests, statuses {statuses}); ratio to /ping {cpu_ms / ping_ms:.2f}x"
     )
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:  # after the timing: it slows queries
+        for env in counted:
+            call(app, env)
+    print(f"SQL statements per registration: {len(queries) / COUNTED:.1f} ({connection.vendor})")
     if profiler:
         for key in ("tottime", "cumulative"):
             out = io.StringIO()
