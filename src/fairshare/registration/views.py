@@ -25,6 +25,7 @@ from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.models import Registration
 from fairshare.registration.phonecodes import phone_code_send
 from fairshare.registration.photos import registration_create_with_photo
+from fairshare.registration.rushproof import form_key_new, registration_once
 from fairshare.registration.services import registration_create
 from fairshare.registration.tickets import ticket_display
 from fairshare.registration.validation import normalize_phone
@@ -91,7 +92,7 @@ def entry(
     )
     errors: dict[str, list[str]] = {}
     notice = ""
-    status = 200
+    status, retry_after = 200, 0
     open_now = round_obj.registration_is_open()
     if request.method == "POST" and open_now:
         try:
@@ -104,11 +105,11 @@ def entry(
             else:
                 return _register(request, round_obj, committee, building, photo)
         except RateLimited as exc:
-            errors, status = error_messages(exc), 429
+            errors, status, retry_after = error_messages(exc), 429, exc.retry_after
         except ServiceError as exc:
             errors, status = error_messages(exc), exc.status_code
         except Busy as exc:
-            errors, status = {"general": [str(exc.message)]}, 503
+            errors, status, retry_after = {"general": [str(exc.message)]}, 503, 5
     context = {
         "round": round_obj,
         "committee": committee,
@@ -121,8 +122,12 @@ def entry(
         "notice": notice,
         "values": data,
         "photo_mode": photo,
+        "form_key": form_key_new(),  # a fresh one per render: see rushproof.py
     }
-    return render(request, "registration/entry.html", context, status=status)
+    response = render(request, "registration/entry.html", context, status=status)
+    if retry_after:  # the page's script waits this long, then sends the form again
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 class _EntryFields(TypedDict):
@@ -169,16 +174,24 @@ def _register(
         "returned_from": post.get("returned_from", ""),
         "returned_on": _date_or_none(post.get("returned_on")),
     }
-    if photo:
-        upload = request.FILES.get("photo")
-        content = upload.read(8 * 1024 * 1024 + 1) if upload else b""
-        result = registration_create_with_photo(
-            photo=content, phone_code=post.get("sms_code"), **common
-        )
-    else:
-        result = registration_create(channel="online", phone_code=post.get("sms_code"), **common)
-    _remember_ticket(request, result.registration.ticket)
-    return redirect("registration:done", ticket=result.registration.ticket)
+
+    def register() -> str:
+        if photo:
+            upload = request.FILES.get("photo")
+            content = upload.read(8 * 1024 * 1024 + 1) if upload else b""
+            result = registration_create_with_photo(
+                photo=content, phone_code=post.get("sms_code"), **common
+            )
+        else:
+            result = registration_create(
+                channel="online", phone_code=post.get("sms_code"), **common
+            )
+        return result.registration.ticket
+
+    scope = f"{round_obj.pk}:{committee.code}:{'photo' if photo else 'online'}"
+    ticket = registration_once(request=request, scope=scope, register=register)
+    _remember_ticket(request, ticket)
+    return redirect("registration:done", ticket=ticket)
 
 
 def done(request: HttpRequest, ticket: str) -> HttpResponse:

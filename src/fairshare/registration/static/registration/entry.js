@@ -44,3 +44,52 @@ document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
     });
   });
 })();
+
+// Rush-proof registration (issue 15, registration/rushproof.py): when the service answers
+// 503 or 429 (or the network fails), the form stays as typed, a countdown shows the
+// Retry-After seconds, and the same request goes again with the same key, so nobody types
+// twice and nobody registers twice. Any other answer is shown as a normal submit would.
+(function () {
+  var form = document.querySelector("form[data-rushproof]");
+  if (!form || !window.fetch || !window.FormData) { return; }
+  var note = form.querySelector(".rush-wait");
+  var busy = false;
+  function show(response) {
+    if (response.redirected) { location.assign(response.url); return null; }
+    return response.text().then(function (html) {
+      document.open(); document.write(html); document.close();
+    });
+  }
+  function wait(data, seconds) {
+    var left = Math.min(Math.max(isNaN(seconds) ? 5 : seconds, 1), 900);
+    note.hidden = false;
+    (function tick() {
+      if (left <= 0) { note.textContent = note.dataset.sending; send(data); return; }
+      note.textContent = note.dataset.wait.replace("{n}", left);
+      left -= 1;
+      setTimeout(tick, 1000);
+    })();
+  }
+  function send(data) {
+    busy = true;
+    fetch(form.getAttribute("action") || location.href, {  // form.action: the "action" button
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "Idempotency-Key": form.elements.form_key.value },
+    }).then(function (response) {
+      if (response.status === 503 || response.status === 429) {
+        wait(data, parseInt(response.headers.get("Retry-After"), 10));
+        return null;
+      }
+      return show(response);
+    }).catch(function () { wait(data, 5); });
+  }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (busy) { return; }  // a second press while one is on its way sends nothing
+    var data = new FormData(form);
+    if (event.submitter && event.submitter.name) {
+      data.append(event.submitter.name, event.submitter.value);
+    }
+    send(data);
+  });
+})();
