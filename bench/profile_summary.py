@@ -4,7 +4,9 @@ Reads py-spy's raw (collapsed) output, keeps the samples of the timed registrati
 (stacks through ``profile_path.py``'s ``main.<locals>.one``), and prints two tables:
 the share of samples by kind of work (each sample goes to the first rule matching from
 its innermost frame outwards, so every sample is counted once and the shares add up to
-100 %), and the functions with the most samples of their own.
+100 %), and the functions with the most samples of their own. py-spy samples wall-clock
+time of the running thread; ``--cpu`` leaves out the samples whose innermost frame waits
+for an answer or a disk flush (``WAITS``), which approximates the CPU-time split.
 
     FAIRSHARE_DATA_DIR=/tmp/fs-prof DATABASE_URL= py-spy record --format raw -r 250 \\
         -o /tmp/sqlite.txt -- .venv/bin/python bench/profile_path.py -n 3000
@@ -36,6 +38,11 @@ RULES = [
 ]
 
 
+# Innermost frames that wait rather than compute: the PostgreSQL answer, Redis's, SQLite's
+# COMMIT (its fsync under synchronous=FULL). ``--cpu`` leaves these samples out.
+WAITS = r"^(Connection\.wait|SocketBuffer\._read_from_socket|BaseDatabaseWrapper\._commit) "
+
+
 def load(path: str) -> list[tuple[list[str], int]]:
     stacks = []
     opener = gzip.open if path.endswith(".gz") else open
@@ -59,8 +66,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("profile")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--cpu", action="store_true", help="leave out the waiting samples")
     args = parser.parse_args()
     stacks = load(args.profile)
+    waiting = sum(n for frames, n in stacks if re.match(WAITS, frames[-1]))
+    print(f"samples waiting (innermost frame a wait): {waiting} of {sum(n for _, n in stacks)}")
+    if args.cpu:
+        stacks = [(frames, n) for frames, n in stacks if not re.match(WAITS, frames[-1])]
     total = sum(n for _, n in stacks)
     if not total:
         raise SystemExit(f"no samples through {MARK} in {args.profile}")
