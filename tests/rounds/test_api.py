@@ -76,6 +76,22 @@ def test_backwards_dates_are_422_per_field(client, place, change, field):
     assert not Round.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        # found by the API fuzz test on PostgreSQL: a 500 ("time zone displacement out of range")
+        ({"registration_opens_at": "0436-04-05T15:39:19.92034-20:52"}, "registration_opens_at"),
+        ({"registration_closes_at": "3151-12-03T01:59:43Z"}, "registration_closes_at"),
+        ({"valid_from": "1338-05-02"}, "valid_from"),
+    ],
+)
+def test_dates_out_of_range_are_422_per_field_and_change_nothing(client, place, change, field):
+    response = post(client, "/api/v1/rounds", place.sub_user, round_body(**change))
+    assert response.status_code == 422, response.content
+    assert "2000" in response.json()["errors"][field][0]
+    assert not Round.objects.exists()
+
+
 def test_overlapping_rounds_are_422(client, place):
     assert post(client, "/api/v1/rounds", place.district_user, round_body()).status_code == 201
     overlap = post(

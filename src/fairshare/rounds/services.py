@@ -15,7 +15,7 @@ once registrations exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -111,9 +111,29 @@ def _shares_committees(round: Round) -> Q:
     return Q(pk__in=others.exclude(pk=round.pk).values("pk"))
 
 
+_DATES = ("registration_opens_at", "registration_closes_at", "valid_from", "valid_until")
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
+_MAX_OFFSET = timedelta(hours=14)  # the widest UTC offset in use (UTC+14)
+
+
+def _dates_validate(round: Round) -> None:
+    """A round's dates in 2000-2099 and its times at a real UTC offset: a typo such as
+    year 0436 or offset -20:52 is a per-field error, never a database error (500)."""
+    errors = FieldErrors()
+    for name in _DATES:
+        value = getattr(round, name)
+        day = value.date() if isinstance(value, datetime) else value
+        offset = value.utcoffset() if isinstance(value, datetime) else None
+        if not _EARLIEST <= day <= _LATEST or (offset is not None and abs(offset) > _MAX_OFFSET):
+            errors.add(name, _("Give a date between 2000 and 2099 (times in a real time zone)."))
+    if errors:
+        raise errors
+
+
 def round_validate(*, round: Round) -> None:
     """FieldErrors (422) for a round whose dates run backwards or overlap another round
     over the same committees, or whose settings are out of range."""
+    _dates_validate(round)
     errors = FieldErrors()
     if not round.name.strip():
         errors.add("name", _("Give the round a name."))
