@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from fairshare.core.models import IdempotencyRecord
 from fairshare.registration.models import Registration
@@ -102,6 +105,34 @@ def test_staff_bearer_may_use_desk_channel_anonymous_may_not(client, place, staf
     assert Registration.objects.get().channel == "desk"
     bad = _post(client, place, {"channel": "desk"}, HTTP_AUTHORIZATION="Bearer nonsense")
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "written_at, ok",
+    [
+        ("0436-04-05T15:39:19-20:52", False),  # PostgreSQL: "displacement out of range" 500
+        ("2020-02-03T09:30:00+23:00", False),
+        ("3151-12-03T01:59:43Z", False),
+        ("a minute ago", True),  # negative control: a real sheet time
+    ],
+)
+def test_a_written_time_people_cannot_mean_is_a_field_error(
+    client, place, staff_token, written_at, ok
+):
+    if written_at == "a minute ago":
+        written_at = (timezone.now() - timedelta(minutes=1)).isoformat()
+    answer = _post(
+        client,
+        place,
+        {"channel": "phone", "written_at": written_at},
+        HTTP_AUTHORIZATION=f"Bearer {staff_token}",
+    )
+    if ok:
+        assert answer.status_code == 201, answer.content
+    else:
+        assert answer.status_code == 422, answer.content
+        assert "2000" in str(answer.json()["errors"]["written_at"])
+        assert not Registration.objects.exists()
 
 
 def test_status_lookup_needs_the_right_phone(client, place):

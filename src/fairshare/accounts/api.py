@@ -25,6 +25,7 @@ from fairshare.accounts.services import (
 )
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import NotFound
+from fairshare.core.schemas import Moment
 from fairshare.core.schemas import Schema as InputSchema
 
 router = Router(tags=["auth"])
@@ -67,7 +68,7 @@ class FieldMessage(Message):
 class AssignmentIn(InputSchema):
     username: str = Field(min_length=1, max_length=150)
     committee: str = Field(min_length=1, max_length=16)
-    expires_at: datetime
+    expires_at: Moment
 
 
 class AssignmentOut(Schema):

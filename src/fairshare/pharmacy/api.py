@@ -24,8 +24,8 @@ from fairshare.allocation.tokens import code_normalize, public_key_b64
 from fairshare.community.models import Committee
 from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import FieldErrors, Forbidden, NotFound
+from fairshare.core.schemas import Moment, SingleLine
 from fairshare.core.schemas import Schema as InputSchema
-from fairshare.core.schemas import SingleLine
 from fairshare.core.spreadsheet import csv_row
 from fairshare.pharmacy import fulfilment, offline, selectors, services
 from fairshare.pharmacy.stockfeed import FIELDS, stock_feed
@@ -94,7 +94,7 @@ def voucher_redeem(
 class OfflineItemIn(InputSchema):
     code: str = Field(default="", max_length=2000)
     token: str = Field(default="", max_length=2000)
-    redeemed_at: datetime
+    redeemed_at: Moment
     terminal_id: str = Field(default="", max_length=64)
 
 

@@ -10,7 +10,7 @@ registration outside the caller's committees 404 (``registration/corrections.py`
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +22,7 @@ from fairshare.core.endpoints import Answer, Operation, write_endpoint
 from fairshare.core.errors import NotFound
 from fairshare.core.masking import mask_phone
 from fairshare.core.ratelimit import ratelimit_enforce
-from fairshare.core.schemas import MultiLineText
+from fairshare.core.schemas import Moment, MultiLineText
 from fairshare.core.schemas import Schema as InputSchema
 from fairshare.registration.corrections import registration_correct, registration_move
 from fairshare.registration.lookup import household_resolve
@@ -45,9 +45,9 @@ class RegistrationIn(InputSchema):
     returned_from: str = ""
     returned_on: date | None = None
     # Staff only: the time written on the sheet or noted for a call (shown, never orders).
-    written_at: datetime | None = None
+    written_at: Moment | None = None
     # Deprecated alias of ``written_at`` (the entry time is always the server's).
-    acknowledged_at: datetime | None = None
+    acknowledged_at: Moment | None = None
     id_checked: bool = False
     sms_code: str | None = None
 

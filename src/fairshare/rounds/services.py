@@ -15,7 +15,7 @@ once registrations exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,6 +27,7 @@ from fairshare.core.audit import audit_record
 from fairshare.core.errors import Conflict, FieldErrors
 from fairshare.core.fastsql import model_field
 from fairshare.core.locking import lock_rows, write_transaction
+from fairshare.core.schemas import MOMENT_ERROR, moment_in_range
 from fairshare.rounds.models import Round
 
 Actor = AbstractBaseUser | None
@@ -112,20 +113,15 @@ def _shares_committees(round: Round) -> Q:
 
 
 _DATES = ("registration_opens_at", "registration_closes_at", "valid_from", "valid_until")
-_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
-_MAX_OFFSET = timedelta(hours=14)  # the widest UTC offset in use (UTC+14)
 
 
 def _dates_validate(round: Round) -> None:
-    """A round's dates in 2000-2099 and its times at a real UTC offset: a typo such as
-    year 0436 or offset -20:52 is a per-field error, never a database error (500)."""
+    """A typo such as year 0436 or offset -20:52 is a per-field error, never a database
+    error (500): ``core.schemas.moment_in_range``, the one rule."""
     errors = FieldErrors()
     for name in _DATES:
-        value = getattr(round, name)
-        day = value.date() if isinstance(value, datetime) else value
-        offset = value.utcoffset() if isinstance(value, datetime) else None
-        if not _EARLIEST <= day <= _LATEST or (offset is not None and abs(offset) > _MAX_OFFSET):
-            errors.add(name, _("Give a date between 2000 and 2099 (times in a real time zone)."))
+        if not moment_in_range(getattr(round, name)):
+            errors.add(name, MOMENT_ERROR)
     if errors:
         raise errors
 
