@@ -141,3 +141,65 @@ def redeem(base_url: str, voucher: IssuedVoucher) -> int:
     token = api_token(base_url, "pharmacy" + voucher.committee["pharmacy"][1:])
     status, _ = post(base_url, f"/api/v1/vouchers/{voucher.code}/redeem", {}, token)
     return status
+
+
+def supply_and_allocate(server: Any, *, code: str, packs: int = 200) -> list[dict[str, Any]]:
+    """Declare today's supply at a committee's pharmacy and run the allocation as the
+    subdistrict's staff do (JSON API): the vouchers the run issued."""
+    base_url = server.url
+    place = committee(base_url, code)
+    pharmacy_token = api_token(base_url, "pharmacy" + place["pharmacy"][1:])
+    status, body = post(
+        base_url,
+        f"/api/v1/pharmacies/{place['pharmacy']}/supplies",
+        {
+            "date": today(),
+            "packs": packs,
+            "manufacturer": "稳健医疗",
+            "style": "一次性使用医用口罩",
+            "unit_price": "9.90",
+        },
+        pharmacy_token,
+    )
+    assert status == 201, body
+    status, body = post(
+        base_url,
+        f"/api/v1/rounds/{open_round_id(base_url)}/allocations",
+        {"date": today(), "pharmacy": place["pharmacy"]},
+        api_token(base_url, "subdistrict"),
+    )
+    assert status in (200, 201), body
+    return list(body["vouchers"])
+
+
+def roster_household(data_dir: str, *, code: str, delivery: bool) -> tuple[str, str, str]:
+    """(building, room, roster name) of a seeded household of ``code`` that has (or has
+    not) a member living alone or with limited mobility: the roster's mark that makes the
+    allocation choose home delivery (docs/fairness.md)."""
+    flag = "EXISTS" if delivery else "NOT EXISTS"
+    with sqlite3.connect(f"file:{data_dir}/fairshare.sqlite3?mode=ro", uri=True) as db:
+        row = db.execute(
+            "SELECT b.label, h.room, m.name FROM community_household h "
+            "JOIN community_building b ON b.id = h.building_id "
+            "JOIN community_committee c ON c.id = b.committee_id "
+            "JOIN community_member m ON m.household_id = h.id "
+            f"WHERE c.code = ? AND {flag} (SELECT 1 FROM community_member x "
+            "WHERE x.household_id = h.id AND (x.lives_alone OR x.mobility_impaired)) "
+            "ORDER BY h.id DESC, m.id LIMIT 1",
+            (code,),
+        ).fetchone()
+    assert row is not None, (code, delivery)
+    return str(row[0]), str(row[1]), str(row[2])
+
+
+def sms_code(data_dir: str, phone: str) -> str:
+    """The last SMS code sent to ``phone`` (the e2e server keeps its outbox unsent)."""
+    with sqlite3.connect(f"file:{data_dir}/fairshare.sqlite3?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT payload FROM core_outboxmessage WHERE kind = 'sms' ORDER BY id DESC"
+        ).fetchall()
+    for (raw,) in rows:
+        payload = json.loads(raw)
+        if payload.get("phone") == phone and payload.get("kind") == "code":
+            return str(payload["vars"]["code"])
+    raise AssertionError(f"no SMS code was sent to {phone}")
