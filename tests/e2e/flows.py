@@ -172,14 +172,14 @@ def supply_and_allocate(server: Any, *, code: str, packs: int = 200) -> list[dic
     return list(body["vouchers"])
 
 
-def roster_household(data_dir: str, *, code: str, delivery: bool) -> tuple[str, str, str]:
-    """(building, room, roster name) of a seeded household of ``code`` that has (or has
+def roster_household(data_dir: str, *, code: str, delivery: bool) -> tuple[str, str, str, str]:
+    """(compound, building, room, roster name) of a seeded household of ``code`` that has (or has
     not) a member living alone or with limited mobility: the roster's mark that makes the
     allocation choose home delivery (docs/fairness.md)."""
     flag = "EXISTS" if delivery else "NOT EXISTS"
     with sqlite3.connect(f"file:{data_dir}/fairshare.sqlite3?mode=ro", uri=True) as db:
         row = db.execute(
-            "SELECT b.label, h.room, m.name FROM community_household h "
+            "SELECT b.compound, b.label, h.room, m.name FROM community_household h "
             "JOIN community_building b ON b.id = h.building_id "
             "JOIN community_committee c ON c.id = b.committee_id "
             "JOIN community_member m ON m.household_id = h.id "
@@ -189,7 +189,7 @@ def roster_household(data_dir: str, *, code: str, delivery: bool) -> tuple[str, 
             (code,),
         ).fetchone()
     assert row is not None, (code, delivery)
-    return str(row[0]), str(row[1]), str(row[2])
+    return str(row[0]), str(row[1]), str(row[2]), str(row[3])
 
 
 def sms_code(data_dir: str, phone: str) -> str:

@@ -43,11 +43,8 @@ def _register_from_search(page, server, place: dict, *, delivery: bool, phone: s
     """Search the address on the home page, register on the form it opens: the personal
     status link the confirmation page gives."""
     data_dir = server.env["FAIRSHARE_DATA_DIR"]
-    building, room, name = flows.roster_household(data_dir, code=place["code"], delivery=delivery)
-    compound = next(
-        h["compound"]
-        for h in flows.get_json(server.url + f"/api/v1/committees/{place['code']}/households")
-        if h["building"] == building and h["room"] == room
+    compound, building, room, name = flows.roster_household(
+        data_dir, code=place["code"], delivery=delivery
     )
     page.goto(server.url + "/")
     search = page.get_by_role("searchbox", name=re.compile("查找您的住址"))
