@@ -4,7 +4,8 @@
   --no-outbox --workers 2`` on a free loopback port,
   on a fresh data folder with SQLite, migrated and seeded with 600 households
   (``fairshare seed_demo --households 600``); started once per session. It has its
-  own SQLite file, so the e2e tests run the same way in both passes of ``make test``.
+  own SQLite file, whatever the pass's DATABASE_URL. They run once per CI run: the
+  PostgreSQL pass of ``make test`` deselects them (they ran in the SQLite pass).
 * ``browser``: ``/usr/bin/chromium`` driven by Playwright (never ``playwright install``),
   headless, no network side channels, a fresh profile per launch. Missing Chromium
   skips locally and FAILS in CI (``CI=true``).
@@ -45,10 +46,30 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
 
+def _is_e2e(item) -> bool:
+    return "tests/e2e/" in str(item.fspath).replace(os.sep, "/")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+        if _is_e2e(item):
             item.add_marker(pytest.mark.e2e)
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        return
+    # The browser tests use their own SQLite live server: the PostgreSQL pass would only
+    # repeat them, so they run once per CI run, in the SQLite pass.
+    browser_tests = [item for item in items if _is_e2e(item)]
+    if not browser_tests:
+        return
+    items[:] = [item for item in items if not _is_e2e(item)]
+    config.hook.pytest_deselected(items=browser_tests)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    line = (
+        f"tests/e2e: {len(browser_tests)} browser tests deselected in the PostgreSQL pass "
+        "(they run in the SQLite pass of `make test`)"
+    )
+    if reporter is not None:
+        reporter.write_line(line)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -46,22 +46,33 @@ def household(base_url: str, code: str, index: int) -> dict[str, Any]:
     return households[index]
 
 
+# The seeded places, joined: household → building → committee.
+_PLACES = (
+    "JOIN community_building b ON b.id = h.building_id "
+    "JOIN community_committee c ON c.id = b.committee_id "
+)
+
+
+def server_rows(data_dir: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read from the e2e server's own SQLite file (read-only)."""
+    with sqlite3.connect(f"file:{data_dir}/fairshare.sqlite3?mode=ro", uri=True) as db:
+        return list(db.execute(sql, params).fetchall())
+
+
 def roster_name(data_dir: str, *, code: str, building: str, room: str) -> str:
     """The roster name of a seeded household, read from the server's SQLite file: a
     registration with a made-up name waits for review and gets no voucher before staff
     approve it (the review gate, docs/fairness.md), so a flow that wants a voucher at
     once registers with the household's roster name."""
-    with sqlite3.connect(f"file:{data_dir}/fairshare.sqlite3?mode=ro", uri=True) as db:
-        row = db.execute(
-            "SELECT m.name FROM community_member m "
-            "JOIN community_household h ON h.id = m.household_id "
-            "JOIN community_building b ON b.id = h.building_id "
-            "JOIN community_committee c ON c.id = b.committee_id "
-            "WHERE c.code = ? AND b.label = ? AND h.room = ? ORDER BY m.id LIMIT 1",
-            (code, building, room),
-        ).fetchone()
-    assert row is not None, (code, building, room)
-    return str(row[0])
+    rows = server_rows(
+        data_dir,
+        "SELECT m.name FROM community_member m "
+        "JOIN community_household h ON h.id = m.household_id " + _PLACES + "WHERE c.code = ? "
+        "AND b.label = ? AND h.room = ? ORDER BY m.id LIMIT 1",
+        (code, building, room),
+    )
+    assert rows, (code, building, room)
+    return str(rows[0][0])
 
 
 def post(base_url: str, path: str, body: dict[str, Any], token: str | None = None) -> Any:
@@ -141,3 +152,64 @@ def redeem(base_url: str, voucher: IssuedVoucher) -> int:
     token = api_token(base_url, "pharmacy" + voucher.committee["pharmacy"][1:])
     status, _ = post(base_url, f"/api/v1/vouchers/{voucher.code}/redeem", {}, token)
     return status
+
+
+def supply_and_allocate(server: Any, *, code: str, packs: int = 200) -> list[dict[str, Any]]:
+    """Declare today's supply at a committee's pharmacy and run the allocation as the
+    subdistrict's staff do (JSON API): the vouchers the run issued."""
+    base_url = server.url
+    place = committee(base_url, code)
+    pharmacy_token = api_token(base_url, "pharmacy" + place["pharmacy"][1:])
+    status, body = post(
+        base_url,
+        f"/api/v1/pharmacies/{place['pharmacy']}/supplies",
+        {
+            "date": today(),
+            "packs": packs,
+            "manufacturer": "稳健医疗",
+            "style": "一次性使用医用口罩",
+            "unit_price": "9.90",
+        },
+        pharmacy_token,
+    )
+    assert status == 201, body
+    status, body = post(
+        base_url,
+        f"/api/v1/rounds/{open_round_id(base_url)}/allocations",
+        {"date": today(), "pharmacy": place["pharmacy"]},
+        api_token(base_url, "subdistrict"),
+    )
+    assert status in (200, 201), body
+    return list(body["vouchers"])
+
+
+def roster_household(data_dir: str, *, code: str, delivery: bool) -> tuple[str, str, str, str]:
+    """(compound, building, room, roster name) of a not yet registered seeded household of
+    ``code`` that has (or has not) a member living alone or with limited mobility: the
+    roster's mark that makes the allocation choose home delivery (docs/fairness.md)."""
+    flag = "EXISTS" if delivery else "NOT EXISTS"
+    rows = server_rows(
+        data_dir,
+        "SELECT b.compound, b.label, h.room, m.name FROM community_household h "
+        + _PLACES
+        + "JOIN community_member m ON m.household_id = h.id "
+        f"WHERE c.code = ? AND {flag} (SELECT 1 FROM community_member x "
+        "WHERE x.household_id = h.id AND (x.lives_alone OR x.mobility_impaired)) "
+        "AND NOT EXISTS (SELECT 1 FROM registration_registration r WHERE r.household_id = h.id) "
+        "ORDER BY h.id DESC, m.id LIMIT 1",
+        (code,),
+    )
+    assert rows, (code, delivery)
+    return str(rows[0][0]), str(rows[0][1]), str(rows[0][2]), str(rows[0][3])
+
+
+def sms_code(data_dir: str, phone: str) -> str:
+    """The last SMS code sent to ``phone`` (the e2e server keeps its outbox unsent)."""
+    rows = server_rows(
+        data_dir, "SELECT payload FROM core_outboxmessage WHERE kind = 'sms' ORDER BY id DESC"
+    )
+    for (raw,) in rows:
+        payload = json.loads(raw)
+        if payload.get("phone") == phone and payload.get("kind") == "code":
+            return str(payload["vars"]["code"])
+    raise AssertionError(f"no SMS code was sent to {phone}")
