@@ -49,7 +49,9 @@ def _measure(page, name: str, mode: str):
     page.screenshot(
         path=str(ARTIFACTS / f"{width}-{mode}-{name.replace(' ', '-')}.png"), full_page=True
     )
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    # Against the emulated screen, not window.innerWidth: a phone browser widens its layout
+    # viewport to fit content that is too wide, which would hide the overflow.
+    overflow = page.evaluate("document.documentElement.scrollWidth") - width
     assert overflow <= 0, f"{name} ({mode}, {width}px) is {overflow}px wider than the screen"
     return f"{name} @{width}", page.evaluate(MEASURE)
 
