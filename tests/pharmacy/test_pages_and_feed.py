@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from openpyxl import load_workbook
 
 from fairshare.allocation.models import Voucher
@@ -76,10 +77,46 @@ def test_reconciliation_page_and_xlsx(client, voucher, owner):
     response = client.get("/pharmacy/reconciliation.xlsx")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
-    summary = {row[0]: row[1] for row in book["summary"].iter_rows(values_only=True)}
-    assert summary["issued"] == 2 and summary["redeemed"] == 1 and summary["outstanding"] == 1
-    batch_rows = list(book["by_batch"].iter_rows(values_only=True))
-    assert batch_rows[1][2] == 100  # supply of the batch
+    sheets = ["当日汇总", "按时段", "按批次", "购买方", "居委会集中领取点", "离线冲突"]
+    assert book.sheetnames == sheets
+    summary = {row[0]: row[1] for row in book["当日汇总"].iter_rows(values_only=True)}
+    assert summary["已发放"] == 2 and summary["已购买"] == 1 and summary["未购买"] == 1
+    batch_rows = list(book["按批次"].iter_rows(values_only=True))
+    assert batch_rows[1][1:3] == ("是", 100)  # the current batch and its supply
+
+
+RAW_KEYS = {"delivery", "pickup", "pickup_point", "scan", "cash", "committee", "counter"}
+RAW_KEYS |= {"emergency", "issued", "redeemed", "outstanding", "expired", "cancelled"}
+RAW_KEYS |= {"conflicts", "online", "offline", "proxy", "summary", "by_slot", "by_batch"}
+
+
+def _texts(book) -> set[str]:
+    cells = {v for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row}
+    return {v for v in cells if isinstance(v, str)} | set(book.sheetnames)
+
+
+def test_reconciliation_xlsx_shows_labels_never_raw_keys(client, voucher, owner):
+    """Every sheet name, header and enumerated value of the workbook is a Chinese label."""
+    from fairshare.pharmacy.reconciliation_xlsx import COUNT_COLUMNS, reconciliation_book
+    from fairshare.pharmacy.selectors import reconciliation
+
+    client.post(
+        f"/api/v1/vouchers/{voucher.code}/redeem",
+        {},
+        content_type="application/json",
+        **bearer_for(owner),
+    )
+    client.force_login(owner)
+    book = load_workbook(io.BytesIO(client.get("/pharmacy/reconciliation.xlsx").content))
+    texts = _texts(book)
+    assert {"已购买", "购买方", "药店柜台售出", "当日汇总"} <= texts
+    assert not texts & RAW_KEYS, texts & RAW_KEYS
+    # Negative control: the raw keys of the same day's figures would be caught.
+    data = reconciliation(pharmacy=voucher.pharmacy, day=voucher.date)
+    assert set(data["sales"]) | {key for key, _label in COUNT_COLUMNS} <= RAW_KEYS
+    with translation.override("en"):
+        english = _texts(load_workbook(io.BytesIO(reconciliation_book(data))))
+    assert "Bought" in english and not english & RAW_KEYS
 
 
 def test_proxy_batch_then_handover_and_delivery(client, voucher):

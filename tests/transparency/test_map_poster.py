@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from fairshare.transparency.board import building_map
@@ -91,3 +93,23 @@ def test_poster_has_head_hash_date_qr_and_all_entries(client, monkeypatch):
         response.content.count(b"/Type /Page\n") + response.content.count(b"/Type /Page ") >= 2
         or len(world.registrations) > 100
     )
+
+
+def test_poster_prints_every_text_at_12_pt_or_more(client, monkeypatch):
+    """Elderly residents read the posted list on the notice board: no text below 12 pt,
+    and every line inside the page (negative control: the spy sees the sizes drawn)."""
+    world = board_world(households_per_building=10, buildings=2)
+    sizes: list[tuple[float, float, str]] = []
+    original = Canvas.drawString
+
+    def spy(self, x, y, text, *args, **kwargs):
+        width = pdfmetrics.stringWidth(str(text), self._fontname, self._fontsize)
+        sizes.append((self._fontsize, x + width, str(text)))
+        return original(self, x, y, text, *args, **kwargs)
+
+    monkeypatch.setattr(Canvas, "drawString", spy)
+    url = f"/public/rounds/{world.round.pk}/committees/{world.committee.code}/poster.pdf"
+    assert client.get(url).status_code == 200
+    assert len(sizes) > len(world.registrations)
+    assert [s for s in sizes if s[0] < 12] == []
+    assert [s for s in sizes if s[1] > A4[0]] == []

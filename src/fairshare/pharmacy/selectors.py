@@ -149,6 +149,23 @@ def _counts(queryset: QuerySet[Voucher]) -> dict[str, int]:
     return {key: value or 0 for key, value in agg.items()}
 
 
+def _conflict_rows(conflicts: QuerySet[RedemptionConflict]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": code_display(c.voucher.code),
+            "offline_at": timezone.localtime(c.offline_redeemed_at),
+            "first_at": timezone.localtime(c.first_redemption.redeemed_at)
+            if c.first_redemption
+            else None,
+            "first_channel": c.first_redemption.channel if c.first_redemption else "",
+            "reason": c.item.reason,
+            "detail": c.item.detail,
+            "terminal": c.item.terminal_id,
+        }
+        for c in conflicts.select_related("voucher", "first_redemption", "item")
+    ]
+
+
 def reconciliation(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
     """Supply, issued, redeemed, outstanding, expired and conflicts of one pharmacy-day,
     in total, by time slot and by batch. Vouchers count on the day they were issued for."""
@@ -184,19 +201,7 @@ def reconciliation(*, pharmacy: Pharmacy, day: date) -> dict[str, Any]:
                 "conflicts": conflicts.filter(voucher__declaration=batch).count(),
             }
         )
-    conflict_rows = [
-        {
-            "code": code_display(c.voucher.code),
-            "offline_at": timezone.localtime(c.offline_redeemed_at),
-            "first_at": timezone.localtime(c.first_redemption.redeemed_at)
-            if c.first_redemption
-            else None,
-            "first_channel": c.first_redemption.channel if c.first_redemption else "",
-            "reason": c.item.reason,
-            "terminal": c.item.terminal_id,
-        }
-        for c in conflicts.select_related("voucher", "first_redemption", "item")
-    ]
+    conflict_rows = _conflict_rows(conflicts)
     return {
         "pharmacy": pharmacy,
         "day": day,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from functools import wraps
 from typing import Any
@@ -21,8 +20,8 @@ from fairshare.community.models import Pharmacy
 from fairshare.core.api_errors import localized
 from fairshare.core.errors import FieldErrors, Forbidden, ServiceError
 from fairshare.core.forms import posted_text_check
-from fairshare.core.spreadsheet import xlsx_append
 from fairshare.pharmacy import selectors, services, terminal
+from fairshare.pharmacy.reconciliation_xlsx import reconciliation_book
 
 # Bump when the precached files change shape (a new cache name drops the old one).
 SW_VERSION = "fs-terminal-1"
@@ -136,69 +135,11 @@ def reconciliation(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
     return render(request, "pharmacy/reconciliation.html", data)
 
 
-COUNT_COLUMNS = ["issued", "redeemed", "outstanding", "expired", "cancelled", "conflicts"]
-
-
-PICKUP_COLUMNS = ["committee", "place", "starts_at", "bought", "handed_over", "scan", "cash"]
-
-
-def _committee_sheet(book: Any, data: dict[str, Any]) -> None:
-    """Pharmacy sales and committee hand-overs, apart (``selectors.reconciliation``)."""
-    sales = book.create_sheet("sales")
-    for key in ("counter", "committee", "emergency"):
-        xlsx_append(sales, [key, data["sales"][key]])
-    points = book.create_sheet("committee_handovers")
-    xlsx_append(points, PICKUP_COLUMNS)
-    for row in data["pickup_points"]:
-        row = dict(row, starts_at=row["starts_at"].replace(tzinfo=None))
-        xlsx_append(points, [row[k] for k in PICKUP_COLUMNS])
-
-
 @pharmacy_staff
 def reconciliation_xlsx(request: StaffRequest, pharmacy: Pharmacy) -> HttpResponse:
-    from openpyxl import Workbook
-
     data = selectors.reconciliation(pharmacy=pharmacy, day=_day(request))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "summary"
-    xlsx_append(sheet, [_("Pharmacy"), pharmacy.code, pharmacy.name])
-    xlsx_append(sheet, [_("Date"), data["day"].isoformat()])
-    xlsx_append(sheet, [_("Supply (packs)"), data["supply"]])
-    for key in COUNT_COLUMNS:
-        xlsx_append(sheet, [key, data["totals"][key]])
-    slots = book.create_sheet("by_slot")
-    xlsx_append(slots, ["slot", *COUNT_COLUMNS])
-    for row in data["by_slot"]:
-        xlsx_append(slots, [row["slot"], *(row[k] for k in COUNT_COLUMNS)])
-    batches = book.create_sheet("by_batch")
-    xlsx_append(batches, ["batch", "current", "supply", *COUNT_COLUMNS])
-    for row in data["by_batch"]:
-        xlsx_append(
-            batches, [row["batch"], row["current"], row["supply"], *(row[k] for k in COUNT_COLUMNS)]
-        )
-    _committee_sheet(book, data)
-    conflicts = book.create_sheet("conflicts")
-    xlsx_append(
-        conflicts,
-        ["code", "sold_offline_at", "first_redeemed_at", "first_channel", "reason", "terminal"],
-    )
-    for row in data["conflicts"]:
-        xlsx_append(
-            conflicts,
-            [
-                row["code"],
-                row["offline_at"].replace(tzinfo=None),
-                row["first_at"].replace(tzinfo=None) if row["first_at"] else None,
-                row["first_channel"],
-                row["reason"],
-                row["terminal"],
-            ],
-        )
-    buffer = io.BytesIO()
-    book.save(buffer)
     response = HttpResponse(
-        buffer.getvalue(),
+        reconciliation_book(data),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     name = f"reconciliation-{pharmacy.code}-{data['day'].isoformat()}.xlsx"

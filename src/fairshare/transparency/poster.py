@@ -29,8 +29,12 @@ STATUS_ZH = {
     "dropped": "过期失位",
     "void": "作废",
 }
-COLUMNS = 3
-LINE_H = 4.6 * mm
+# Every text of the printed list at least 12 pt (issue 15: elderly residents read it on
+# the notice board): two columns of entries, lines 6 mm apart.
+TEXT_PT = 12
+COLUMNS = 2
+LINE_H = 6 * mm
+FOOT = 6 * mm  # the page number and the ledger key under the list
 
 
 def _font() -> str:
@@ -81,22 +85,26 @@ def _first_page_head(
     c.setFont(font, 18)
     title = _("%(committee)s: posted list of registrations") % {"committee": committee.name}
     c.drawString(margin, top - 8 * mm, title)
-    c.setFont(font, 11)
+    c.setFont(font, TEXT_PT)
     posted = _("%(round)s    posted on %(date)s") % {"round": round.name, "date": today}
     c.drawString(margin, top - 15 * mm, posted)
     counted = _("%(count)s households   head hash of the list:") % {"count": count}
     c.drawString(margin, top - 21 * mm, counted)
-    c.setFont("Courier", 8)
-    c.drawString(margin, top - 26 * mm, board.head_hash)
-    c.setFont(font, 9)
     how = _(
         "Scan to see the list online and download its export; "
         "`fairshare verify_ledger` checks it offline."
     )
-    c.drawString(margin, top - 32 * mm, how)
-    c.drawString(margin, top - 37 * mm, board_url)
-    _draw_qr(c, board_url, width - margin - 36 * mm, top - 38 * mm, 36 * mm)
-    return top - 46 * mm
+    qr_x = width - margin - 36 * mm
+    y = top - 27 * mm
+    for part in _wrap(how, font, TEXT_PT, qr_x - margin - 3 * mm):
+        c.drawString(margin, y, part)
+        y -= LINE_H
+    c.drawString(margin, y, board_url)
+    _draw_qr(c, board_url, qr_x, top - 38 * mm, 36 * mm)
+    y = min(y - LINE_H, top - 43 * mm)  # the hash runs the full width, under the QR code
+    c.setFont("Courier", TEXT_PT)
+    c.drawString(margin, y, board.head_hash)
+    return y - 8 * mm
 
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
@@ -115,9 +123,9 @@ def _draw_policy(c: Canvas, font: str, top: float, *, round: Round) -> float:
     """The round's policy statement (``policy.policy_statement``) under the head of page 1;
     returns where the list starts."""
     margin, width = 14 * mm, A4[0] - 28 * mm
-    size, step = 9, 4.2 * mm
+    size, step = TEXT_PT, LINE_H
     policy = policy_statement(round=round)
-    c.setFont(font, 10)
+    c.setFont(font, TEXT_PT)
     c.drawString(margin, top, _("How the order is decided") + f": {policy['policy_label']}")
     y = top - 5 * mm
     c.setFont(font, size)
@@ -138,7 +146,7 @@ def _next_page_head(
     board: Board,
     page: int,
 ) -> float:
-    c.setFont(font, 9)
+    c.setFont(font, TEXT_PT)
     head = _("%(committee)s %(round)s page %(page)s %(hash)s…") % {
         "committee": committee.name,
         "round": round.name,
@@ -179,15 +187,15 @@ def board_poster_pdf(*, round: Round, committee: Committee, board: Board, board_
             y_start = _next_page_head(
                 c, font, top, round=round, committee=committee, board=board, page=page
             )
-        rows = int((y_start - margin) // LINE_H)
-        c.setFont(font, 8.5)
+        rows = int((y_start - margin - FOOT) // LINE_H) + 1
+        c.setFont(font, TEXT_PT)
         for col in range(COLUMNS):
             for r in range(rows):
                 if i >= len(entries):
                     break
                 c.drawString(margin + col * col_w, y_start - r * LINE_H, entry_line(entries[i]))
                 i += 1
-        c.setFont(font, 8)
+        c.setFont(font, TEXT_PT)
         c.drawRightString(width - margin, margin / 2, _("Page %(page)s") % {"page": page})
         ledger_key_draw(c, font, margin, margin / 2)
         c.showPage()

@@ -13,11 +13,11 @@ from fairshare.transparency.checkpoints import ledger_key_info
 def ledger_key_draw(c: Canvas, font: str, x: float, y: float) -> None:
     """Two lines from ``y`` up: the key (Ed25519, base64url) and its fingerprint."""
     key = ledger_key_info()
-    c.setFont(font, 7)
-    c.drawString(x, y + 3.2 * mm, _("Ledger signing key (%(alg)s):") % {"alg": key["alg"]})
-    c.setFont("Courier", 7)
-    c.drawString(x + 42 * mm, y + 3.2 * mm, key["public_key"])
-    c.setFont(font, 7)
+    c.setFont(font, 12)
+    c.drawString(x, y + 5 * mm, _("Ledger signing key (%(alg)s):") % {"alg": key["alg"]})
+    c.setFont("Courier", 12)
+    c.drawString(x + 48 * mm, y + 5 * mm, key["public_key"])
+    c.setFont(font, 12)
     c.drawString(x, y, _("Fingerprint:"))
-    c.setFont("Courier", 7)
-    c.drawString(x + 42 * mm, y, key["fingerprint"])
+    c.setFont("Courier", 12)
+    c.drawString(x + 48 * mm, y, key["fingerprint"])
