@@ -5,12 +5,10 @@ Each "node" is a data folder of its own (``settings.DATA_DIR``); the database is
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
-from django.utils import timezone
 
 from fairshare.allocation import lottery
 from fairshare.allocation.models import LotterySecret, Voucher
@@ -20,11 +18,10 @@ from fairshare.allocation.services import (
     lottery_reveal,
     lottery_secret_seed,
     lottery_seed_path,
-    supply_declare,
 )
 from fairshare.core.errors import Conflict
 from fairshare.rounds.models import Round
-from tests.allocation.factories import Entry, queue_build
+from tests.allocation.factories import Entry, queue_build, registration_close, supply_set
 from tests.allocation.reference import lottery_order
 
 pytestmark = pytest.mark.django_db
@@ -36,15 +33,6 @@ def _lottery_round(s: dict, households: int) -> tuple[Round, list]:
     rnd.save()
     regs = queue_build(round=rnd, committee=s["committees"][0], entries=[Entry()] * households)
     return rnd, regs
-
-
-def _close_registration(rnd: Round) -> None:
-    now = timezone.now()
-    Round.objects.filter(pk=rnd.pk).update(
-        registration_opens_at=now - timedelta(hours=2),
-        registration_closes_at=now - timedelta(minutes=1),
-    )
-    rnd.refresh_from_db()
 
 
 def _node_ranks(data_dir: Path, rnd: Round, regs: list) -> list[int]:
@@ -62,19 +50,11 @@ def test_two_nodes_draw_the_same_ranks(pharmacy_setup, tmp_path):
         commitment = lottery_commit(round=rnd)
     assert not (node1 / "lottery").exists()  # nothing of it on node1's disk
     assert _node_ranks(node1, rnd, regs) == _node_ranks(node2, rnd, regs)
-    _close_registration(rnd)
+    registration_close(rnd)
     with override_settings(DATA_DIR=node2):  # revealed on the other node, no --seed
         seed = lottery_reveal(round=rnd)
     assert lottery.seed_matches(seed, commitment)
-    supply_declare(
-        pharmacy=s["pharmacy"],
-        date=s["today"],
-        packs=8,
-        manufacturer="厂",
-        style="平面",
-        unit_price="1.00",
-        actor=None,
-    )
+    supply_set(pharmacy=s["pharmacy"], date=s["today"], packs=8)
     rnd.refresh_from_db()
     with override_settings(DATA_DIR=node1):
         allocation_run(round=rnd, date=s["today"])
@@ -107,7 +87,7 @@ def test_a_legacy_seed_file_moves_into_the_database_on_first_use(pharmacy_setup,
         path = lottery_seed_path(rnd)
     path.parent.mkdir(parents=True)
     path.write_text(seed + "\n")
-    _close_registration(rnd)
+    registration_close(rnd)
     with override_settings(DATA_DIR=other), pytest.raises(Conflict):
         lottery_reveal(round=rnd)  # not moved yet: the other node cannot find it
     with override_settings(DATA_DIR=old):
