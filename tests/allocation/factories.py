@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Max
@@ -114,3 +115,13 @@ def supply_set(*, pharmacy: Pharmacy, date, packs: int) -> SupplyDay:
         unit_price=Decimal("12.50"),
     )
     return day
+
+
+def registration_close(round: Round) -> None:
+    """Move the round's registration window into the past (closed a minute ago)."""
+    now = timezone.now()
+    Round.objects.filter(pk=round.pk).update(
+        registration_opens_at=now - timedelta(hours=2),
+        registration_closes_at=now - timedelta(minutes=1),
+    )
+    round.refresh_from_db()

@@ -70,3 +70,26 @@ def test_refused_and_broken_jobs_are_failed_not_retried(runners):
     assert refused.error == "2 error(s)"
     assert broken.state == "failed" and "boom" in broken.error
     assert unknown.state == "failed" and "no job runner" in unknown.error
+
+
+@pytest.mark.parametrize("redis", [True, False])
+def test_live_progress_reaches_another_node_through_redis(runners, settings, tmp_path, redis):
+    """With REDIS_URL the job page of another node (another data folder) shows the live
+    figures; the control without it sees only the worker's own file."""
+    from django.test import override_settings
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0" if redis else ""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+    @job_runner("test.nodes")
+    def nodes(job, progress):
+        progress("counting", 3, 4)
+        with override_settings(PRIVATE_MEDIA_ROOT=tmp_path / "other-node"):
+            runners["other"] = job_status(Job.objects.get(pk=job.pk))
+        return {}
+
+    job_create(kind="test.nodes", params={})
+    outbox_drain()
+    other = runners["other"]
+    assert other["state"] == "running"
+    assert (other["done"], other["percent"]) == ((3, 75) if redis else (0, 0))

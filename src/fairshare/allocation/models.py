@@ -365,3 +365,21 @@ class EmergencyStock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}/{self.committee_id}: {self.packs}"
+
+
+class LotterySecret(models.Model):
+    """The secret lottery seed of a round, kept once in the database between commit and reveal.
+
+    ``lottery_commit`` stores it with the round's public commitment (its SHA-256) in one
+    transaction, so every node reveals the same seed and draws the same ranks; until the
+    reveal copies it to ``Round.lottery_seed`` it is shown nowhere (no API, page or admin).
+    """
+
+    round = models.OneToOneField(
+        "rounds.Round", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    seed = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"lottery secret of round {self.round_id}"

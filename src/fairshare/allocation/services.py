@@ -19,7 +19,6 @@ issued (live vouchers) for that day; a delivery that fell short is lowered by
 
 from __future__ import annotations
 
-import os
 from datetime import date as Date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -36,7 +35,13 @@ from fairshare.allocation import engine
 from fairshare.allocation.engine import AllocationResult
 from fairshare.allocation.expiry import voucher_expire_due
 from fairshare.allocation.lottery import commitment_of, seed_matches, seed_new
-from fairshare.allocation.models import CarryOver, SupplyDay, SupplyDeclaration, Voucher
+from fairshare.allocation.models import (
+    CarryOver,
+    LotterySecret,
+    SupplyDay,
+    SupplyDeclaration,
+    Voucher,
+)
 from fairshare.allocation.supplyday import (
     day_packs_check,
     supply_day_locked,
@@ -315,11 +320,16 @@ def allocation_run_as(
 
 
 def lottery_seed_path(round: Round) -> Path:
+    """Where releases before issue 17 kept a round's secret seed (read once, then moved)."""
     return settings.DATA_DIR / "lottery" / f"round-{round.pk}.seed"
 
 
 def lottery_commit(*, round: Round, actor: User | None = None) -> str:
-    """Draw a secret seed, keep it in the data folder (mode 0600), publish its SHA-256."""
+    """Draw a secret seed, keep it once in the database, publish its SHA-256.
+
+    The seed (``LotterySecret``) and the commitment commit together, so any node can
+    reveal it later and every node draws the same ranks.
+    """
     if round.policy != Round.Policy.LOTTERY:
         raise Conflict(_("This round does not use the lottery policy."))
     if round.lottery_commitment:
@@ -328,22 +338,33 @@ def lottery_commit(*, round: Round, actor: User | None = None) -> str:
         raise Conflict(_("The seed must be committed before registration closes."))
     seed = seed_new()
     commitment = commitment_of(seed)
-    path = lottery_seed_path(round)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with write_transaction():
         changed = Round.objects.filter(pk=round.pk, lottery_commitment="").update(
             lottery_commitment=commitment
         )
         if not changed:
             raise Conflict(_("The lottery seed of this round was already committed."))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(seed)
+        LotterySecret.objects.create(round_id=round.pk, seed=seed)
         audit_record(
             actor=actor, action="lottery.commit", obj=round, after={"commitment": commitment}
         )
     round.lottery_commitment = commitment
     return commitment
+
+
+def lottery_secret_seed(round: Round) -> str | None:
+    """The committed secret seed: from the database, or moved there from a legacy file."""
+    stored = LotterySecret.objects.filter(round_id=round.pk).first()
+    if stored is not None:
+        return stored.seed
+    path = lottery_seed_path(round)
+    if not path.exists():
+        return None
+    seed = path.read_text().strip()
+    if seed_matches(seed, round.lottery_commitment):
+        with write_transaction():
+            LotterySecret.objects.get_or_create(round_id=round.pk, defaults={"seed": seed})
+    return seed
 
 
 def lottery_reveal(*, round: Round, seed: str | None = None, actor: User | None = None) -> str:
@@ -355,10 +376,9 @@ def lottery_reveal(*, round: Round, seed: str | None = None, actor: User | None 
     if timezone.now() < round.registration_closes_at:
         raise Conflict(_("The seed may be revealed only after registration closes."))
     if seed is None:
-        path = lottery_seed_path(round)
-        if not path.exists():
-            raise Conflict(_("The secret seed is not in the data folder; pass it explicitly."))
-        seed = path.read_text().strip()
+        seed = lottery_secret_seed(round)
+        if seed is None:
+            raise Conflict(_("No secret seed was kept for this round; pass it explicitly."))
     seed = seed.strip()
     if not seed_matches(seed, round.lottery_commitment):
         raise FieldErrors({"seed": [_("The seed does not match the published commitment.")]})

@@ -10,8 +10,10 @@ once: a message delivered twice finds the job already claimed and does nothing.
 
 Progress: a runner's work is usually one transaction, which would hide updates of the
 row until it ends, so the running figures go to a small JSON file under
-``PRIVATE_MEDIA_ROOT/jobs/`` (the worker and the web service share that folder already:
-uploads live there) and ``job_status`` reads it while the job runs.
+``PRIVATE_MEDIA_ROOT/jobs/`` on the worker's node, and also to Redis when ``REDIS_URL``
+is set (shared by every node, and outside the job's transaction, unlike the database
+cache); ``job_status`` reads Redis, then the file, while the job runs. On several nodes
+without Redis, another node shows a running job without its live figures until it ends.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -70,12 +73,36 @@ def _progress_path(job_id: int) -> Path:
     return Path(settings.PRIVATE_MEDIA_ROOT) / "jobs" / f"{job_id}.json"
 
 
+def _progress_key(job_id: int) -> str | None:
+    """The Redis key of a job's live progress; None without Redis (REDIS_URL unset)."""
+    return f"job-progress:{job_id}" if settings.REDIS_URL else None
+
+
+def _progress_shared(job_id: int, value: str | None) -> str | None:
+    """Write (``value``), delete (``""``) or read (None) the shared progress; a Redis
+    failure only costs the live figures."""
+    key = _progress_key(job_id)
+    if key is None:
+        return None
+    try:
+        if value is None:
+            found = cache.get(key)
+            return found if isinstance(found, str) else None
+        if value:
+            cache.set(key, value, timeout=3600)
+        else:
+            cache.delete(key)
+    except Exception:  # any cache failure: fall back to the file
+        log.warning("job progress: shared cache unavailable", exc_info=True)
+    return None
+
+
 class _FileProgress:
     """Writes ``{"stage", "done", "total"}`` atomically (temp file + rename), at most
     twice a second and whenever the stage changes."""
 
     def __init__(self, job_id: int) -> None:
-        self.path = _progress_path(job_id)
+        self.job_id, self.path = job_id, _progress_path(job_id)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.stage, self.done, self.total, self.last = "", 0, 0, 0.0
 
@@ -85,12 +112,15 @@ class _FileProgress:
         self.stage, self.done, self.total = stage, done, total
         if changed or now - self.last >= _WRITE_EVERY:
             self.last = now
+            data = json.dumps({"stage": stage, "done": done, "total": total})
             temp = self.path.with_suffix(".tmp")
-            temp.write_text(json.dumps({"stage": stage, "done": done, "total": total}))
+            temp.write_text(data)
             os.replace(temp, self.path)
+            _progress_shared(self.job_id, data)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        _progress_shared(self.job_id, "")
 
 
 def _finish(job: Job, progress: _FileProgress, **fields: Any) -> None:
@@ -141,7 +171,8 @@ def job_status(job: Job) -> dict[str, Any]:
     stage, done, total = job.stage, job.done, job.total
     if job.state == Job.State.RUNNING:
         try:
-            live = json.loads(_progress_path(job.pk).read_text())
+            text = _progress_shared(job.pk, None) or _progress_path(job.pk).read_text()
+            live = json.loads(text)
             stage, done, total = str(live["stage"]), int(live["done"]), int(live["total"])
         except (OSError, ValueError, KeyError, TypeError):
             pass

@@ -1,15 +1,13 @@
 """The upload page's imports as background jobs (``fairshare.core.jobs``), run by the
 outbox worker: kind ``roster_import``, params {folder, dry_run, reset_passwords,
-language}; the files are the ones the page stored under
-PRIVATE_MEDIA_ROOT/roster-imports/<folder>/.
+language}; the files are the ones the page staged (``staging.py``: in the private
+storage every node shares, under roster-imports/<folder>/).
 
 The new accounts' one-time passwords never rest in clear: the result holds them sealed
 (``fairshare.core.secretbox``, key bound to the job), for the job's page to show once."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +16,7 @@ from django.utils import translation
 from fairshare.accounts.models import User
 from fairshare.accounts.roster.errors import ImportRefused
 from fairshare.accounts.roster.services import roster_import
+from fairshare.accounts.roster.staging import staged_delete, staged_exists, staged_open
 from fairshare.core.jobs import JobFailed, Progress, job_runner
 from fairshare.core.models import Job
 from fairshare.core.secretbox import open_json, seal_json
@@ -25,19 +24,15 @@ from fairshare.core.secretbox import open_json, seal_json
 KIND = "roster_import"
 
 
-def upload_root() -> Path:
-    return Path(settings.PRIVATE_MEDIA_ROOT) / "roster-imports"
-
-
 @job_runner(KIND)
 def run_roster_job(job: Job, progress: Progress) -> dict[str, Any]:
     params = job.params
-    folder = upload_root() / str(params["folder"])
-    if not folder.is_dir() or folder.parent != upload_root():
+    folder = str(params["folder"])
+    if not staged_exists(folder):
         raise JobFailed("the uploaded files are gone (older than an hour?)")
     actor = User.objects.get(pk=job.created_by_id) if job.created_by_id else None
     dry_run = bool(params.get("dry_run"))
-    handles = [(path.name[3:], path.open("rb")) for path in sorted(folder.iterdir())]
+    handles = staged_open(folder)
     try:
         with translation.override(params.get("language") or settings.LANGUAGE_CODE):
             try:
@@ -58,7 +53,7 @@ def run_roster_job(job: Job, progress: Progress) -> dict[str, Any]:
         for _name, handle in handles:
             handle.close()
         if not dry_run:
-            shutil.rmtree(folder, ignore_errors=True)
+            staged_delete(folder)
     pairs = [list(pair) for pair in result.passwords]
     return {**result.summary(), "passwords": seal_passwords(job, pairs) if pairs else ""}
 

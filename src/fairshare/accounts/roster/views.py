@@ -6,11 +6,7 @@ an hour; then they are blanked in the job's row."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
-import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -23,13 +19,13 @@ from django.utils.translation import gettext_lazy as _
 
 from fairshare.accounts.permissions import AREA_ROLES
 from fairshare.accounts.requests import StaffRequest
-from fairshare.accounts.roster.jobs import KIND, open_passwords, upload_root
+from fairshare.accounts.roster.jobs import KIND, open_passwords
+from fairshare.accounts.roster.staging import staged_exists, staged_forget_old, staged_save
 from fairshare.accounts.views import staff_required
 from fairshare.core.jobs import job_create, job_status
 from fairshare.core.models import Job
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # all files of one import together
-KEEP_SECONDS = 3600  # an upload not confirmed within an hour is deleted
 PASSWORDS_KEEP_SECONDS = 3600  # one-time passwords not viewed within an hour are blanked
 SESSION_KEY = "roster_import"
 # A context: "Households" elsewhere is a count (户数), here the roster's sheet (住户).
@@ -81,26 +77,6 @@ class RosterUploadForm(forms.Form):
         return files
 
 
-def _forget_old_uploads() -> None:
-    root = upload_root()
-    if root.is_dir():
-        for folder in root.iterdir():
-            if folder.stat().st_mtime < time.time() - KEEP_SECONDS:
-                shutil.rmtree(folder, ignore_errors=True)
-
-
-def _save(files: list[UploadedFile]) -> str:
-    token = secrets.token_urlsafe(16)
-    folder = upload_root() / token
-    folder.mkdir(parents=True)
-    for index, upload in enumerate(files):
-        name = Path(upload.name or "upload").name
-        with (folder / f"{index:02d}-{name}").open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-    return token
-
-
 def _start(
     request: StaffRequest, folder: str, *, dry_run: bool, reset_passwords: bool = False
 ) -> HttpResponse:
@@ -120,8 +96,8 @@ def _check(request: StaffRequest, context: dict[str, Any]) -> HttpResponse | Non
     context["form"] = form
     if not form.is_valid():
         return None
-    _forget_old_uploads()
-    return _start(request, _save(form.cleaned_data["upload"]), dry_run=True)
+    staged_forget_old(KIND)
+    return _start(request, staged_save(form.cleaned_data["upload"]), dry_run=True)
 
 
 def _own_job(request: StaffRequest, job_id: object) -> Job | None:
@@ -141,11 +117,10 @@ def _confirm(request: StaffRequest, context: dict[str, Any]) -> HttpResponse | N
         or checked.state != Job.State.DONE
         or not checked.params.get("dry_run")
         or not folder
-        or not (upload_root() / folder).is_dir()
+        or not staged_exists(folder)
     ):
         context["expired"] = True
         return None
-    (upload_root() / folder).touch()  # the hour of keeping starts again
     reset = request.POST.get("reset_passwords") == "on"
     return _start(request, folder, dry_run=False, reset_passwords=reset)
 

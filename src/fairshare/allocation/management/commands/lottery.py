@@ -1,10 +1,11 @@
 """``fairshare lottery commit|reveal|verify --round R``: the lottery seed's life cycle.
 
-* ``commit`` (before registration closes): draws a secret seed, keeps it in the data
-  folder (``<data>/lottery/round-R.seed``, mode 0600) and prints the commitment
-  (its SHA-256) to publish;
-* ``reveal`` (after registration closes): publishes the seed (from the data folder,
-  or ``--seed`` when the operator kept it elsewhere); refused when it does not match;
+* ``commit`` (before registration closes): draws a secret seed, keeps it once in the
+  database (``LotterySecret``, shown nowhere before the reveal, the same on every node)
+  and prints the commitment (its SHA-256) to publish;
+* ``reveal`` (after registration closes, on any node): publishes the seed (from the
+  database, from a seed file ``<data>/lottery/round-R.seed`` an older release left, or
+  ``--seed`` when the operator kept it elsewhere); refused when it does not match;
 * ``verify``: checks the seed against the commitment and that the vouchers issued so
   far follow the ranks recomputed from the seed and the tickets alone.
 """
