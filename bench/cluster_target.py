@@ -11,31 +11,32 @@ per-resident addresses the jobs carry in ``X-Forwarded-For`` still apply.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT
+from harness import ROOT, Service
 
 SCRIPT = ROOT / "scripts" / "cluster.py"
 
 
-class ClusterService:
+class ClusterService(Service):
+    """``url`` and ``cpu_seconds`` are ``Service``'s; the workers are every node's."""
+
     def __init__(self, bench: Any, nodes: int = 2) -> None:
         self.run_dir: Path = bench.data_dir / "cluster"
-        self.env: dict[str, str] = bench.env
-        self.workers: int = bench.args.workers
+        super().__init__(
+            port=0, workers=bench.args.workers, env=bench.env, logfile=self.run_dir / "bench.log"
+        )
         self.nodes = nodes
         bench.result["cluster"] = f"{nodes} nodes behind HAProxy, PgBouncer (transaction)"
-        self.port = 0
         self.node_pids: list[int] = []
 
     def _script(self, *args: str) -> None:
         subprocess.run([sys.executable, str(SCRIPT), *args], env=self.env, check=True)
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         passed = ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "FAIRSHARE_DEBUG")
         self._script(
             "start",
@@ -60,9 +61,6 @@ class ClusterService:
         self.port = int(state["lb_port"])
         self.node_pids = [int(n["pid"]) for n in state["nodes"]]
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
     def worker_pids(self) -> list[int]:
         found: list[int] = []
         for pid in self.node_pids:
@@ -71,18 +69,6 @@ class ClusterService:
             ).stdout
             found += [int(p) for p in out.split()]
         return found
-
-    def cpu_seconds(self) -> float:
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in self.worker_pids():
-            try:
-                with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-            except (OSError, IndexError, ValueError):
-                continue
-        return total / tick
 
     def stop(self) -> None:
         self._script("stop", "--run-dir", str(self.run_dir))

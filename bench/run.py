@@ -106,7 +106,7 @@ class Bench:
         if self.args.cluster:  # `make bench CLUSTER=1`: 2 nodes behind HAProxy instead
             from cluster_target import ClusterService
 
-            self.service = ClusterService(self)  # type: ignore[assignment]
+            self.service = ClusterService(self)
         self.service.start()
         log(f"service up on :{self.args.port} with {self.args.workers} workers")
 

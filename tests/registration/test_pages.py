@@ -242,15 +242,17 @@ def test_batch_entry_in_sheet_order_with_sheet_times(client, place, staff):
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("12-301", ("12", "301")),
-        ("12 301", ("12", "301")),
-        ("12号301", ("12", "301")),
-        ("1号-101", ("1", "101")),
-        ("12号 301室", ("12", "301")),
-        ("12/301", ("12", "301")),
+        ("12-301", ("12号", "301")),
+        ("12 301", ("12号", "301")),
+        ("12号301", ("12号", "301")),
+        ("1号-101", ("1号", "101")),
+        ("12号 301室", ("12号", "301")),
+        ("12/301", ("12号", "301")),
+        ("１２－３０１", ("12号", "301")),
+        ("12号", ("12号", "")),
     ],
 )
 def test_desk_address_parsing(typed, expected):
-    from fairshare.registration.staff_views import _parse_address
+    from fairshare.registration.address import address_split
 
-    assert _parse_address(typed) == expected
+    assert address_split(typed) == expected

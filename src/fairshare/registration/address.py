@@ -37,3 +37,12 @@ def address_parse(text: str | None) -> DeskAddress | None:
         room=room_label(match["room"]),
         bare_building=building_label(match["no"]),
     )
+
+
+def address_split(text: str | None) -> tuple[str, str]:
+    """(building, room) for the lookups that take them apart (``lookup.building_find``,
+    ``registration_submit``); what is no address is all building, no room."""
+    address = address_parse(text)
+    if address is None:
+        return fold(text), ""
+    return address.building, address.room

@@ -25,7 +25,7 @@ from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.appointments import appointment_take, windows_bookable
 from fairshare.registration.models import Appointment, AppointmentWindow
 from fairshare.registration.validation import normalize_phone
-from fairshare.registration.views import _place, rooms_by_floor
+from fairshare.registration.views import _place, building_choice, rooms_by_floor
 from fairshare.rounds.models import Round
 
 FIELDS = ("building", "room", "name", "phone", "window")
@@ -34,15 +34,7 @@ FIELDS = ("building", "room", "name", "phone", "window")
 @require_http_methods(["GET", "POST"])
 def appointment(request: HttpRequest, round_id: int, committee_code: str) -> HttpResponse:
     round_obj, committee = _place(round_id, committee_code)
-    buildings = list(Building.objects.filter(committee=committee).order_by("sort_order", "label"))
-    data = request.POST if request.method == "POST" else request.GET
-    building_id = parse_id(data.get("building"))
-    building = next((b for b in buildings if b.pk == building_id), None)
-    rooms = (
-        list(Household.objects.filter(building=building).order_by("room").values("id", "room"))
-        if building
-        else []
-    )
+    buildings, building, rooms, data = building_choice(request, committee)
     windows = list(windows_bookable(round=round_obj, committee=committee, now=timezone.now()))
     context: dict[str, Any] = {
         "round": round_obj,

@@ -15,11 +15,11 @@ from fairshare.accounts.requests import StaffRequest
 from fairshare.core.errors import ServiceError, error_messages
 from fairshare.core.forms import parse_id, posted_text_check
 from fairshare.core.locking import Busy
+from fairshare.registration.address import address_split
 from fairshare.registration.appointments import appointment_take, window_open
 from fairshare.registration.lookup import building_find, household_find
 from fairshare.registration.models import AppointmentWindow
 from fairshare.registration.staff_views import (
-    _parse_address,
     _round_for,
     _scoped_committee,
     desk_staff,
@@ -57,7 +57,7 @@ def appointments(request: StaffRequest, round_id: int, committee_code: str) -> H
                 window = get_object_or_404(
                     AppointmentWindow, pk=parse_id(post.get("window")), committee=committee
                 )
-                building_text, room_text = _parse_address(post.get("address", ""))
+                building_text, room_text = address_split(post.get("address", ""))
                 building = building_find(committee=committee, text=building_text)
                 household = household_find(building=building, room=room_text) if building else None
                 if household is None:

@@ -7,19 +7,20 @@ from functools import cache
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from fairshare.accounts.roster.text import compact
 from fairshare.community.models import Building, Committee, Household, Member, Subdistrict
 from fairshare.core.errors import FieldErrors
 from fairshare.core.fastsql import Join, select_joined
 
 
 def _building_variants(text: str) -> list[str]:
-    text = "".join((text or "").split())
+    text = compact(text)  # full-width "１２号" is "12号", as the roster import stores it
     bare = text.removesuffix("号").removesuffix("栋").removesuffix("幢")
     return list(dict.fromkeys([text, f"{bare}号", f"{bare}栋", f"{bare}幢", bare]))
 
 
 def _room_variants(text: str) -> list[str]:
-    text = "".join((text or "").split())
+    text = compact(text)
     bare = text.removesuffix("室")
     return list(dict.fromkeys([text, bare]))
 

@@ -30,6 +30,7 @@ from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.forms import parse_id, posted_text_check, posted_text_errors
 from fairshare.core.locking import Busy
 from fairshare.core.phones import has_mobile
+from fairshare.registration.address import address_split
 from fairshare.registration.desk_lookup import desk_household, desk_lookup, household_open
 from fairshare.registration.selectors import (
     photo_registrations,
@@ -43,8 +44,6 @@ from fairshare.registration.services import (
 from fairshare.registration.tickets import ticket_display
 from fairshare.rounds.models import Round
 from fairshare.rounds.selectors import rounds_covering_q
-
-_SPLIT = re.compile(r"[\s\-/#、,，]+")
 
 
 def desk_staff(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -95,18 +94,6 @@ def desk_home(request: StaffRequest) -> HttpResponse:
     if round_obj is None:
         raise Http404
     return redirect("registration:desk", round_id=round_obj.pk, committee_code=committee.code)
-
-
-def _parse_address(q: str) -> tuple[str, str]:
-    """ "12-301", "12 301", "12号301", "1号-101", "12号 301室" → ("12", "301")."""
-    text = (q or "").strip()
-    match = re.match(r"^(\d+)\s*[号栋幢]?\s*[-－/、,，\s]*(\d+[A-Za-z]?)\s*室?$", text)
-    if match:
-        return match.group(1), match.group(2)
-    parts = [p for p in _SPLIT.split(text) if p]
-    if len(parts) >= 2:
-        return parts[0], parts[-1]
-    return text, ""
 
 
 def _posted_household(request: StaffRequest, committee: Committee) -> Household:
@@ -266,7 +253,7 @@ def _batch_row(
     at = _parse_sheet_time(cells[3])
     if at is None:
         return {"error": _("Unreadable time (use HH:MM or YYYY-MM-DD HH:MM).")}
-    building_text, room_text = _parse_address(cells[0])
+    building_text, room_text = address_split(cells[0])
     try:
         result = registration_submit(
             round_id=round_obj.pk,

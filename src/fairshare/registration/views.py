@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import segno
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -70,6 +70,23 @@ def rooms_by_floor(rooms: Sequence[Room]) -> list[tuple[str, list[Room]]]:
     return sorted(floors.items(), key=lambda item: (not item[0], len(item[0]), item[0]))
 
 
+def building_choice(
+    request: HttpRequest, committee: Committee
+) -> tuple[list[Building], Building | None, list[Mapping[str, Any]], QueryDict]:
+    """The committee's buildings, the one the request names (posted, else in the query),
+    that building's rooms (``id``, ``room``) and the data the choice was read from."""
+    buildings = list(Building.objects.filter(committee=committee).order_by("sort_order", "label"))
+    data = request.POST if request.method == "POST" else request.GET
+    building_id = parse_id(data.get("building"))
+    building = next((b for b in buildings if b.pk == building_id), None)
+    rooms: list[Mapping[str, Any]] = (
+        list(Household.objects.filter(building=building).order_by("room").values("id", "room"))
+        if building
+        else []
+    )
+    return buildings, building, rooms, data
+
+
 def _remember_ticket(request: HttpRequest, ticket: str) -> None:
     tickets = request.session.get(SESSION_TICKETS, [])[-9:]
     request.session[SESSION_TICKETS] = [*tickets, ticket]
@@ -81,15 +98,7 @@ def entry(
 ) -> HttpResponse:
     """The per-committee entry page (QR code target); ``photo`` is the one-photo variant."""
     round_obj, committee = _place(round_id, committee_code)
-    buildings = list(Building.objects.filter(committee=committee).order_by("sort_order", "label"))
-    data = request.POST if request.method == "POST" else request.GET
-    building_id = parse_id(data.get("building"))
-    building = next((b for b in buildings if b.pk == building_id), None)
-    rooms = (
-        list(Household.objects.filter(building=building).order_by("room").values("id", "room"))
-        if building
-        else []
-    )
+    buildings, building, rooms, data = building_choice(request, committee)
     errors: dict[str, list[str]] = {}
     notice = ""
     status, retry_after = 200, 0
