@@ -1,7 +1,8 @@
 """axe-core (vendored, pinned) on the pages of the access matrix, phone and desktop size.
 
-First step: every GET page of the matrix that anonymous visitors may open and that has
-no path parameters. Tags wcag2a, wcag2aa, wcag21aa, wcag22aa; no rule disabled; any
+Pages checked: every GET page of the matrix without path parameters, anonymous ones
+at phone and desktop size, staff ones (logged in as a demo user of the role) at
+desktop size. Tags wcag2a, wcag2aa, wcag21aa, wcag22aa; no rule disabled; any
 serious or critical violation fails, listed as rule id, target and page.
 """
 
@@ -59,4 +60,31 @@ def test_public_pages_have_no_serious_axe_violations(size, request, app_server):
     found: list[str] = []
     for path in _public_pages():
         found += _violations(page, app_server.url, app_server.url + path)
+    assert not found, "\n".join(found)
+
+
+def _staff_pages(role: str) -> list[str]:
+    return sorted(
+        path
+        for (method, path), access in registry().items()
+        if method == "GET" and not path.startswith("/api/") and "<" not in path
+        if not access.public and access.allows(role)
+    )
+
+
+@pytest.mark.parametrize("username", ["district", "subdistrict", "committee01"])
+def test_staff_pages_have_no_serious_axe_violations(username, desktop_page, app_server):
+    page = desktop_page
+    page.goto(app_server.url + "/accounts/login/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill("demo")
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    role = "committee" if username.startswith("committee") else username
+    found: list[str] = []
+    paths = _staff_pages(role)
+    assert "/accounts/" in paths
+    for path in paths:
+        found += _violations(page, app_server.url, app_server.url + path)
+        assert "/accounts/login/" not in page.url, path
     assert not found, "\n".join(found)
