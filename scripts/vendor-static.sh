@@ -9,9 +9,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # name@version  files-to-copy (relative to the package folder)
-packages=(
+packages=(  # axe-core: browser tests only, not linked from any page
   "@picocss/pico@2.1.1|css/pico.min.css LICENSE.md"
   "jsqr@1.4.0|dist/jsQR.js LICENSE"
+  "axe-core@4.14.1|axe.min.js LICENSE"
 )
 
 for entry in "${packages[@]}"; do
