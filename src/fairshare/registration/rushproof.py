@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from fairshare.core.errors import FieldErrors
 from fairshare.core.idempotency import IdempotencyMismatch, idempotent_call
+from fairshare.registration.photos import MAX_PHOTO_BYTES
 
 FIELD = "form_key"
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -47,7 +48,7 @@ def _payload(request: HttpRequest, scope: str) -> dict[str, str]:
     payload["returned_recently"] = str(post.get("returned_recently") == "on")
     upload = request.FILES.get("photo")
     if upload is not None:  # the photo channel: the same picture, not just the same name
-        payload["photo"] = hashlib.sha256(upload.read()).hexdigest()
+        payload["photo"] = hashlib.sha256(upload.read(MAX_PHOTO_BYTES + 1)).hexdigest()
         upload.seek(0)
     payload["scope"] = scope
     return payload

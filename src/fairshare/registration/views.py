@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from fairshare.community.models import Building, Committee, Household
+from fairshare.core.dbguard import RETRY_AFTER_SECONDS
 from fairshare.core.errors import FieldErrors, ServiceError, error_messages
 from fairshare.core.forms import parse_id, posted_text_check
 from fairshare.core.locking import Busy
 from fairshare.core.ratelimit import RateLimited, ratelimit_enforce
 from fairshare.registration.models import Registration
 from fairshare.registration.phonecodes import phone_code_send
-from fairshare.registration.photos import registration_create_with_photo
+from fairshare.registration.photos import MAX_PHOTO_BYTES, registration_create_with_photo
 from fairshare.registration.rushproof import form_key_new, registration_once
 from fairshare.registration.services import registration_create
 from fairshare.registration.tickets import ticket_display
@@ -118,7 +119,8 @@ def entry(
         except ServiceError as exc:
             errors, status = error_messages(exc), exc.status_code
         except Busy as exc:
-            errors, status, retry_after = {"general": [str(exc.message)]}, 503, 5
+            errors, status = {"general": [str(exc.message)]}, 503
+            retry_after = RETRY_AFTER_SECONDS  # as the database guard answers
     context = {
         "round": round_obj,
         "committee": committee,
@@ -187,7 +189,7 @@ def _register(
     def register() -> str:
         if photo:
             upload = request.FILES.get("photo")
-            content = upload.read(8 * 1024 * 1024 + 1) if upload else b""
+            content = upload.read(MAX_PHOTO_BYTES + 1) if upload else b""
             result = registration_create_with_photo(
                 photo=content, phone_code=post.get("sms_code"), **common
             )
