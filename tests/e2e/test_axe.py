@@ -64,12 +64,10 @@ def test_axe_reports_an_image_without_text(page, app_server):
     assert any("image-alt (critical)" in v for v in spoiled)
 
 
-# Pages whose records the demo data does not hold (no appointment windows, building
-# sheets, roster import jobs, pickup points or KJ01 photos are seeded).
+# Pages whose records the demo data does not hold and this test does not make (no roster
+# import jobs, pickup points or KJ01 photos are seeded).
 ALL_ROLES = frozenset({"anonymous", "district", "subdistrict", "committee", "helper", "pharmacy"})
 NOT_IN_DEMO = {
-    "/r/<int:round_id>/<str:committee_code>/appointment/": ALL_ROLES,
-    "/r/sheets/<str:code>/": ALL_ROLES,
     "/accounts/import/jobs/<int:job_id>/": ALL_ROLES,
     "/accounts/import/jobs/<int:job_id>/status/": ALL_ROLES,
     "/pharmacy/committees/<str:code>/pickup/<int:pk>/": ALL_ROLES,
@@ -106,6 +104,29 @@ def helper_sent_to_kj01(app_server) -> None:
         flows.api_token(app_server.url, "subdistrict"),
     )
     assert status in (200, 201), body
+
+
+@pytest.fixture(scope="module")
+def kj01_desk_records(browser, app_server) -> None:
+    """KJ01's desk prints a building sheet and opens a window of desk appointments, as its
+    staff do before a round: the sheet's entry page and the resident's booking page."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    try:
+        _log_in(page, app_server.url, "committee01")
+        desk = f"{app_server.url}/r/desk/{flows.open_round_id(app_server.url)}/KJ01"
+        page.goto(desk + "/sheets/")
+        with page.expect_response(lambda response: "/pdf/" in response.url) as printed:
+            page.locator("td form button[type=submit]").first.click()
+        assert printed.value.status == 200
+        page.goto(desk + "/appointments/")
+        opening = page.locator("form:has(input[name=action][value=open])")
+        opening.locator("#id_starts_at").fill(_in_days(1)[:11] + "09:00")
+        opening.locator("#id_ends_at").fill(_in_days(1)[:11] + "11:00")
+        opening.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+    finally:
+        context.close()
 
 
 def _in_days(days: int) -> str:
@@ -155,14 +176,16 @@ def _starts(page, server, role: str, wanted: set[str], phone: str, record: int) 
             "ON c.id = b.committee_id WHERE c.code = 'KJ05' ORDER BY b.id LIMIT 1",
         )[0][0]
         poster = f"/r/{flows.open_round_id(server.url)}/KJ05/poster/{building}/"
-        return [page.url.removeprefix(server.url), link.removeprefix(server.url), poster, *fixed]
+        kj01 = f"/r/{flows.open_round_id(server.url)}/KJ01/"  # links its desk appointments
+        done, mine = page.url.removeprefix(server.url), link.removeprefix(server.url)
+        return [kj01, done, mine, poster, *fixed]
     return ["/accounts/", *fixed, f"/r/staff/{record}/", f"/r/slip/{record}/"]
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 @pytest.mark.parametrize("role", list(USERS))
 def test_every_page_has_no_serious_axe_violations(
-    role, size, request, app_server, helper_sent_to_kj01, kj01_record
+    role, size, request, app_server, helper_sent_to_kj01, kj01_record, kj01_desk_records
 ):
     page = request.getfixturevalue("page" if size == "phone" else "desktop_page")
     if USERS[role]:
