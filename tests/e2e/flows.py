@@ -8,6 +8,7 @@ so the tests run alone, in any order, against the one session server.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
+
 from tests.support.liveserver import api_token, http
 
 TZ = ZoneInfo("Asia/Shanghai")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def today() -> str:
@@ -93,19 +97,28 @@ class IssuedVoucher:
     code: str  # as printed, e.g. "UDCW-W3MHW-KK"
 
 
-def register_and_allocate(server: Any, *, code: str, index: int, phone: str) -> IssuedVoucher:
-    """Register one household online (API) with its roster name, declare today's supply
-    at its committee's pharmacy and run the allocation: the household's voucher code."""
-    base_url = server.url
-    round_id = open_round_id(base_url)
-    place = committee(base_url, code)
-    home = household(base_url, code, index)
+def log_in(page: Any, base_url: str, username: str, next_path: str = "") -> None:
+    """Log a demo user in on the login page (keyboard: Enter in the password field) and
+    wait until the page has left it."""
+    page.goto(base_url + "/accounts/login/" + (f"?next={next_path}" if next_path else ""))
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill("demo")
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def register_online(
+    server: Any, *, code: str, index: int, phone: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Register the ``index``-th household of ``code`` online (API) with its roster name,
+    so it is verified at once: the household (as listed) and the API's answer."""
+    home = household(server.url, code, index)
     name = roster_name(
         server.env["FAIRSHARE_DATA_DIR"], code=code, building=home["building"], room=home["room"]
     )
     status, reg = post(
-        base_url,
-        f"/api/v1/rounds/{round_id}/registrations",
+        server.url,
+        f"/api/v1/rounds/{open_round_id(server.url)}/registrations",
         {
             "committee": code,
             "building": home["building"],
@@ -116,6 +129,16 @@ def register_and_allocate(server: Any, *, code: str, index: int, phone: str) -> 
     )
     assert status in (200, 201), reg
     assert reg["status"] == "verified", reg
+    return home, reg
+
+
+def register_and_allocate(server: Any, *, code: str, index: int, phone: str) -> IssuedVoucher:
+    """Register one household online (API) with its roster name, declare today's supply
+    at its committee's pharmacy and run the allocation: the household's voucher code."""
+    base_url = server.url
+    round_id = open_round_id(base_url)
+    place = committee(base_url, code)
+    home, reg = register_online(server, code=code, index=index, phone=phone)
     pharmacy_token = api_token(base_url, "pharmacy" + place["pharmacy"][1:])
     status, body = post(
         base_url,
@@ -213,3 +236,37 @@ def sms_code(data_dir: str, phone: str) -> str:
         if payload.get("phone") == phone and payload.get("kind") == "code":
             return str(payload["vars"]["code"])
     raise AssertionError(f"no SMS code was sent to {phone}")
+
+
+def spoken_address(compound: str, building: str, room: str) -> str:
+    """``控江路１２００弄１２号３０１室``: the address as a resident types it."""
+    spoken = compound + building + (room + "室" if "弄" in compound else "")
+    return spoken.translate(FULL_WIDTH)
+
+
+def register_from_search(page, server, place: dict, *, delivery: bool, phone: str) -> str:
+    """Search the address on the home page, register on the form it opens: the personal
+    status link the confirmation page gives."""
+    data_dir = server.env["FAIRSHARE_DATA_DIR"]
+    compound, building, room, name = roster_household(
+        data_dir, code=place["code"], delivery=delivery
+    )
+    page.goto(server.url + "/")
+    search = page.get_by_role("searchbox", name=re.compile("查找您的住址"))
+    search.fill(spoken_address(compound, building, room))
+    search.press("Enter")
+    if "/r/" not in page.url:  # several places matched: the result list links each form
+        page.get_by_role("link", name=re.compile(re.escape(compound + building))).first.click()
+    expect(page).to_have_url(re.compile(rf"/r/\d+/{place['code']}/\?building=\d+$"))
+    expect(page.locator("#id_building option:checked")).to_have_text(compound + building)
+    page.locator("#id_room").select_option(label=room)
+    page.locator("#id_name").fill(name)
+    page.locator("#id_phone").fill(phone)
+    if page.locator("#id_sms_code").count():  # the round asks for an SMS code
+        page.locator("button[name=action][value=send_code]").click()
+        page.locator("#id_sms_code").fill(sms_code(data_dir, phone))
+    page.locator("button[name=action][value=register]").click()
+    expect(page).to_have_url(re.compile(r"/r/done/"))
+    link = page.locator(".status-link a")
+    expect(link).to_have_count(1)
+    return str(link.get_attribute("href"))

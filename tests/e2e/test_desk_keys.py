@@ -37,10 +37,7 @@ class Keys:
 
 
 def _desk(page, base_url: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.locator("input[name=username]").fill("committee01")
-    page.locator("input[name=password]").fill("demo")
-    page.locator("input[name=password]").press("Enter")
+    flows.log_in(page, base_url, "committee01")
     expect(page.get_by_role("button", name=re.compile("committee01"))).to_be_visible()
     page.goto(base_url + "/r/desk/")
     expect(page.locator("#id_q")).to_be_focused()

@@ -72,10 +72,7 @@ def test_walk_in_at_the_desk_with_the_keyboard(desktop_page, app_server):
     address = f"{building_number}-{home['room']}"
     phone = "13712345603"
 
-    page.goto(app_server.url + "/accounts/login/")
-    page.locator("input[name=username]").fill("committee01")
-    page.locator("input[name=password]").fill("demo")
-    page.locator("input[name=password]").press("Enter")
+    flows.log_in(page, app_server.url, "committee01")
     expect(page.get_by_role("button", name=re.compile("committee01"))).to_be_visible()
     page.goto(app_server.url + "/r/desk/")
     address_field = page.locator("#id_q")

@@ -54,10 +54,12 @@ def test_status_page_shows_the_voucher(page, app_server, issued):
 
 
 def test_pharmacy_redeems_typed_code_once(page, app_server, issued):
-    page.goto(app_server.url + "/accounts/login/?next=/pharmacy/scan/")
-    page.locator("input[name=username]").fill("pharmacy" + issued.committee["pharmacy"][1:])
-    page.locator("input[name=password]").fill("demo")
-    page.locator("input[name=password]").press("Enter")
+    flows.log_in(
+        page,
+        app_server.url,
+        "pharmacy" + issued.committee["pharmacy"][1:],
+        next_path="/pharmacy/scan/",
+    )
     expect(page).to_have_url(re.compile(r"/pharmacy/scan/$"))
     # Type only once scan.js drives the page (before that, Enter posts the no-JS form).
     expect(page.locator("html[data-scan-ready]")).to_have_count(1)

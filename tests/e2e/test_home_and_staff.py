@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import flows
 from tests.support.liveserver import http
 
 pytestmark = pytest.mark.e2e
@@ -35,10 +36,7 @@ def test_committee_staff_sees_only_own_households(desktop_page, app_server):
     own = json.loads(http("GET", app_server.url + "/api/v1/committees/KJ01/households")[2])
     assert own, "the seed gave KJ01 no households"
 
-    page.goto(app_server.url + "/accounts/login/")
-    page.locator("input[name=username]").fill("committee01")
-    page.locator("input[name=password]").fill("demo")
-    page.locator("input[name=password]").press("Enter")
+    flows.log_in(page, app_server.url, "committee01")
     expect(page.get_by_role("button", name=re.compile("committee01"))).to_be_visible()
 
     page.goto(app_server.url + "/admin/community/household/")

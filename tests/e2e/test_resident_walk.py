@@ -17,7 +17,6 @@ from playwright.sync_api import expect
 from tests.e2e import flows
 
 pytestmark = pytest.mark.e2e
-FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 PENDING = "待审核"
 TO_PHARMACY = "到药店购买"
 
@@ -33,40 +32,6 @@ def place(app_server) -> dict:
     return (alone or [c for c in committees if c["pharmacy"] not in busy])[-1]
 
 
-def _spoken_address(compound: str, building: str, room: str) -> str:
-    """``控江路１２００弄１２号３０１室``: the address as a resident types it."""
-    spoken = compound + building + (room + "室" if "弄" in compound else "")
-    return spoken.translate(FULL_WIDTH)
-
-
-def _register_from_search(page, server, place: dict, *, delivery: bool, phone: str) -> str:
-    """Search the address on the home page, register on the form it opens: the personal
-    status link the confirmation page gives."""
-    data_dir = server.env["FAIRSHARE_DATA_DIR"]
-    compound, building, room, name = flows.roster_household(
-        data_dir, code=place["code"], delivery=delivery
-    )
-    page.goto(server.url + "/")
-    search = page.get_by_role("searchbox", name=re.compile("查找您的住址"))
-    search.fill(_spoken_address(compound, building, room))
-    search.press("Enter")
-    if "/r/" not in page.url:  # several places matched: the result list links each form
-        page.get_by_role("link", name=re.compile(re.escape(compound + building))).first.click()
-    expect(page).to_have_url(re.compile(rf"/r/\d+/{place['code']}/\?building=\d+$"))
-    expect(page.locator("#id_building option:checked")).to_have_text(compound + building)
-    page.locator("#id_room").select_option(label=room)
-    page.locator("#id_name").fill(name)
-    page.locator("#id_phone").fill(phone)
-    if page.locator("#id_sms_code").count():  # the round asks for an SMS code
-        page.locator("button[name=action][value=send_code]").click()
-        page.locator("#id_sms_code").fill(flows.sms_code(data_dir, phone))
-    page.locator("button[name=action][value=register]").click()
-    expect(page).to_have_url(re.compile(r"/r/done/"))
-    link = page.locator(".status-link a")
-    expect(link).to_have_count(1)
-    return str(link.get_attribute("href"))
-
-
 def _one_state(page, state: str):
     """The status page shows exactly one state, and no review wording next to a voucher."""
     cards = page.locator("section.status-state")
@@ -80,10 +45,10 @@ def _one_state(page, state: str):
 
 
 def test_resident_walks_from_address_search_to_a_voucher(page, app_server, place):
-    pickup_link = _register_from_search(
+    pickup_link = flows.register_from_search(
         page, app_server, place, delivery=False, phone="13512345681"
     )
-    delivery_link = _register_from_search(
+    delivery_link = flows.register_from_search(
         page, app_server, place, delivery=True, phone="13512345682"
     )
     assert pickup_link != delivery_link

@@ -31,14 +31,6 @@ def _shot(page, name: str) -> None:
     assert widths[0] <= widths[1], f"{name}: {page.url} is {widths[0]}px wide on {widths[1]}px"
 
 
-def _login(page, server, username: str) -> None:
-    page.goto(server.url + "/accounts/login/")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill("demo")
-    page.locator("input[name=password]").press("Enter")
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
 def _street_shared_by_compounds(data_dir: str) -> str:
     """A street that several compounds share: its search lists places, not one form."""
     rows = flows.server_rows(data_dir, "SELECT DISTINCT compound FROM community_building")
@@ -97,7 +89,7 @@ def test_desk_staff_pages(page, app_server):
         },
     )
     assert status in (200, 201), body
-    _login(page, app_server, "committee22")
+    flows.log_in(page, app_server.url, "committee22")
     page.goto(f"{app_server.url}/r/desk/{round_id}/{DESK}/")
     _shot(page, "desk-desk")
     other = flows.household(app_server.url, DESK, -4)
@@ -119,7 +111,7 @@ def test_desk_staff_pages(page, app_server):
 
 def test_pharmacist_terminal(page, app_server):
     issued = flows.register_and_allocate(app_server, code="KJ23", index=-6, phone="13512345695")
-    _login(page, app_server, "pharmacy" + issued.committee["pharmacy"][1:])
+    flows.log_in(page, app_server.url, "pharmacy" + issued.committee["pharmacy"][1:])
     page.goto(app_server.url + "/pharmacy/scan/")
     expect(page.locator("html[data-scan-ready]")).to_have_count(1)
     code_input = page.locator("#code-input")
@@ -139,7 +131,7 @@ def test_pharmacist_terminal(page, app_server):
 
 
 def test_official_dashboard(page, app_server):
-    _login(page, app_server, "subdistrict")
+    flows.log_in(page, app_server.url, "subdistrict")
     page.goto(
         f"{app_server.url}/public/staff/rounds/{flows.open_round_id(app_server.url)}/dashboard/"
     )

@@ -21,10 +21,7 @@ def issued(app_server) -> flows.IssuedVoucher:
 
 
 def _login(page, app_server, issued) -> None:
-    page.goto(app_server.url + "/accounts/login/")
-    page.locator("input[name=username]").fill("pharmacy" + issued.committee["pharmacy"][1:])
-    page.locator("input[name=password]").fill("demo")
-    page.locator("input[name=password]").press("Enter")
+    flows.log_in(page, app_server.url, "pharmacy" + issued.committee["pharmacy"][1:])
     expect(page).to_have_url(re.compile(r"/pharmacy/$"))  # the terminal, not /accounts/
     page.goto(app_server.url + "/pharmacy/scan/")
     expect(page.locator("html[data-scan-ready]")).to_have_count(1)
