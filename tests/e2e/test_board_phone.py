@@ -36,3 +36,32 @@ def test_board_at_360px_has_no_column_narrower_than_three_characters(page, app_s
     first = page.locator("table.board tbody tr").first
     expect(first.locator('td[data-label="录入时间"] time')).to_be_visible()
     expect(first.locator('td[data-label="状态"]')).to_contain_text("已发")
+
+
+# The dashboard's column headings and chart labels, as drawn on the screen.
+HEADINGS = """() => [...document.querySelectorAll('.board-table table.compact th')]
+  .filter(el => el.getClientRects().length)
+  .map(el => ({text: el.innerText.trim(), height: el.getBoundingClientRect().height,
+               line: parseFloat(getComputedStyle(el).lineHeight)
+                     || 1.5 * parseFloat(getComputedStyle(el).fontSize)}))"""
+CHART_TEXT = """() => [...document.querySelectorAll('svg.chart text')]
+  .map(el => ({text: el.textContent, height: el.getBoundingClientRect().height}))"""
+
+
+def test_dashboard_at_360px_keeps_headings_on_one_line_and_chart_labels_readable(page, app_server):
+    """The official's dashboard on a phone (seen in its 390 px screenshot): a heading like
+    已发凭证 stood one character a line and chart labels were scaled to 6-7 px."""
+    page.set_viewport_size({"width": 360, "height": 780})
+    flows.log_in(page, app_server.url, "subdistrict")
+    page.goto(
+        f"{app_server.url}/public/staff/rounds/{flows.open_round_id(app_server.url)}/dashboard/"
+    )
+    headings = page.evaluate(HEADINGS)
+    assert any(h["text"] == "已发凭证" for h in headings), headings
+    wrapped = [h for h in headings if h["height"] > 1.6 * h["line"] + 16]  # one line + padding
+    assert not wrapped, wrapped[:5]
+    labels = page.evaluate(CHART_TEXT)
+    assert labels, "no chart text"
+    small = [t for t in labels if t["height"] < 13]  # 14 px text: its box is about 16 px
+    assert not small, small[:5]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1
