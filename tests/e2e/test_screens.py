@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import flows
 from tests.e2e.conftest import ARTIFACTS
+from tests.support.language import is_chinese_only
 
 pytestmark = pytest.mark.e2e
 SCREENS = ARTIFACTS.parent / "screens"
@@ -120,6 +121,9 @@ def test_pharmacist_terminal(page, app_server):
     verdict = page.locator("#verdict")
     expect(verdict).to_have_attribute("data-verdict", re.compile(r"^(ok|slot)$"))
     _shot(page, "pharmacist-terminal-valid")
+    # One language: the out-of-slot detail read "This voucher's time slot is …" in English.
+    texts = verdict.locator(".verdict-title, .verdict-detail").all_inner_texts()
+    assert all(is_chinese_only(t) for t in texts if t.strip()), texts
     page.locator("#complete-sale").click()
     expect(verdict).to_have_attribute("data-verdict", "sold")
     code_input.press("Enter")  # dismiss, then the same code again: refused, already used
