@@ -178,3 +178,19 @@ def test_scan_page_registers_the_worker(client, owner):
     assert 'data-sw="/pharmacy/sw.js"' in html
     script = (STATIC / "pharmacy" / "static" / "pharmacy" / "scan.js").read_text()
     assert "serviceWorker.register" in script
+
+
+def _slot_shown(answer) -> str:
+    shown = re.search(r'<dd data-field="slot">([^<]*)</dd>', answer.content.decode())
+    assert shown, answer.content.decode()[:2000]
+    return shown.group(1)
+
+
+def test_a_voucher_without_slot_reads_any_time_of_the_day(client, voucher, owner):
+    """A voucher with no time slot showed "时段 2026-12-03 –" on the terminal card."""
+    client.force_login(owner)
+    Voucher.objects.filter(pk=voucher.pk).update(slot_start=time(8, 30), slot_end=time(9, 0))
+    # Negative control: a slotted voucher shows its slot.
+    assert _slot_shown(_post(client, voucher.code)) == f"{voucher.date} 08:30–09:00"
+    Voucher.objects.filter(pk=voucher.pk).update(slot_start=None, slot_end=None)
+    assert _slot_shown(_post(client, voucher.code)) == f"{voucher.date} 当天任意时间"

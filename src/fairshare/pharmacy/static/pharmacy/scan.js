@@ -103,7 +103,7 @@
     var rows = [
       [text.household, v.household ? v.household + (v.committee ? " (" + v.committee + ")" : "") : "—"],
       [text.packs, String(v.packs)],
-      [text.slot, v.date + " " + (v.slot_start || "") + "–" + (v.slot_end || "")],
+      [text.slot, v.date + " " + (v.slot_start ? v.slot_start + "–" + (v.slot_end || "") : text.anyTime)],
       [text.batch, v.batch ? v.batch.manufacturer + " " + v.batch.style : "—"],
       [text.price, v.price ? "¥" + v.price : "—"]
     ];
