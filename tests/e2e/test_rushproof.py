@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e import flows
+from tests.support.liveserver import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +60,46 @@ def test_a_busy_answer_is_retried_with_the_same_key_and_registers_once(page, app
     page.locator("button[name=action][value=register]").click()
     expect(page).to_have_url(re.compile(r"/r/done/"))
     assert page.locator(".ticket").inner_text() == ticket
+
+
+@pytest.fixture
+def round_verifies_phones(app_server):
+    """The open round asks for an SMS code for this test only (the demo round does not)."""
+
+    def flip(on: bool) -> None:
+        run_cli(
+            app_server.env,
+            "shell",
+            "-c",
+            "from fairshare.rounds.models import Round; "
+            f"Round.objects.filter(status='open').update(phone_verification={on})",
+        )
+
+    flip(True)
+    try:
+        yield
+    finally:
+        flip(False)
+
+
+def test_a_refused_send_code_is_shown_and_not_sent_again(page, app_server, round_verifies_phones):
+    """Three codes per phone per ten minutes: the fourth "send code" answers 429. The page
+    shows why, instead of counting down and sending another SMS by itself."""
+    round_id = flows.open_round_id(app_server.url)
+    home = flows.household(app_server.url, "KJ02", 9)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{app_server.url}/r/{round_id}/KJ02/")
+    page.locator("#id_building").select_option(label=home["compound"] + home["building"])
+    page.locator("#id_room").select_option(label=home["room"])
+    for sent in range(1, 5):
+        page.locator("#id_phone").fill("13912345678")
+        page.locator("button[name=action][value=send_code]").click()
+        expect(page.locator("#id_sms_code")).to_be_visible()
+        page.wait_for_load_state()
+        if sent < 4:
+            expect(page.locator("body")).to_contain_text("验证码已通过短信发送")
+    expect(page.locator(".notice-error[role=alert]")).to_be_visible()  # "Too many attempts…"
+    expect(page.locator(".rush-wait")).to_be_hidden()
+    page.wait_for_timeout(2500)  # a retry after Retry-After would have gone by now (≥ 1 s)
+    assert len(posts) == 4, posts

@@ -48,7 +48,8 @@ document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
 // Rush-proof registration (issue 15, registration/rushproof.py): when the service answers
 // 503 or 429 (or the network fails), the form stays as typed, a countdown shows the
 // Retry-After seconds, and the same request goes again with the same key, so nobody types
-// twice and nobody registers twice. Any other answer is shown as a normal submit would.
+// twice and nobody registers twice. Any other answer is shown as a normal submit would,
+// and so is a 429 to "send code".
 (function () {
   var form = document.querySelector("form[data-rushproof]");
   if (!form || !window.fetch || !window.FormData) { return; }
@@ -76,7 +77,10 @@ document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "Idempotency-Key": form.elements.form_key.value },
     }).then(function (response) {
-      if (response.status === 503 || response.status === 429) {
+      // A refused "send code" (429: too many codes to this phone) is shown, never re-sent
+      // by itself: the resident may already have a code, and each resend is an SMS.
+      var codeRefused = response.status === 429 && data.get("action") === "send_code";
+      if (!codeRefused && (response.status === 503 || response.status === 429)) {
         wait(data, parseInt(response.headers.get("Retry-After"), 10));
         return null;
       }
