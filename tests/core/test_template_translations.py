@@ -1,8 +1,8 @@
 """A literal with "%" in a template's {% translate %} tag is never found in the catalogue:
 Django looks it up with the percent doubled ("%%"), so such a page showed English inside
 the Chinese UI (seen on the terminal's out-of-slot verdict: "This voucher's time slot
-is 18:30–19:00." under "不在本凭证的时段内"). Every {% translate %} literal of the
-project's templates renders in Chinese; a "%" goes through {% blocktranslate %}."""
+is 18:30–19:00." under "不在本凭证的时段内"). No {% translate %} literal of the
+project's templates holds a "%"; such a message goes through {% blocktranslate %}."""
 
 from __future__ import annotations
 

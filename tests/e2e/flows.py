@@ -238,6 +238,13 @@ def sms_code(data_dir: str, phone: str) -> str:
     raise AssertionError(f"no SMS code was sent to {phone}")
 
 
+def enter_sms_code_if_asked(page: Any, data_dir: str, phone: str) -> None:
+    """On a registration form whose round asks for an SMS code: send it, type it in."""
+    if page.locator("#id_sms_code").count():
+        page.locator("button[name=action][value=send_code]").click()
+        page.locator("#id_sms_code").fill(sms_code(data_dir, phone))
+
+
 def spoken_address(compound: str, building: str, room: str) -> str:
     """``控江路１２００弄１２号３０１室``: the address as a resident types it."""
     spoken = compound + building + (room + "室" if "弄" in compound else "")
@@ -262,9 +269,7 @@ def register_from_search(page, server, place: dict, *, delivery: bool, phone: st
     page.locator("#id_room").select_option(label=room)
     page.locator("#id_name").fill(name)
     page.locator("#id_phone").fill(phone)
-    if page.locator("#id_sms_code").count():  # the round asks for an SMS code
-        page.locator("button[name=action][value=send_code]").click()
-        page.locator("#id_sms_code").fill(sms_code(data_dir, phone))
+    enter_sms_code_if_asked(page, data_dir, phone)
     page.locator("button[name=action][value=register]").click()
     expect(page).to_have_url(re.compile(r"/r/done/"))
     link = page.locator(".status-link a")

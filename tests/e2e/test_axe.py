@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -76,6 +78,16 @@ USERS = {
 }
 
 
+@contextmanager
+def _side_page(browser) -> Iterator:
+    """A page of its own (zh-CN, Shanghai time) for a fixture that makes records."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def helper_sent_to_kj01(app_server) -> None:
     """committee02's user sent to help KJ01 for three days (the helper role)."""
@@ -92,9 +104,7 @@ def helper_sent_to_kj01(app_server) -> None:
 def kj01_desk_records(browser, app_server) -> None:
     """KJ01's desk prints a building sheet and opens a window of desk appointments, as its
     staff do before a round: the sheet's entry page and the resident's booking page."""
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    try:
+    with _side_page(browser) as page:
         flows.log_in(page, app_server.url, "committee01")
         desk = f"{app_server.url}/r/desk/{flows.open_round_id(app_server.url)}/KJ01"
         page.goto(desk + "/sheets/")
@@ -107,8 +117,6 @@ def kj01_desk_records(browser, app_server) -> None:
         opening.locator("#id_ends_at").fill(_in_days(1)[:11] + "11:00")
         opening.locator("button[type=submit]").click()
         page.wait_for_load_state()
-    finally:
-        context.close()
 
 
 def _in_days(days: int) -> str:
@@ -147,9 +155,7 @@ def kj01_photo_record(browser, app_server) -> None:
         "ON c.id = b.committee_id WHERE c.code = 'KJ01' AND b.label = ?",
         (home["building"],),
     )[0][0]
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    try:
+    with _side_page(browser) as page:
         page.goto(
             f"{app_server.url}/r/{flows.open_round_id(app_server.url)}/KJ01/photo/"
             f"?building={building}"
@@ -157,16 +163,12 @@ def kj01_photo_record(browser, app_server) -> None:
         page.locator("#id_room").select_option(label=home["room"])
         page.locator("#id_name").fill("李照片")
         page.locator("#id_phone").fill("13911115555")
-        if page.locator("#id_sms_code").count():  # the round asks for an SMS code
-            page.locator("button[name=action][value=send_code]").click()
-            page.locator("#id_sms_code").fill(flows.sms_code(data_dir, "13911115555"))
+        flows.enter_sms_code_if_asked(page, data_dir, "13911115555")
         page.locator("#id_photo").set_input_files(
             {"name": "id.png", "mimeType": "image/png", "buffer": _png()}
         )
         page.locator("button[name=action][value=register]").click()
         expect(page).to_have_url(re.compile(r"/r/done/"))
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -175,9 +177,7 @@ def kj01_pickup_point(browser, app_server, kj01_record) -> str:
     an allocation at KJ01's pharmacy): the pickup point's page."""
     vouchers = flows.supply_and_allocate(app_server, code="KJ01")
     assert any(v["committee"] == "KJ01" for v in vouchers), vouchers
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    try:
+    with _side_page(browser) as page:
         flows.log_in(page, app_server.url, "committee01")
         page.goto(app_server.url + "/pharmacy/committees/KJ01/pickup/")
         page.locator("input[name=place]").fill("居委会活动室")
@@ -187,8 +187,6 @@ def kj01_pickup_point(browser, app_server, kj01_record) -> str:
         page.locator("form:has(input[name=place]) button[type=submit]").click()
         expect(page).to_have_url(re.compile(r"/pharmacy/committees/KJ01/pickup/\d+/$"))
         return page.url.removeprefix(app_server.url)
-    finally:
-        context.close()
 
 
 def _roster_job(page, server) -> str:
